@@ -1,0 +1,1 @@
+"""Using trained painters: ``python -m infer --help``."""

@@ -1,0 +1,167 @@
+"""Engines: run a painter on batches of uint8 N×H×W×3 RGB frames, one interface for all back ends.
+
+- ``OnnxEngine``: ONNX Runtime with the CUDA execution provider (frames bound on the GPU with I/O
+  binding) when a GPU is there, the CPU provider otherwise. Runs the exported ``.onnx`` file.
+- ``TorchEngine``: PyTorch eager on the painter's ``.pt``; fp16 and channels_last on CUDA.
+
+``open_engine`` picks one from a painter name or path; ``description`` says which provider really runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from nets.painter import PainterFileError, load_painter
+from nets.transformer import MIN_SIDE, FrameTransformer
+
+log = logging.getLogger(__name__)
+#: Where painter names are looked up: the shipped ``checkpoints/`` folder of this project.
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+ENGINES = ("auto", "onnx", "torch")
+PRECISIONS = ("auto", "fp32", "fp16")
+
+
+class EngineError(ValueError):
+    """A painter cannot be run as asked (missing file, no GPU, unknown option)."""
+
+
+class Engine(Protocol):
+    name: str  # the painter's name
+    description: str  # what runs, e.g. "onnxruntime CUDAExecutionProvider fp16"
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 N×H×W×3 RGB in, uint8 N×H×W×3 RGB out."""
+        ...
+
+
+def check_frames(frames: np.ndarray) -> np.ndarray:
+    if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
+        raise EngineError(f"expected uint8 N×H×W×3 RGB frames, got {frames.dtype} {frames.shape}")
+    return np.require(frames, requirements=["C_CONTIGUOUS", "WRITEABLE"])  # torch wants writeable memory
+
+
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if cuda_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise EngineError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not cuda_available():
+        raise EngineError(f"device {name} asked for, but no CUDA GPU is visible")
+    return device
+
+
+class TorchEngine:
+    def __init__(self, path: Path, device: torch.device, half: bool) -> None:
+        model, payload = load_painter(path)
+        self.name: str = payload["name"]
+        self.device = device
+        module = FrameTransformer(model.half() if half else model).to(device).eval()
+        self.module = module.to(memory_format=torch.channels_last) if device.type == "cuda" else module
+        self.description = f"torch {device.type} {'fp16' if half else 'fp32'}"
+
+    @torch.inference_mode()
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(check_frames(frames)).to(self.device, non_blocking=True)
+        try:
+            return self.module(x).cpu().numpy()
+        except ValueError as exc:  # too small for the network
+            raise EngineError(str(exc)) from None
+
+
+class OnnxEngine:
+    def __init__(self, path: Path, device: torch.device) -> None:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # the CPU fallback warning is reported by us, once, below
+        providers: list = ["CPUExecutionProvider"]
+        if device.type == "cuda":
+            providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:
+            raise PainterFileError(f"{path} is not a painter ONNX file ({str(exc).splitlines()[0][:200]})") from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if "painter" not in meta:
+            raise PainterFileError(f"{path} is an ONNX file but not an exported painter (no painter metadata)")
+        self.name = meta["painter"]
+        self.provider = self.session.get_providers()[0]
+        self.on_gpu = self.provider == "CUDAExecutionProvider"
+        if device.type == "cuda" and not self.on_gpu:
+            log.warning("onnxruntime could not use CUDA here; running on the CPU")
+        self.device_id = device.index or 0
+        self.description = f"onnxruntime {self.provider} {meta.get('precision', 'fp32')}"
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        frames = check_frames(frames)
+        if min(frames.shape[1:3]) < MIN_SIDE:
+            raise EngineError(f"image of {frames.shape[2]}×{frames.shape[1]} px is too small: both sides must be "
+                              f"at least {MIN_SIDE} px")
+        if not self.on_gpu:
+            return self.session.run(None, {"frames": frames})[0]
+        binding = self.session.io_binding()
+        binding.bind_ortvalue_input("frames", ort.OrtValue.ortvalue_from_numpy(frames, "cuda", self.device_id))
+        binding.bind_output("stylized", "cuda", self.device_id)
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0]
+
+
+@dataclass
+class PainterFiles:
+    """The files a painter may have: the checkpoint and its exported ONNX variants."""
+
+    pt: Path | None
+    onnx: Path | None
+    onnx_fp16: Path | None
+
+
+def find_painter(painter: str | os.PathLike) -> PainterFiles:
+    """A painter name (looked up in checkpoints/) or a path to a ``.pt`` or ``.onnx`` file."""
+    path = Path(painter)
+    if path.suffix in (".pt", ".onnx"):
+        if not path.is_file():
+            raise PainterFileError(f"no such painter file: {path}")
+        if path.suffix == ".pt":
+            return PainterFiles(path, None, None)
+        return PainterFiles(None, None, path) if path.name.endswith(".fp16.onnx") else PainterFiles(None, path, None)
+    if path.suffix or path.exists():
+        raise PainterFileError(f"{path} is not a painter: give a name from checkpoints/ or a .pt or .onnx file")
+    files = PainterFiles(*(CHECKPOINTS / f"{painter}{ext}" for ext in (".pt", ".onnx", ".fp16.onnx")))
+    files = PainterFiles(*(p if p.is_file() else None for p in (files.pt, files.onnx, files.onnx_fp16)))
+    if not any((files.pt, files.onnx, files.onnx_fp16)):
+        known = sorted({p.name.split(".")[0] for p in CHECKPOINTS.iterdir() if p.suffix in (".pt", ".onnx")})
+        raise PainterFileError(f"unknown painter {painter!r}; known: {', '.join(known) or 'none yet'}")
+    return files
+
+
+def open_engine(painter: str | os.PathLike, engine: str = "auto", device: str = "auto",
+                precision: str = "auto") -> Engine:
+    """The engine for a painter. ``auto``: ONNX Runtime when an exported file exists, else PyTorch;
+    fp16 on CUDA, fp32 on the CPU (where fp16 is slower and ONNX Runtime lacks fp16 kernels)."""
+    if engine not in ENGINES or precision not in PRECISIONS:
+        raise EngineError(f"engine must be one of {ENGINES} and precision one of {PRECISIONS}")
+    files = find_painter(painter)
+    dev = pick_device(device)
+    half = precision == "fp16" or (precision == "auto" and dev.type == "cuda")
+    onnx_file = (files.onnx_fp16 or files.onnx) if half else (files.onnx or files.onnx_fp16)
+    if engine == "torch" or (engine == "auto" and onnx_file is None):
+        if files.pt is None:
+            raise EngineError(f"the PyTorch engine needs the painter's .pt file; {painter} has only ONNX files")
+        chosen: Engine = TorchEngine(files.pt, dev, half)
+    else:
+        if onnx_file is None:
+            raise EngineError(f"{painter} has no ONNX file; make one with: python -m infer export {painter}")
+        chosen = OnnxEngine(onnx_file, dev)
+    return chosen

@@ -1,0 +1,62 @@
+"""Reading photos into tensors and back, the one way every command does it.
+
+EXIF orientation is applied (phone photos are stored sideways), grayscale and alpha become RGB, and
+tensors are float RGB in [0, 1], B×3×H×W.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+
+class ImageReadError(ValueError):
+    """A file is missing or is not an image Pillow can decode."""
+
+
+def open_rgb(path: str | os.PathLike) -> Image.Image:
+    """The photo at ``path``, upright and in RGB (alpha composited on white)."""
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            img.load()
+    except FileNotFoundError:
+        raise ImageReadError(f"no such file: {path}") from None
+    except (OSError, Image.DecompressionBombError, ValueError) as exc:
+        raise ImageReadError(f"{path} is not a readable image ({exc})") from None
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def fit_longest_side(img: Image.Image, size: int | None) -> Image.Image:
+    """Scale so the longest side is ``size`` px (None: keep as is), keeping the aspect ratio."""
+    if size is None or max(img.size) == size:
+        return img
+    scale = size / max(img.size)
+    new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img.resize(new, Image.Resampling.LANCZOS)
+
+
+def to_tensor(img: Image.Image) -> torch.Tensor:
+    """PIL RGB image -> 1×3×H×W float tensor in [0, 1]."""
+    array = np.asarray(img, dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).unsqueeze(0).float().div(255)
+
+
+def to_pil(tensor: torch.Tensor) -> Image.Image:
+    """1×3×H×W (or 3×H×W) float tensor in [0, 1] -> PIL RGB image, rounded to 8 bits."""
+    if tensor.dim() == 4:
+        tensor = tensor[0]
+    array = tensor.detach().float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(array)
+
+
+def load_image(path: str | os.PathLike, size: int | None = None) -> torch.Tensor:
+    """A photo as a 1×3×H×W tensor in [0, 1], longest side ``size`` px if given."""
+    return to_tensor(fit_longest_side(open_rgb(path), size))

@@ -1,0 +1,87 @@
+"""Perceptual losses, each normalised by the magnitude of its target.
+
+Dividing the Gram matrix by C·H·W and every term by the size of its target makes a loss of 1.0 mean
+"as far from the target as the target is from zero", whichever VGG weights computed the features
+(the Caffe weights in ../shared and torchvision's differ in feature scale). So default weights carry
+over between weight sets, image sizes and layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from nets.vgg import VGGFeatures
+
+#: Johnson et al. (2016): style on these VGG16 layers, content on relu2_2.
+JOHNSON_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+JOHNSON_CONTENT_LAYERS = ("relu2_2",)
+_EPS = 1e-8
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Channel correlations of B×C×H×W features, divided by C·H·W (so independent of size)."""
+    b, c, h, w = features.shape
+    with torch.autocast(features.device.type, enabled=False):  # sums of H·W products need fp32
+        flat = features.reshape(b, c, h * w).float()
+        return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image squared feature distance relative to the target's energy; shape (B,)."""
+    diff = (features.float() - target.float()).pow(2).flatten(1).mean(1)
+    return diff / (target.float().pow(2).flatten(1).mean(1) + _EPS)
+
+
+def style_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
+    """Per-image squared Gram distance relative to the target Gram's energy; shape (B,)."""
+    diff = (gram_matrix(features) - target_gram).pow(2).flatten(1).sum(1)
+    return diff / (target_gram.pow(2).flatten(1).sum(1) + _EPS)
+
+
+def total_variation(images: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels; shape (B,). Penalises speckle noise."""
+    dx = (images[..., :, 1:] - images[..., :, :-1]).abs().flatten(1).mean(1)
+    dy = (images[..., 1:, :] - images[..., :-1, :]).abs().flatten(1).mean(1)
+    return dx + dy
+
+
+class PerceptualLoss(nn.Module):
+    """Content and style distances of images against their content images and one style image.
+
+    The style image's Gram matrices are computed once and kept as buffers. Both terms are per image
+    (shape (B,)) and averaged over the chosen layers, so they double as evaluation metrics.
+    """
+
+    def __init__(
+        self,
+        vgg: VGGFeatures,
+        style_image: torch.Tensor,
+        content_layers: Sequence[str] = JOHNSON_CONTENT_LAYERS,
+        style_layers: Sequence[str] = JOHNSON_STYLE_LAYERS,
+    ) -> None:
+        super().__init__()
+        missing = (set(content_layers) | set(style_layers)) - set(vgg.layers)
+        if missing:
+            raise ValueError(f"the VGG extractor does not return {', '.join(sorted(missing))}")
+        self.vgg = vgg
+        self.content_layers = tuple(content_layers)
+        self.style_layers = tuple(style_layers)
+        with torch.no_grad():
+            feats = vgg(style_image)
+        for name in self.style_layers:
+            self.register_buffer(f"gram_{name}", gram_matrix(feats[name]))
+
+    def target_gram(self, layer: str) -> torch.Tensor:
+        return getattr(self, f"gram_{layer}")
+
+    def forward(self, images: torch.Tensor, contents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(content distance, style distance) per image, for images stylised from ``contents``."""
+        out = self.vgg(images)
+        with torch.no_grad():
+            target = self.vgg(contents)
+        content = torch.stack([content_loss(out[n], target[n]) for n in self.content_layers]).mean(0)
+        style = torch.stack([style_loss(out[n], self.target_gram(n)) for n in self.style_layers]).mean(0)
+        return content, style

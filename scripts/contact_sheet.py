@@ -1,0 +1,42 @@
+"""Contact sheet of a painter: one row per photo, content | stylised, as one JPEG or PNG.
+
+    python scripts/contact_sheet.py -m vangogh_starry_night -o docs/sheet.jpg photo1.jpg photo2.jpg
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from infer.sheet import image_grid  # noqa: E402
+from infer.stylizer import Stylizer  # noqa: E402
+from nets.files import atomic_path  # noqa: E402
+from nets.images import fit_longest_side, open_rgb  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photos", nargs="+", type=Path)
+    parser.add_argument("-m", "--painter", required=True, help="painter name in checkpoints/ or .pt path")
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--size", type=int, default=256, help="longest side of each photo in px")
+    args = parser.parse_args()
+    stylizer = Stylizer(args.painter)
+    rows = []
+    for path in args.photos:
+        photo = fit_longest_side(open_rgb(path), args.size)
+        rows.append([photo, Image.fromarray(stylizer.image(np.asarray(photo)))])
+    sheet = image_grid(rows)
+    with atomic_path(args.output) as tmp:
+        sheet.save(tmp, quality=88)
+    print(f"wrote {args.output} ({sheet.width}×{sheet.height})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Shared fixtures: the real data and VGG weights in ../shared, and one tiny trained painter.
+
+Set STYLE_SHARED to use a shared/ folder somewhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from train.config import TrainConfig
+from train.trainer import train
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("STYLE_SHARED", ROOT.parent / "shared"))
+
+
+def shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        raise FileNotFoundError(f"test data missing: {path} (set STYLE_SHARED to the shared/ folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def weights_dir() -> Path:
+    return shared("weights")
+
+
+@pytest.fixture(scope="session")
+def style_image() -> Path:
+    return shared("data", "styles", "vangogh_starry_night.jpg")
+
+
+@pytest.fixture(scope="session")
+def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight real training photos: enough for batches, small enough to list quickly."""
+    folder = tmp_path_factory.mktemp("photos")
+    for path in sorted(shared("data", "photos", "train").glob("*.jpg"))[::63][:8]:
+        shutil.copy(path, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def val_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("val")
+    for path in sorted(shared("data", "photos", "val").glob("*.jpg"))[:3]:
+        shutil.copy(path, folder)
+    return folder
+
+
+def tiny_config(tmp: Path, style_image: Path, photo_dir: Path, weights_dir: Path, **overrides) -> TrainConfig:
+    """64 px, batch 2: a real training run that takes seconds on two CPU cores."""
+    settings = dict(
+        style=str(style_image),
+        photos=str(photo_dir),
+        out_dir=str(tmp / "checkpoints"),
+        log_dir=str(tmp / "runs"),
+        vgg_weights=str(weights_dir),
+        image_size=64,
+        style_size=128,
+        batch_size=2,
+        steps=20,
+        workers=0,
+        log_every=5,
+        sample_every=10,
+        checkpoint_every=10,
+        val_size=64,
+        name="tiny",
+    )
+    return TrainConfig(**(settings | overrides))
+
+
+@pytest.fixture(scope="session")
+def tiny_painter(tmp_path_factory, style_image, photo_dir, weights_dir, val_dir) -> tuple[Path, dict, TrainConfig]:
+    """(painter file, model card, config) of a 20-step run at 64 px, shared by the training and inference tests."""
+    tmp = tmp_path_factory.mktemp("tiny")
+    cfg = tiny_config(tmp, style_image, photo_dir, weights_dir, val_photos=str(val_dir))
+    card = train(cfg)
+    return Path(cfg.out_dir) / "tiny.pt", card, cfg

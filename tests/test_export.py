@@ -1,0 +1,63 @@
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from infer import export as export_module
+from infer.__main__ import verification_photos
+from infer.engines import OnnxEngine, TorchEngine
+from infer.export import ExportError, export_painter
+from nets.painter import load_painter
+from nets.transformer import FrameTransformer
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_painter, tmp_path_factory):
+    path, _, _ = tiny_painter
+    out = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
+    return path, export_painter(path, out, verification_photos())
+
+
+def test_export_matches_pytorch_at_two_sizes_one_odd(exported):
+    _, report = exported
+    assert set(report.max_diff) == {"256x256", "181x139"}
+    # uint8 outputs: fp32 ONNX Runtime and PyTorch may differ only where rounding sits on a .5 boundary.
+    assert all(d <= 1 for d in report.max_diff.values()) and all(m < 0.01 for m in report.mean_diff.values())
+    assert report.path.is_file()
+
+
+def test_exported_graph_has_dynamic_sizes_and_metadata(exported):
+    checkpoint, report = exported
+    model = onnx.load(str(report.path))
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["painter"] == "tiny" and meta["precision"] == "fp32"
+    assert meta["source_checkpoint"] == checkpoint.name and "uint8" in meta["input_convention"]
+    assert model.opset_import[0].version >= 17
+    dims = [d.dim_param or d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert isinstance(dims[0], str) and isinstance(dims[1], str) and isinstance(dims[2], str) and dims[3] == 3
+
+    # A size and batch never seen at export time, through both engines.
+    frames = np.random.default_rng(0).integers(0, 256, (3, 37, 90, 3), dtype=np.uint8)
+    onnx_out = OnnxEngine(report.path, torch.device("cpu"))(frames)
+    torch_out = TorchEngine(checkpoint, torch.device("cpu"), half=False)(frames)
+    assert onnx_out.shape == frames.shape and onnx_out.dtype == np.uint8
+    assert np.abs(onnx_out.astype(int) - torch_out.astype(int)).max() <= 1
+
+
+def test_export_that_disagrees_is_not_kept(tiny_painter, tmp_path, monkeypatch):
+    path, _, _ = tiny_painter
+    monkeypatch.setitem(export_module.TOLERANCE, "fp32", {"max": -1, "mean": -1.0})  # nothing can pass
+    with pytest.raises(ExportError, match="not kept"):
+        export_painter(path, tmp_path / "bad.onnx", verification_photos())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_frame_transformer_is_the_network_on_uint8_frames(tiny_painter):
+    path, _, _ = tiny_painter
+    model, _ = load_painter(path)
+    frames = np.random.default_rng(1).integers(0, 256, (2, 24, 40, 3), dtype=np.uint8)
+    with torch.no_grad():
+        direct = model(torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255)
+        wrapped = FrameTransformer(model)(torch.from_numpy(frames))
+    expected = (direct * 255).round().byte().permute(0, 2, 3, 1)
+    assert torch.equal(wrapped, expected)

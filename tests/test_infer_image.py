@@ -1,0 +1,96 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from infer.engines import EngineError
+from infer.stylizer import Stylizer
+from nets.painter import PainterFileError
+from tests.conftest import ROOT
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "infer", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_api_keeps_size_and_changes_the_photo(tiny_painter, val_dir):
+    path, _, _ = tiny_painter
+    stylizer = Stylizer(path, device="cpu")
+    photo = np.asarray(Image.open(sorted(val_dir.iterdir())[0]).convert("RGB").resize((75, 41)))
+    out = stylizer.image(photo)
+    assert out.shape == photo.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - photo.astype(int)).mean() > 5
+    with pytest.raises(EngineError, match="uint8"):
+        stylizer.image(photo.astype(np.float32))
+
+
+def test_cli_stylises_grayscale_alpha_and_rotated_photos(tiny_painter, tmp_path, val_dir):
+    path, _, _ = tiny_painter
+    photo = Image.open(sorted(val_dir.iterdir())[0]).resize((64, 48))
+    cases = {"gray.png": photo.convert("L"), "alpha.png": photo.convert("RGBA")}
+    rotated = photo.copy()
+    exif = rotated.getexif()
+    exif[0x0112] = 6  # EXIF orientation: rotate 90° clockwise for display
+    rotated.save(tmp_path / "rotated.jpg", exif=exif)
+    for name, img in cases.items():
+        img.save(tmp_path / name)
+    for name, size in [("gray.png", (64, 48)), ("alpha.png", (64, 48)), ("rotated.jpg", (48, 64))]:
+        out = tmp_path / f"out_{name}"
+        result = run_cli("image", str(tmp_path / name), "-m", str(path), "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        with Image.open(out) as img:
+            assert img.mode == "RGB" and img.size == size
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("missing_input", "no such file"),
+    ("not_an_image", "not a readable image"),
+    ("wrong_model", "not a painter checkpoint"),
+    ("unknown_painter", "unknown painter"),
+    ("same_as_input", "inputs are never overwritten"),
+    ("missing_folder", "output folder does not exist"),
+    ("exists", "pass --overwrite"),
+])
+def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path, val_dir):
+    painter, _, _ = tiny_painter
+    src = tmp_path / "photo.jpg"
+    src.write_bytes(sorted(val_dir.iterdir())[0].read_bytes())
+    dst = tmp_path / "out.png"
+    model = str(painter)
+    if case == "missing_input":
+        src = tmp_path / "nope.jpg"
+    elif case == "not_an_image":
+        src = tmp_path / "text.jpg"
+        src.write_text("hello")
+    elif case == "wrong_model":
+        model = str(tmp_path / "model.pt")
+        (tmp_path / "model.pt").write_text("not a model")
+    elif case == "unknown_painter":
+        model = "no_such_painter"
+    elif case == "same_as_input":
+        dst = src
+    elif case == "missing_folder":
+        dst = tmp_path / "missing" / "out.png"
+    else:
+        dst.write_bytes(b"keep me")
+    before = src.read_bytes() if src.exists() else None
+    result = run_cli("image", str(src), "-m", model, "-o", str(dst))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    if case == "exists":
+        assert dst.read_bytes() == b"keep me"
+    elif case != "same_as_input":
+        assert not dst.exists()
+    if before is not None:
+        assert src.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
+
+
+def test_wrong_model_is_rejected_by_the_api(tmp_path):
+    bad = tmp_path / "x.pt"
+    bad.write_bytes(b"\x00" * 100)
+    with pytest.raises(PainterFileError):
+        Stylizer(bad)

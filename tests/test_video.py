@@ -1,0 +1,132 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from infer.stylizer import Stylizer
+from infer.video import RenderOptions, probe
+from tests.clips import decoded_frames, make_clip, packets
+from tests.conftest import ROOT, shared
+
+
+@pytest.fixture(scope="module")
+def stylizer(tiny_painter):
+    return Stylizer(tiny_painter[0], engine="torch", device="cpu")
+
+
+def photo_frames(val_dir, size: tuple[int, int], count: int) -> list[np.ndarray]:
+    """Frames of a slow pan over a real photo."""
+    photo = Image.open(sorted(val_dir.iterdir())[0]).convert("RGB").resize((size[0] + count * 2, size[1]))
+    return [np.asarray(photo.crop((2 * i, 0, 2 * i + size[0], size[1]))) for i in range(count)]
+
+
+def test_round_trip_keeps_frames_rate_size_and_duration(stylizer, tmp_path):
+    src = shared("data", "video", "realshort_320x240.mp4")
+    stats = stylizer.video(src, tmp_path / "out.mp4", RenderOptions(progress=False))
+    before, after = probe(src), probe(tmp_path / "out.mp4")
+    assert stats.frames == before.frames == after.frames == 36
+    assert (after.width, after.height, after.fps) == (before.width, before.height, before.fps)
+    assert after.duration == pytest.approx(before.duration, abs=1 / float(before.fps))
+    first_in, first_out = decoded_frames(src)[0], decoded_frames(tmp_path / "out.mp4")[0]
+    assert np.abs(first_in.astype(int) - first_out.astype(int)).mean() > 5  # it was stylised
+
+
+def test_time_range_renders_just_that_range(stylizer, tmp_path):
+    src = shared("data", "video", "big_buck_bunny_320x176.mp4")
+    stats = stylizer.video(src, tmp_path / "part.mp4", RenderOptions(start=1.0, duration=1.0, progress=False))
+    info = probe(tmp_path / "part.mp4")
+    assert stats.frames == info.frames == 25 and info.fps == 25
+    assert info.duration == pytest.approx(1.0, abs=0.05)
+
+
+def test_odd_frame_size_is_kept(stylizer, tmp_path, val_dir):
+    make_clip(tmp_path / "odd.mp4", photo_frames(val_dir, (65, 49), 6), fps=12)
+    stylizer.video(tmp_path / "odd.mp4", tmp_path / "out.mp4", RenderOptions(batch_size=4, progress=False))
+    info = probe(tmp_path / "out.mp4")
+    assert (info.width, info.height, info.frames, info.fps) == (65, 49, 6, 12)
+
+
+def test_audio_is_copied_without_re_encoding(stylizer, tmp_path, val_dir):
+    make_clip(tmp_path / "tone.mp4", photo_frames(val_dir, (64, 48), 20), fps=10, audio_hz=440.0)
+    stylizer.video(tmp_path / "tone.mp4", tmp_path / "out.mp4", RenderOptions(progress=False))
+    assert probe(tmp_path / "out.mp4").audio == "aac"
+    source_audio = packets(tmp_path / "tone.mp4", "audio")
+    assert len(source_audio) > 10
+    assert packets(tmp_path / "out.mp4", "audio") == source_audio  # byte for byte: copied, not re-encoded
+    assert probe(tmp_path / "out.mp4").frames == 20
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "infer", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("missing_input", "no such file"),
+    ("text_as_mp4", "not a readable video"),
+    ("truncated", "realshort_cut.mp4"),
+    ("zero_frames", "has no video"),  # an empty track: FFmpeg may drop the stream
+    ("wrong_model", "not a painter checkpoint"),
+    ("same_as_input", "inputs are never overwritten"),
+    ("missing_folder", "output folder does not exist"),
+    ("exists", "pass --overwrite"),
+])
+def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path):
+    src = tmp_path / "clip.mp4"
+    src.write_bytes(shared("data", "video", "realshort_320x240.mp4").read_bytes())
+    dst, model = tmp_path / "out.mp4", str(tiny_painter[0])
+    if case == "missing_input":
+        src = tmp_path / "nope.mp4"
+    elif case == "text_as_mp4":
+        src = tmp_path / "text.mp4"
+        src.write_text("this is not a video")
+    elif case == "truncated":
+        data = src.read_bytes()
+        src = tmp_path / "realshort_cut.mp4"
+        src.write_bytes(data[: len(data) // 2])
+    elif case == "zero_frames":
+        src = tmp_path / "empty.mp4"
+        make_clip(src, [])
+    elif case == "wrong_model":
+        model = str(tmp_path / "model.pt")
+        (tmp_path / "model.pt").write_text("not a model")
+    elif case == "same_as_input":
+        dst = src
+    elif case == "missing_folder":
+        dst = tmp_path / "missing" / "out.mp4"
+    else:
+        dst.write_bytes(b"keep me")
+    before = src.read_bytes() if src.exists() else None
+    result = run_cli("video", str(src), "-m", model, "-o", str(dst), "--engine", "torch")
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if "error" in line]
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    if case == "exists":
+        assert dst.read_bytes() == b"keep me"
+    elif case != "same_as_input":
+        assert not dst.exists()
+    if before is not None:
+        assert src.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
+
+
+def test_killed_render_leaves_nothing_at_the_output_path(tiny_painter, tmp_path):
+    dst = tmp_path / "out.mp4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infer", "video", str(shared("data", "video", "cockatoo_1280x720.mp4")),
+         "-m", str(tiny_painter[0]), "-o", str(dst), "--engine", "torch", "--batch-size", "1"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not any(".part" in p.name for p in tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # a few frames into the render
+    assert proc.poll() is None, "the render ended before it could be interrupted"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not dst.exists()

@@ -1,0 +1,1 @@
+"""Training one feed-forward painter: ``python -m train --help``."""

@@ -1,0 +1,248 @@
+"""The training loop: photos -> TransformerNet -> VGG perceptual losses -> Adam.
+
+Read top to bottom: set-up (device, data, networks, optimizer, resume), one loop with logging, samples
+and periodic checkpoints, then the painter file, an evaluation on held-out photos and the model card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import platform
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from torchvision.utils import make_grid
+from tqdm import tqdm
+
+from nets.files import atomic_path
+from nets.images import ImageReadError, load_image
+from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss, total_variation
+from nets.painter import save_painter
+from nets.transformer import TransformerNet
+from nets.vgg import VGGFeatures
+from train.config import TrainConfig
+from train.data import PhotoDataset, center_crops, endless_batches, list_images
+
+log = logging.getLogger(__name__)
+SAMPLE_COUNT = 4
+#: Settings that a resumed run takes from the command line; all others come from the saved run.
+RESUME_MAY_CHANGE = ("steps", "resume", "overwrite")
+
+
+class TrainError(ValueError):
+    """Bad input to a training run, reported as one line."""
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise TrainError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainError(f"device {name} asked for, but this torch sees no CUDA GPU")
+    return device
+
+
+def device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise TrainError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@torch.no_grad()
+def evaluate(model: TransformerNet, criterion: PerceptualLoss, paths: Iterable[Path], size: int) -> dict[str, float]:
+    """Mean content and style distance on whole photos (longest side ``size``), before and after stylising.
+
+    "Before" is the identity: the photo itself, whose style distance is where training starts from.
+    """
+    device = next(model.parameters()).device
+    sums = {"identity_style": 0.0, "content": 0.0, "style": 0.0}
+    count = 0
+    for path in paths:
+        photo = load_image(path, size).to(device)
+        _, identity_style = criterion(photo, photo)
+        content, style = criterion(model(photo), photo)
+        sums["identity_style"] += identity_style.item()
+        sums["content"] += content.item()
+        sums["style"] += style.item()
+        count += 1
+    return {key: value / count for key, value in sums.items()} | {"photos": count, "size": size}
+
+
+def load_state(path: Path, cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any]]:
+    """The saved run state and its config; only ``steps`` may change on resume (to train longer)."""
+    if not path.is_file():
+        raise TrainError(f"nothing to resume: {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        saved = TrainConfig(**state["config"])
+    except Exception as exc:
+        raise TrainError(f"cannot resume from {path} ({exc.__class__.__name__}); start over with --overwrite") from None
+    differs = [k for k, v in cfg.to_dict().items() if k not in RESUME_MAY_CHANGE and getattr(saved, k) != v]
+    if differs:
+        log.warning("resuming with the saved settings; ignoring changed %s", ", ".join(differs))
+    saved.steps, saved.resume = cfg.steps, True
+    return saved, state
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Run one training job and return its model card (also written to ``<out_dir>/<name>.json``)."""
+    # ---- set-up -----------------------------------------------------------------------------------
+    name = cfg.painter_name
+    run_dir = Path(cfg.log_dir) / name
+    state_path = run_dir / "state.pt"
+    state: dict[str, Any] = {}
+    out_dir = Path(cfg.out_dir)
+    if cfg.resume:
+        cfg, state = load_state(state_path, cfg)
+    elif not cfg.overwrite:
+        for existing in (out_dir / f"{name}.pt", state_path):
+            if existing.exists():
+                raise TrainError(f"{existing} exists; continue it with --resume or start over with --overwrite")
+    style_path = Path(cfg.style)
+    for folder in (out_dir, run_dir):
+        check_writable(folder)
+    try:
+        style_image = load_image(style_path, cfg.style_size)
+    except ImageReadError as exc:
+        raise TrainError(f"style image: {exc}") from None
+    dataset = PhotoDataset(cfg.photos, cfg.image_size)
+    val_paths = list_images(cfg.val_photos) if cfg.val_photos else []
+    device = pick_device(cfg.device)
+    use_amp = cfg.amp and device.type == "cuda"
+    memory_format = torch.channels_last if use_amp else torch.contiguous_format
+
+    vgg = VGGFeatures("vgg16", JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS, cfg.vgg_weights or None)
+    criterion = PerceptualLoss(vgg, style_image).to(device, memory_format=memory_format)
+    torch.manual_seed(cfg.seed)  # right before the network, so the seed alone fixes its initial weights
+    model = TransformerNet().to(device, memory_format=memory_format)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    step, elapsed = 0, 0.0
+    if state:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, elapsed = state["step"], state["elapsed"]
+        log.info("resuming %s at step %d", name, step)
+
+    samples = center_crops((val_paths or dataset.paths)[:SAMPLE_COUNT], cfg.image_size)
+    batches = endless_batches(dataset, cfg.batch_size, cfg.workers, cfg.seed + step)
+    writer = SummaryWriter(run_dir)
+    log.info("training %s on %s (%d photos, VGG16 from %s)", name, device_description(device), len(dataset), vgg.source)
+
+    def save_state() -> None:
+        payload = {
+            "config": cfg.to_dict(),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "elapsed": elapsed + time.perf_counter() - started,
+        }
+        with atomic_path(state_path) as tmp:
+            torch.save(payload, tmp)
+
+    # ---- the loop ---------------------------------------------------------------------------------
+    started = time.perf_counter()
+    window = {"content": 0.0, "style": 0.0, "tv": 0.0, "total": 0.0}
+    last_logged: dict[str, float] = {}
+    seen = 0
+    window_start = started
+    progress = tqdm(total=cfg.steps, initial=step, desc=name, unit="step", dynamic_ncols=True)
+    try:
+        while step < cfg.steps:
+            photos = next(batches).to(device, memory_format=memory_format, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                stylized = model(photos)
+                content, style = criterion(stylized, photos)
+                tv = total_variation(stylized.float())
+            terms = {
+                "content": cfg.content_weight * content.mean(),
+                "style": cfg.style_weight * style.mean(),
+                "tv": cfg.tv_weight * tv.mean(),
+            }
+            loss = sum(terms.values())
+            if not math.isfinite(loss.item()):
+                raise TrainError(f"the loss became {loss.item()} at step {step}; lower --lr")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            progress.update()
+
+            for key, value in terms.items():
+                window[key] += value.item()
+            window["total"] += loss.item()
+            seen += 1
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                last_logged = {key: value / seen for key, value in window.items()}
+                for key, value in last_logged.items():
+                    writer.add_scalar(f"loss/{key}", value, step)
+                now = time.perf_counter()
+                writer.add_scalar("speed/images_per_s", seen * cfg.batch_size / (now - window_start), step)
+                window_start = now
+                progress.set_postfix(loss=f"{last_logged['total']:.3f}", style=f"{last_logged['style']:.3f}")
+                window = dict.fromkeys(window, 0.0)
+                seen = 0
+            if step % cfg.sample_every == 0 or step == cfg.steps:
+                model.eval()
+                with torch.no_grad():
+                    out = model(samples.to(device)).float().cpu()
+                model.train()
+                writer.add_image("samples", make_grid(torch.cat([samples, out]), nrow=len(samples)), step)
+            if step % cfg.checkpoint_every == 0:
+                save_state()
+    except KeyboardInterrupt:
+        save_state()
+        progress.close()
+        raise TrainError(f"interrupted at step {step}; continue with the same command and --resume") from None
+    progress.close()
+    save_state()
+    wall_time = elapsed + time.perf_counter() - started
+
+    # ---- results ----------------------------------------------------------------------------------
+    model.eval()
+    metrics = {f"final_{key}": value for key, value in last_logged.items()}
+    if val_paths:
+        log.info("evaluating on %d photos from %s", len(val_paths), cfg.val_photos)
+        metrics |= {f"val_{k}": v for k, v in evaluate(model, criterion, val_paths, cfg.val_size).items()}
+    save_painter(out_dir / f"{name}.pt", model, name, cfg.to_dict(), step, metrics)
+    card = {
+        "name": name,
+        "style_image": str(style_path),
+        "style_image_sha256": sha256(style_path),
+        "steps": step,
+        "samples_seen": step * cfg.batch_size,
+        "wall_time_s": round(wall_time, 1),
+        "device": device_description(device),
+        "torch": torch.__version__,
+        "vgg": vgg.source,
+        "metrics": metrics,
+        "config": cfg.to_dict(),
+    }
+    with atomic_path(out_dir / f"{name}.json") as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n")
+    writer.close()
+    return card
+
