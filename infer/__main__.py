@@ -14,9 +14,9 @@ from infer.engines import ENGINES, PRECISIONS, EngineError, find_painter
 from infer.export import ExportError, export_painter
 from infer.stylizer import Stylizer
 from infer.video import RenderOptions, VideoError, probe
+from nets.device import DeviceError
 from nets.images import ImageReadError, fit_longest_side
 from nets.painter import PainterFileError
-from nets.vgg import VGGWeightsError
 
 PROG = "python -m infer"
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
@@ -26,7 +26,7 @@ class UsageError(ValueError):
     """A command line that would lose data or cannot work, refused before any work is done."""
 
 
-USER_ERRORS = (UsageError, EngineError, ExportError, ImageReadError, PainterFileError, VideoError, VGGWeightsError)
+USER_ERRORS = (UsageError, DeviceError, EngineError, ExportError, ImageReadError, PainterFileError, VideoError)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -139,7 +139,8 @@ def run_export(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")  # other libraries: warnings only
+    logging.getLogger("infer").setLevel(logging.INFO)
     command = {"image": run_image, "video": run_video, "export": run_export}[args.command]
     try:
         message = command(args)

@@ -19,6 +19,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from nets.device import pick_device
 from nets.painter import PainterFileError, load_painter
 from nets.transformer import MIN_SIDE, FrameTransformer
 
@@ -46,22 +47,6 @@ def check_frames(frames: np.ndarray) -> np.ndarray:
     if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
         raise EngineError(f"expected uint8 N×H×W×3 RGB frames, got {frames.dtype} {frames.shape}")
     return np.require(frames, requirements=["C_CONTIGUOUS", "WRITEABLE"])  # torch wants writeable memory
-
-
-def cuda_available() -> bool:
-    return torch.cuda.is_available()
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if cuda_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise EngineError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not cuda_available():
-        raise EngineError(f"device {name} asked for, but no CUDA GPU is visible")
-    return device
 
 
 class TorchEngine:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from infer.__main__ import verification_photos  # noqa: E402
 from infer.engines import Engine, OnnxEngine, TorchEngine, find_painter  # noqa: E402
 from infer.export import export_painter  # noqa: E402
 from infer.video import RenderOptions, stylize_video  # noqa: E402
+from nets.device import describe_device  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
 
 SIZES = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
@@ -134,8 +134,7 @@ def main() -> None:
                 print(f"{size_name:>6} e2e   {label:<30} {fps:8.2f} frames/s  stages {stats.stage_seconds}", flush=True)
 
     report = {
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else
-        f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+        "device": describe_device(device),
         "torch": torch.__version__, "onnxruntime": ort.__version__, "painter": args.painter,
         "baseline": f"{BASELINE} batch 1", "repeats": args.repeats, "clip_frames": args.clip_frames,
         "results": results,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,20 @@ def shared(*parts: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"test data missing: {path} (set STYLE_SHARED to the shared/ folder)")
     return path
+
+
+def run_cli(module: str, *args: str) -> subprocess.CompletedProcess:
+    """``python -m <module> args…`` from the project root, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, expected: str, folder: Path) -> None:
+    """Exit status 2, one error line naming the problem, no traceback, no temporary file left in ``folder``."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert [p.name for p in folder.iterdir() if ".part" in p.name] == []
 
 
 @pytest.fixture(scope="session")

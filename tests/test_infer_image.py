@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -8,11 +5,7 @@ from PIL import Image
 from infer.engines import EngineError
 from infer.stylizer import Stylizer
 from nets.painter import PainterFileError
-from tests.conftest import ROOT
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "infer", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+from tests.conftest import assert_one_line_error, run_cli
 
 
 def test_api_keeps_size_and_changes_the_photo(tiny_painter, val_dir):
@@ -38,7 +31,7 @@ def test_cli_stylises_grayscale_alpha_and_rotated_photos(tiny_painter, tmp_path,
         img.save(tmp_path / name)
     for name, size in [("gray.png", (64, 48)), ("alpha.png", (64, 48)), ("rotated.jpg", (48, 64))]:
         out = tmp_path / f"out_{name}"
-        result = run_cli("image", str(tmp_path / name), "-m", str(path), "-o", str(out))
+        result = run_cli("infer", "image", str(tmp_path / name), "-m", str(path), "-o", str(out))
         assert result.returncode == 0, result.stderr
         with Image.open(out) as img:
             assert img.mode == "RGB" and img.size == size
@@ -76,17 +69,14 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
     else:
         dst.write_bytes(b"keep me")
     before = src.read_bytes() if src.exists() else None
-    result = run_cli("image", str(src), "-m", model, "-o", str(dst))
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and expected in lines[0], result.stderr
+    result = run_cli("infer", "image", str(src), "-m", model, "-o", str(dst))
+    assert_one_line_error(result, expected, tmp_path)
     if case == "exists":
         assert dst.read_bytes() == b"keep me"
     elif case != "same_as_input":
         assert not dst.exists()
     if before is not None:
         assert src.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
 
 
 def test_wrong_model_is_rejected_by_the_api(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from nets.device import DeviceError
 from nets.vgg import VGGWeightsError
 from train.config import build_parser, config_from_args
 from train.data import EmptyFolderError
@@ -16,10 +17,11 @@ PROG = "python -m train"
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser(PROG, "Train a feed-forward painter (Johnson et al. 2016) for one style image.")
     cfg = config_from_args(parser.parse_args(argv))
-    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(levelname)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
+    logging.getLogger("train").setLevel(logging.INFO)
     try:
         card = train(cfg)
-    except (TrainError, EmptyFolderError, VGGWeightsError) as exc:
+    except (TrainError, EmptyFolderError, VGGWeightsError, DeviceError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     metrics = card["metrics"]

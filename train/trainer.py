@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import math
-import platform
 import tempfile
 import time
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
+from nets.device import describe_device, pick_device
 from nets.files import atomic_path
 from nets.images import ImageReadError, load_image
 from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss, total_variation
@@ -39,24 +39,6 @@ RESUME_MAY_CHANGE = ("steps", "resume", "overwrite")
 
 class TrainError(ValueError):
     """Bad input to a training run, reported as one line."""
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise TrainError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainError(f"device {name} asked for, but this torch sees no CUDA GPU")
-    return device
-
-
-def device_description(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def check_writable(folder: Path) -> None:
@@ -150,7 +132,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     samples = center_crops((val_paths or dataset.paths)[:SAMPLE_COUNT], cfg.image_size)
     batches = endless_batches(dataset, cfg.batch_size, cfg.workers, cfg.seed + step)
     writer = SummaryWriter(run_dir)
-    log.info("training %s on %s (%d photos, VGG16 from %s)", name, device_description(device), len(dataset), vgg.source)
+    log.info("training %s on %s (%d photos, VGG16 from %s)", name, describe_device(device), len(dataset), vgg.source)
 
     def save_state() -> None:
         payload = {
@@ -235,7 +217,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         "steps": step,
         "samples_seen": step * cfg.batch_size,
         "wall_time_s": round(wall_time, 1),
-        "device": device_description(device),
+        "device": describe_device(device),
         "torch": torch.__version__,
         "vgg": vgg.source,
         "metrics": metrics,
