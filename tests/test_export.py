@@ -44,6 +44,19 @@ def test_exported_graph_has_dynamic_sizes_and_metadata(exported):
     assert np.abs(onnx_out.astype(int) - torch_out.astype(int)).max() <= 1
 
 
+def test_fp16_export_is_checked_against_fp32(tiny_painter, tmp_path):
+    """fp16 InstanceNormalization has been wrong in ONNX Runtime before: the export compares with fp32."""
+    path, _, _ = tiny_painter
+    report = export_painter(path, tmp_path / "tiny.fp16.onnx", verification_photos(), fp16=True)
+    assert report.precision == "fp16" and set(report.max_diff) >= {"256x256", "181x139"}
+    assert max(report.max_diff.values()) <= export_module.TOLERANCE["fp16"]["max"]
+    model = onnx.load(str(report.path))
+    assert {p.key: p.value for p in model.metadata_props}["precision"] == "fp16"
+    conv_weights = [init for init in model.graph.initializer if len(init.dims) == 4]
+    assert conv_weights and {w.data_type for w in conv_weights} == {onnx.TensorProto.FLOAT16}
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8  # I/O stays uint8
+
+
 def test_export_that_disagrees_is_not_kept(tiny_painter, tmp_path, monkeypatch):
     path, _, _ = tiny_painter
     monkeypatch.setitem(export_module.TOLERANCE, "fp32", {"max": -1, "mean": -1.0})  # nothing can pass
