@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from nets.vgg import VGGFeatures
+from nets.warp import luminance, warp
 
 #: Johnson et al. (2016): style on these VGG16 layers, content on relu2_2.
 JOHNSON_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -46,6 +47,28 @@ def total_variation(images: torch.Tensor) -> torch.Tensor:
     dx = (images[..., :, 1:] - images[..., :, :-1]).abs().flatten(1).mean(1)
     dy = (images[..., 1:, :] - images[..., :-1, :]).abs().flatten(1).mean(1)
     return dx + dy
+
+
+def temporal_loss(
+    output: torch.Tensor,
+    previous_output: torch.Tensor,
+    frame: torch.Tensor,
+    previous_frame: torch.Tensor,
+    flow: torch.Tensor,
+    mask: torch.Tensor,
+) -> torch.Tensor:
+    """Luminance-aware output temporal loss of ReCoNet (Gao et al. 2018); shape (B,).
+
+    Each RGB channel of the output's change between two frames (the previous one warped into place)
+    should equal the change of the input's Rec. 709 luminance: ‖(O_t − W(O_t−1))_c − ΔY(I)‖², averaged
+    over channels and over the pixels ``mask`` trusts. So a lighting change may brighten the output,
+    but its colours may not flicker: comparing luminance with luminance would leave chroma free, and a
+    painter's coloured strokes then flicker unchecked. ``flow`` runs from frame t into frame t−1.
+    """
+    out_change = output - warp(previous_output, flow)
+    in_change = luminance(frame) - luminance(warp(previous_frame, flow))
+    squared = (out_change - in_change).pow(2).mean(1, keepdim=True) * mask
+    return squared.flatten(1).sum(1) / mask.flatten(1).sum(1).clamp(min=1.0)
 
 
 class PerceptualLoss(nn.Module):

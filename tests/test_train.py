@@ -10,9 +10,9 @@ from nets.losses import PerceptualLoss
 from nets.painter import load_painter
 from nets.transformer import TransformerNet
 from nets.vgg import VGGFeatures
-from tests.conftest import assert_one_line_error, run_cli, tiny_config
+from tests.conftest import assert_one_line_error, run_cli, shared, tiny_config
 from train.data import PhotoDataset, list_images
-from train.trainer import train
+from train.trainer import TrainError, train
 
 
 def weighted_loss(model: TransformerNet, cfg, photos: torch.Tensor) -> float:
@@ -32,7 +32,7 @@ def test_training_lowers_the_loss_and_writes_a_safe_checkpoint(tiny_painter):
 
     torch.manual_seed(cfg.seed)
     untrained = TransformerNet().eval()  # the trainer's initial weights: same seed, same construction
-    photos = torch.stack([PhotoDataset(cfg.photos, 64)[i] for i in range(4)])
+    photos = torch.stack([PhotoDataset(list_images(cfg.photos), 64)[i] for i in range(4)])
     before, after = weighted_loss(untrained, cfg, photos), weighted_loss(model, cfg, photos)
     assert after < 0.9 * before, (before, after)
 
@@ -82,6 +82,7 @@ def test_unreadable_photos_are_skipped_with_a_warning(tmp_path, photo_dir, caplo
         ("unwritable_output", "cannot write to"),
         ("bad_option", "invalid int value"),
         ("painter_exists", "continue it with --resume"),
+        ("bad_clip", "not a readable video"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(case, expected, tmp_path, style_image, photo_dir, weights_dir):
@@ -95,6 +96,9 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tmp_path, style_image,
     elif case == "unwritable_output":
         (tmp_path / "file").write_text("a file, not a folder")
         args["--out-dir"] = str(tmp_path / "file" / "out")
+    elif case == "bad_clip":
+        (tmp_path / "clip.mp4").write_text("not a video")
+        args |= {"--temporal-weight": "10", "--clips": str(tmp_path / "clip.mp4")}
     elif case == "painter_exists":
         (tmp_path / "out").mkdir()
         (tmp_path / "out" / "vangogh_starry_night.pt").write_bytes(b"an earlier painter")
@@ -113,3 +117,15 @@ def test_help_documents_every_option():
     assert result.returncode == 0
     for option in ("--style", "--photos", "--resume", "--style-weight", "--vgg-weights", "--val-photos", "--amp"):
         assert option in result.stdout
+
+
+def test_temporal_training_mixes_synthetic_and_clip_pairs(tmp_path, style_image, photo_dir, weights_dir):
+    clips = shared("data", "video", "sintel", "alley_1_clean_0001-0004")
+    cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, steps=6, log_every=3, temporal_weight=50.0,
+                      clips=str(clips))
+    card = train(cfg)
+    assert card["metrics"]["final_temporal"] > 0
+    assert len(list((tmp_path / "runs" / "flow_cache").rglob("pair_*.npz"))) == 3  # the clip's 3 pairs, cached
+    with pytest.raises(TrainError, match="even --batch-size"):
+        train(tiny_config(tmp_path, style_image, photo_dir, weights_dir, batch_size=3, temporal_weight=1.0,
+                          name="odd"))

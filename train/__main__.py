@@ -6,6 +6,8 @@ import logging
 import sys
 
 from nets.device import DeviceError
+from nets.images import ImageReadError
+from nets.painter import PainterFileError
 from nets.vgg import VGGWeightsError
 from train.config import build_parser, config_from_args
 from train.data import EmptyFolderError
@@ -21,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("train").setLevel(logging.INFO)
     try:
         card = train(cfg)
-    except (TrainError, EmptyFolderError, VGGWeightsError, DeviceError) as exc:
+    except (TrainError, EmptyFolderError, ImageReadError, VGGWeightsError, DeviceError, PainterFileError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     metrics = card["metrics"]

@@ -32,6 +32,11 @@ class TrainConfig:
     content_weight: float = _opt(1.0, "weight of the content distance (relu2_2)")
     style_weight: float = _opt(5.0, "weight of the style distance (Gram, relu1_2..relu4_3)")
     tv_weight: float = _opt(1.0, "weight of the total variation (smoothness) term")
+    temporal_weight: float = _opt(0.0, "weight of the temporal term (ReCoNet luminance loss on frame pairs); "
+                                  "> 0 trains on pairs: batch-size/2 pairs per step")
+    clips: str = _opt("", "video file or folder of clips / frame folders for real frame pairs (optional; "
+                      "synthetic pairs from the photos are always used)")
+    init: str = _opt("", "start from this painter's weights (.pt) instead of random ones")
     seed: int = _opt(0, "random seed")
     device: str = _opt("auto", "auto, cpu, cuda or cuda:N")
     amp: bool = _opt(True, "bfloat16 mixed precision and channels_last on CUDA (ignored on the CPU)")

@@ -48,8 +48,8 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
 class PhotoDataset(Dataset):
     """Square crops of photos: shorter side resized to ``size``, random crop, random horizontal flip."""
 
-    def __init__(self, folder: str | os.PathLike, size: int) -> None:
-        self.paths = list_images(folder)
+    def __init__(self, paths: list[Path], size: int) -> None:
+        self.paths = paths
         self.transform = transforms.Compose([
             transforms.Resize(size),
             transforms.RandomCrop(size),

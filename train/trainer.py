@@ -12,11 +12,13 @@ import logging
 import math
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils.data import ConcatDataset, Dataset
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 from tqdm import tqdm
@@ -24,12 +26,19 @@ from tqdm import tqdm
 from nets.device import describe_device, pick_device
 from nets.files import atomic_path
 from nets.images import ImageReadError, load_image
-from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss, total_variation
-from nets.painter import save_painter
+from nets.losses import (
+    JOHNSON_CONTENT_LAYERS,
+    JOHNSON_STYLE_LAYERS,
+    PerceptualLoss,
+    temporal_loss,
+    total_variation,
+)
+from nets.painter import load_painter, save_painter
 from nets.transformer import TransformerNet
 from nets.vgg import VGGFeatures
 from train.config import TrainConfig
 from train.data import PhotoDataset, center_crops, endless_batches, list_images
+from train.pairs import ClipPairs, SyntheticPairs
 
 log = logging.getLogger(__name__)
 SAMPLE_COUNT = 4
@@ -111,7 +120,17 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         style_image = load_image(style_path, cfg.style_size)
     except ImageReadError as exc:
         raise TrainError(f"style image: {exc}") from None
-    dataset = PhotoDataset(cfg.photos, cfg.image_size)
+    photo_paths = list_images(cfg.photos)
+    temporal = cfg.temporal_weight > 0
+    if temporal and cfg.batch_size % 2:
+        raise TrainError("with --temporal-weight the batch holds pairs of frames: use an even --batch-size")
+    if temporal:
+        sources: list[Dataset] = [SyntheticPairs(photo_paths, cfg.image_size)]
+        if cfg.clips:
+            sources.append(ClipPairs(cfg.clips, cfg.image_size, Path(cfg.log_dir) / "flow_cache"))
+        dataset: Dataset = ConcatDataset(sources)
+    else:
+        dataset = PhotoDataset(photo_paths, cfg.image_size)
     val_paths = list_images(cfg.val_photos) if cfg.val_photos else []
     device = pick_device(cfg.device)
     use_amp = cfg.amp and device.type == "cuda"
@@ -123,16 +142,20 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     model = TransformerNet().to(device, memory_format=memory_format)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step, elapsed = 0, 0.0
+    if cfg.init and not state:
+        model.load_state_dict(load_painter(cfg.init)[0].state_dict())
     if state:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed = state["step"], state["elapsed"]
         log.info("resuming %s at step %d", name, step)
 
-    samples = center_crops((val_paths or dataset.paths)[:SAMPLE_COUNT], cfg.image_size)
-    batches = endless_batches(dataset, cfg.batch_size, cfg.workers, cfg.seed + step)
+    samples = center_crops((val_paths or photo_paths)[:SAMPLE_COUNT], cfg.image_size)
+    batches = endless_batches(dataset, cfg.batch_size // 2 if temporal else cfg.batch_size, cfg.workers,
+                              cfg.seed + step)
     writer = SummaryWriter(run_dir)
-    log.info("training %s on %s (%d photos, VGG16 from %s)", name, describe_device(device), len(dataset), vgg.source)
+    log.info("training %s on %s (%d %s, VGG16 from %s)", name, describe_device(device), len(dataset),
+             "frame pairs" if temporal else "photos", vgg.source)
 
     def save_state() -> None:
         payload = {
@@ -147,14 +170,19 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     # ---- the loop ---------------------------------------------------------------------------------
     started = time.perf_counter()
-    window = {"content": 0.0, "style": 0.0, "tv": 0.0, "total": 0.0}
+    window: dict[str, float] = defaultdict(float)
     last_logged: dict[str, float] = {}
     seen = 0
     window_start = started
     progress = tqdm(total=cfg.steps, initial=step, desc=name, unit="step", dynamic_ncols=True)
     try:
         while step < cfg.steps:
-            photos = next(batches).to(device, memory_format=memory_format, non_blocking=True)
+            batch = next(batches)
+            if temporal:  # (current, previous, flow current->previous, mask); both frames get every loss
+                current, previous, flow, mask = (t.to(device, non_blocking=True) for t in batch)
+                photos = torch.cat([current, previous]).contiguous(memory_format=memory_format)
+            else:
+                photos = batch.to(device, memory_format=memory_format, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 stylized = model(photos)
                 content, style = criterion(stylized, photos)
@@ -164,6 +192,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 "style": cfg.style_weight * style.mean(),
                 "tv": cfg.tv_weight * tv.mean(),
             }
+            if temporal:
+                out_current, out_previous = stylized.float().chunk(2)
+                flicker = temporal_loss(out_current, out_previous, current, previous, flow, mask)
+                terms["temporal"] = cfg.temporal_weight * flicker.mean()
             loss = sum(terms.values())
             if not math.isfinite(loss.item()):
                 raise TrainError(f"the loss became {loss.item()} at step {step}; lower --lr")
@@ -185,7 +217,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 writer.add_scalar("speed/images_per_s", seen * cfg.batch_size / (now - window_start), step)
                 window_start = now
                 progress.set_postfix(loss=f"{last_logged['total']:.3f}", style=f"{last_logged['style']:.3f}")
-                window = dict.fromkeys(window, 0.0)
+                window = defaultdict(float)
                 seen = 0
             if step % cfg.sample_every == 0 or step == cfg.steps:
                 model.eval()

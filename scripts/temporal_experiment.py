@@ -1,0 +1,119 @@
+"""Does the temporal term cut flicker, and what does it cost in style? One run answers both.
+
+Trains painters with identical settings except ``--temporal-weight`` (the first value is the baseline,
+normally 0), optionally fine-tuning all of them from the same painter (``--init``), then measures on
+each evaluation clip the warping error (Lai et al. 2018; flow on the input frames, occlusions masked) of
+every painter's output and of the input clip itself (the floor), and the style/content distance on the
+validation photos. Writes JSON and prints a table. A painter already trained in ``--work-dir`` with
+exactly the same settings is reused, so an interrupted or extended experiment picks up where it was.
+
+    python scripts/temporal_experiment.py --style ../shared/data/styles/vangogh_starry_night.jpg \\
+        --photos ../shared/data/photos/train --val-photos ../shared/data/photos/val \\
+        --clips ../shared/data/video/big_buck_bunny_320x176.mp4 --vgg-weights ../shared/weights \\
+        --eval-clips ../shared/data/video/cockatoo_1280x720.mp4 ../shared/data/video/realshort_320x240.mp4 \\
+        --init checkpoints/vangogh_starry_night.pt --steps 600 --temporal-weights 0 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from infer.engines import TorchEngine  # noqa: E402
+from infer.metrics import warping_error  # noqa: E402
+from nets.device import pick_device  # noqa: E402
+from nets.files import atomic_path  # noqa: E402
+from train.config import TrainConfig  # noqa: E402
+from train.trainer import train  # noqa: E402
+
+
+def clip_frames(path: Path, max_width: int) -> list[np.ndarray]:
+    """All frames of a clip, scaled down (keeping the aspect ratio) to at most ``max_width`` wide."""
+    frames = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            img = frame.to_image()
+            if img.width > max_width:
+                img = img.resize((max_width, round(img.height * max_width / img.width)), Image.Resampling.BICUBIC)
+            frames.append(np.asarray(img))
+    return frames
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--style", required=True)
+    parser.add_argument("--photos", required=True)
+    parser.add_argument("--val-photos", required=True)
+    parser.add_argument("--clips", default="", help="real clips for training pairs (not the evaluation clips)")
+    parser.add_argument("--vgg-weights", default="")
+    parser.add_argument("--eval-clips", nargs="+", type=Path, required=True)
+    parser.add_argument("--eval-width", type=int, default=320, help="evaluation clips are scaled to this width")
+    parser.add_argument("--init", default="", help="painter all runs start from (fine-tuning)")
+    parser.add_argument("--temporal-weights", nargs="+", type=float, default=[0.0, 100.0])
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--style-size", type=int, default=256)
+    parser.add_argument("--style-weight", type=float, default=5.0)
+    parser.add_argument("--work-dir", type=Path, default=Path("runs/temporal_experiment"))
+    parser.add_argument("--out", type=Path, default=Path("temporal_experiment.json"))
+    args = parser.parse_args()
+
+    painters = {}
+    for weight in args.temporal_weights:
+        name = f"temporal_{weight:g}"
+        cfg = TrainConfig(
+            style=args.style, photos=args.photos, val_photos=args.val_photos, clips=args.clips, name=name,
+            vgg_weights=args.vgg_weights, out_dir=str(args.work_dir / "painters"), log_dir=str(args.work_dir / "runs"),
+            image_size=args.image_size, style_size=args.style_size, style_weight=args.style_weight,
+            steps=args.steps, temporal_weight=weight, init=args.init, workers=1, overwrite=True,
+        )
+        card_path = args.work_dir / "painters" / f"{name}.json"
+        card = json.loads(card_path.read_text()) if card_path.exists() else None
+        if card is None or card["config"] != cfg.to_dict():  # reuse a finished run with identical settings
+            card = train(cfg)
+        painters[name] = {"temporal_weight": weight, "card": card, "path": args.work_dir / "painters" / f"{name}.pt"}
+
+    device = pick_device("cpu")
+    results: dict = {"settings": vars(args) | {"eval_clips": [str(c) for c in args.eval_clips],
+                                               "work_dir": str(args.work_dir), "out": str(args.out)},
+                     "clips": {}, "painters": {}}
+    for name, painter in painters.items():
+        metrics = painter["card"]["metrics"]
+        results["painters"][name] = {"temporal_weight": painter["temporal_weight"],
+                                     "val_style": metrics["val_style"], "val_content": metrics["val_content"],
+                                     "wall_time_s": painter["card"]["wall_time_s"]}
+    for clip in args.eval_clips:
+        frames = clip_frames(clip, args.eval_width)
+        floor, _ = warping_error(frames, frames)
+        row = {"frames": len(frames), "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}", "input": floor}
+        for name, painter in painters.items():
+            engine = TorchEngine(painter["path"], device, half=False)
+            styled = [engine(f[None])[0] for f in frames]
+            row[name] = warping_error(frames, styled)[0]
+        results["clips"][clip.name] = row
+
+    with atomic_path(args.out) as tmp:
+        tmp.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    names = list(painters)
+    base = names[0]
+    print("| clip | frames | input (floor) | " + " | ".join(f"{n} warping error" for n in names) + " |")
+    print("|---|---|---|" + "---|" * len(names))
+    for clip, row in results["clips"].items():
+        cells = [f"{row[n]:.5f}" + ("" if n == base else f" ({row[n] / row[base] - 1:+.0%})") for n in names]
+        print(f"| {clip} ({row['size']}) | {row['frames']} | {row['input']:.5f} | " + " | ".join(cells) + " |")
+    styles = {n: results["painters"][n]["val_style"] for n in names}
+    print("| val style distance | | | " + " | ".join(
+        f"{styles[n]:.4f}" + ("" if n == base else f" ({styles[n] / styles[base] - 1:+.0%})") for n in names) + " |")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
