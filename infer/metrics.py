@@ -10,14 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from nets.flow import flow_pair
+from nets.images import to_tensor
 from nets.warp import flow_to_tensor, occlusion_mask, warp
-
-
-def _tensor(frame: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(frame, dtype=np.float32) / 255).permute(2, 0, 1)[None]
 
 
 def warping_error(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> tuple[float, list[float]]:
@@ -33,7 +29,7 @@ def warping_error(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -
         backward, forward = flow_pair(inputs[t - 1], inputs[t])
         flow = flow_to_tensor(backward)
         mask = occlusion_mask(flow, flow_to_tensor(forward))
-        aligned = warp(_tensor(outputs[t - 1]), flow)
-        squared = (_tensor(outputs[t]) - aligned).pow(2).mean(1, keepdim=True) * mask
+        aligned = warp(to_tensor(outputs[t - 1]), flow)
+        squared = (to_tensor(outputs[t]) - aligned).pow(2).mean(1, keepdim=True) * mask
         errors.append(float(squared.sum() / mask.sum().clamp(min=1.0)))
     return float(np.mean(errors)), errors

@@ -1,7 +1,7 @@
 """Optical flow for real clips: OpenCV's DIS (Kroeger et al. 2016), computed on the INPUT frames.
 
 DIS is fast on the CPU and needs no learned weights. The preset was chosen on MPI-Sintel ground truth
-(see ``tests/test_flow.py``): MEDIUM has the lowest end-point error of the three presets at a cost
+(see ``tests/test_temporal.py``): MEDIUM has the lowest end-point error of the three presets at a cost
 that is still small next to stylising the same frames.
 """
 

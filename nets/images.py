@@ -43,8 +43,8 @@ def fit_longest_side(img: Image.Image, size: int | None) -> Image.Image:
     return img.resize(new, Image.Resampling.LANCZOS)
 
 
-def to_tensor(img: Image.Image) -> torch.Tensor:
-    """PIL RGB image -> 1×3×H×W float tensor in [0, 1]."""
+def to_tensor(img: Image.Image | np.ndarray) -> torch.Tensor:
+    """PIL RGB image or H×W×3 uint8 array -> 1×3×H×W float tensor in [0, 1]."""
     array = np.asarray(img, dtype=np.uint8)
     return torch.from_numpy(array.copy()).permute(2, 0, 1).unsqueeze(0).float().div(255)
 
