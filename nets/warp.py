@@ -20,12 +20,18 @@ def flow_to_tensor(flow: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(flow, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
+def pixel_grid(h: int, w: int, device: torch.device | None = None, dtype: torch.dtype = torch.float32
+               ) -> torch.Tensor:
+    """H×W×2 pixel coordinates (x, y) of every pixel: the points a zero flow samples."""
+    ys, xs = torch.meshgrid(torch.arange(h, device=device, dtype=dtype), torch.arange(w, device=device, dtype=dtype),
+                            indexing="ij")
+    return torch.stack([xs, ys], dim=-1)
+
+
 def _sample_points(flow: torch.Tensor) -> torch.Tensor:
     """x + f(x) for every pixel x, as B×H×W×2 pixel coordinates."""
     _, _, h, w = flow.shape
-    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
-                            torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
-    return torch.stack([xs, ys], dim=-1)[None] + flow.permute(0, 2, 3, 1)
+    return pixel_grid(h, w, flow.device, flow.dtype)[None] + flow.permute(0, 2, 3, 1)
 
 
 def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:

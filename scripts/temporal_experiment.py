@@ -21,7 +21,6 @@ import json
 import sys
 from pathlib import Path
 
-import av
 import numpy as np
 from PIL import Image
 
@@ -32,18 +31,18 @@ from infer.metrics import warping_error  # noqa: E402
 from nets.device import pick_device  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
 from train.config import TrainConfig  # noqa: E402
+from train.pairs import read_clip  # noqa: E402
 from train.trainer import train  # noqa: E402
 
 
 def clip_frames(path: Path, max_width: int) -> list[np.ndarray]:
     """All frames of a clip, scaled down (keeping the aspect ratio) to at most ``max_width`` wide."""
     frames = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            img = frame.to_image()
-            if img.width > max_width:
-                img = img.resize((max_width, round(img.height * max_width / img.width)), Image.Resampling.BICUBIC)
-            frames.append(np.asarray(img))
+    for frame in read_clip(path):
+        img = Image.fromarray(frame)
+        if img.width > max_width:
+            img = img.resize((max_width, round(img.height * max_width / img.width)), Image.Resampling.BICUBIC)
+        frames.append(np.asarray(img))
     return frames
 
 

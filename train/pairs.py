@@ -24,8 +24,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from nets.flow import flow_pair
-from nets.images import ImageReadError, open_rgb
-from nets.warp import flow_to_tensor, in_frame, occlusion_mask
+from nets.images import ImageReadError, open_rgb, to_tensor
+from nets.warp import flow_to_tensor, in_frame, occlusion_mask, pixel_grid
 from train.data import IMAGE_SUFFIXES, EmptyFolderError
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,8 @@ def random_flow(size: int, generator: torch.Generator | None = None, max_shift: 
     angle = math.radians(uniform(-max_degrees, max_degrees))
     zoom = 1 + uniform(-max_zoom, max_zoom)
     shift = torch.tensor([uniform(-max_shift, max_shift), uniform(-max_shift, max_shift)]).view(2, 1, 1)
-    centre = (size - 1) / 2
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32),
-                            indexing="ij")
-    x, y = xs - centre, ys - centre
+    centred = pixel_grid(size, size) - (size - 1) / 2
+    x, y = centred[..., 0], centred[..., 1]
     cos, sin = math.cos(angle) * zoom, math.sin(angle) * zoom
     affine = torch.stack([cos * x - sin * y - x, sin * x + cos * y - y]) + shift
     coarse = torch.randn(1, 2, 4, 4, generator=generator) * deform
@@ -65,9 +63,7 @@ def synthetic_pair(photo: torch.Tensor, size: int, generator: torch.Generator | 
     left = int(torch.randint(0, w - size + 1, (), generator=generator))
     previous = photo[:, top:top + size, left:left + size]
     flow = random_flow(size, generator)
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32),
-                            indexing="ij")
-    points = torch.stack([xs + left, ys + top], dim=-1) + flow.permute(1, 2, 0)
+    points = pixel_grid(size, size) + torch.tensor([left, top]) + flow.permute(1, 2, 0)
     scale = torch.tensor([2 / (w - 1), 2 / (h - 1)])
     current = F.grid_sample(photo[None], (points * scale - 1)[None], mode="bilinear", padding_mode="border",
                             align_corners=True)[0]
@@ -90,8 +86,7 @@ class SyntheticPairs(Dataset):
 
     def __getitem__(self, index: int) -> Pair:
         # torch's global generator: seeded by the trainer, and per worker by the DataLoader.
-        img = shorter_side(open_rgb(self.paths[index]), math.ceil(self.size * 1.3))
-        photo = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255).permute(2, 0, 1)
+        photo = to_tensor(shorter_side(open_rgb(self.paths[index]), math.ceil(self.size * 1.3)))[0]
         return synthetic_pair(photo, self.size)
 
 
@@ -169,7 +164,6 @@ class ClipPairs(Dataset):
 
     def __getitem__(self, index: int) -> Pair:
         data = np.load(self.items[index])
-        def image(key: str) -> torch.Tensor:
-            return torch.from_numpy(data[key].astype(np.float32) / 255).permute(2, 0, 1)
-        flow = torch.from_numpy(data["flow"].astype(np.float32)).permute(2, 0, 1)
-        return image("current"), image("previous"), flow, torch.from_numpy(data["mask"].astype(np.float32))[None]
+        flow = flow_to_tensor(data["flow"])[0]
+        mask = torch.from_numpy(data["mask"].astype(np.float32))[None]
+        return to_tensor(data["current"])[0], to_tensor(data["previous"])[0], flow, mask
