@@ -1,22 +1,35 @@
-"""``python -m infer``: stylise photos and clips with a trained painter, and export painters to ONNX."""
+"""``python -m infer``: stylise photos and clips with a trained painter, export painters to ONNX, run the
+reference optimisation method, and compare the two."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from infer.compare import CompareConfig, compare
 from infer.engines import ENGINES, PRECISIONS, EngineError, find_painter
 from infer.export import ExportError, export_painter
+from infer.reference import (
+    OPTIMIZERS,
+    ReferenceClipEngine,
+    ReferenceConfig,
+    ReferenceError,
+    ReferenceStylizer,
+    frames_dir_for,
+)
 from infer.stylizer import Stylizer
-from infer.video import RenderOptions, VideoError, probe
+from infer.video import RenderOptions, VideoError, probe, stylize_video
 from nets.device import DeviceError
-from nets.images import ImageReadError, fit_longest_side
+from nets.files import atomic_path
+from nets.images import IMAGE_SUFFIXES, ImageReadError, fit_longest_side, open_rgb
 from nets.painter import PainterFileError
+from nets.vgg import VGGWeightsError
 
 PROG = "python -m infer"
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
@@ -26,7 +39,8 @@ class UsageError(ValueError):
     """A command line that would lose data or cannot work, refused before any work is done."""
 
 
-USER_ERRORS = (UsageError, DeviceError, EngineError, ExportError, ImageReadError, PainterFileError, VideoError)
+USER_ERRORS = (UsageError, DeviceError, EngineError, ExportError, ImageReadError, PainterFileError, ReferenceError,
+               VGGWeightsError, VideoError)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -37,7 +51,8 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 
 def _engine_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-m", "--painter", required=True, help="painter name in checkpoints/, or a .pt/.onnx path")
+    parser.add_argument("-m", "--painter", nargs="+", required=True,
+                        help="painter name in checkpoints/, or a .pt/.onnx path; several: a labelled mosaic of them")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="onnx (ONNX Runtime) or torch; auto: onnx when the painter has an exported file")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -74,6 +89,56 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ONNX file (default: beside the .pt, <name>.onnx or <name>.fp16.onnx)")
     export.add_argument("--fp16", action="store_true", help="half-precision weights and arithmetic (for GPUs)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+    defaults = ReferenceConfig()
+    reference = commands.add_parser(
+        "reference", formatter_class=fmt,
+        help="the original optimisation method (Gatys et al.; clips: Ruder et al.), for photos and clips")
+    reference.add_argument("input", type=Path, help="photo, or clip (any format FFmpeg reads)")
+    reference.add_argument("--style", required=True, help="style image (the painting)")
+    reference.add_argument("-o", "--output", type=Path, required=True, help="output image or clip")
+    reference.add_argument("--size", type=int, default=None,
+                           help="longest side of the result in px (default: 512 for photos, a clip's own size)")
+    reference.add_argument("--iterations", type=int, default=defaults.iterations,
+                           help="optimizer iterations (per scale; for a clip's first frame)")
+    reference.add_argument("--frame-iterations", type=int, default=defaults.frame_iterations,
+                           help="iterations for a clip's later frames, which start near their result (0: --iterations)")
+    reference.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    reference.add_argument("--lr", type=float, default=defaults.lr, help="Adam step size (RGB in [0, 1])")
+    reference.add_argument("--init", default=defaults.init, help="content, noise, or an image file to start from")
+    reference.add_argument("--content-weight", type=float, default=defaults.content_weight)
+    reference.add_argument("--style-weight", type=float, default=defaults.style_weight)
+    reference.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
+    reference.add_argument("--temporal-weight", type=float, default=defaults.temporal_weight,
+                           help="clips: hold each frame to the previous one, warped by the input's optical flow")
+    reference.add_argument("--style-scale", type=float, default=defaults.style_scale,
+                           help="style image's longest side relative to the result's (bigger: larger strokes)")
+    reference.add_argument("--scales", type=int, default=defaults.scales,
+                           help="coarse to fine: optimise at 1/2^(N-1) of the size first, then upsample and go on")
+    reference.add_argument("--preserve-colors", action="store_true",
+                           help="keep the photo's colours: transfer luminance only (Gatys et al. 2017)")
+    reference.add_argument("--save-every", type=int, default=0,
+                           help="photos: also save the image every N iterations, beside the output")
+    reference.add_argument("--seed", type=int, default=defaults.seed, help="seed of --init noise")
+    reference.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or cuda:N")
+    reference.add_argument("--vgg-weights", default="",
+                           help="VGG19 weight file or folder (default: $VGG_WEIGHTS, else torchvision's download)")
+    reference.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+    compare = commands.add_parser("compare", formatter_class=fmt,
+                                  help="painters vs the reference method: quality, flicker and speed, in a report")
+    compare.add_argument("inputs", nargs="+", help="photos and folders of photos, or one clip")
+    compare.add_argument("-m", "--painter", nargs="+", required=True, help="painter names in checkpoints/ or paths")
+    compare.add_argument("-o", "--output", type=Path, required=True, help="report folder to create")
+    compare.add_argument("--size", type=int, default=256, help="longest side of photos and frames, for every method")
+    compare.add_argument("--max-frames", type=int, default=0, help="clips: only the first N frames (0: all)")
+    compare.add_argument("--reference-iterations", type=int, default=300,
+                         help="reference L-BFGS iterations per photo and for a clip's first frame")
+    compare.add_argument("--reference-frame-iterations", type=int, default=100,
+                         help="reference iterations for a clip's later frames")
+    compare.add_argument("--style", default="", help="style image (default: each painter's training style image)")
+    compare.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    compare.add_argument("--vgg-weights", default="", help="folder or file with VGG16 and VGG19 weights")
     return parser
 
 
@@ -137,11 +202,61 @@ def run_export(args: argparse.Namespace) -> str:
     return f"wrote {output} ({report.precision}); difference to PyTorch fp32 in uint8 levels ({providers}): {checks}"
 
 
+def run_reference(args: argparse.Namespace) -> str:
+    check_input(args.input)
+    is_clip = args.input.suffix.lower() not in IMAGE_SUFFIXES
+    check_output(args.input, args.output, args.overwrite,
+                 VIDEO_SUFFIXES if is_clip else tuple(Image.registered_extensions()))
+    if (args.size is not None and args.size < 1) or args.save_every < 0:
+        raise UsageError("--size and --save-every must be positive")
+    cfg = ReferenceConfig(
+        style=args.style, iterations=args.iterations, frame_iterations=args.frame_iterations,
+        optimizer=args.optimizer, lr=args.lr, init=args.init, content_weight=args.content_weight,
+        style_weight=args.style_weight, tv_weight=args.tv_weight, temporal_weight=args.temporal_weight,
+        style_scale=args.style_scale, scales=args.scales, preserve_colors=args.preserve_colors,
+        save_every=args.save_every, seed=args.seed, device=args.device, vgg_weights=args.vgg_weights)
+    cfg.check()
+    if is_clip:
+        probe(args.input)
+    open_rgb(args.style)  # a bad style image is reported before VGG is loaded
+    reference = ReferenceStylizer(cfg)
+    if is_clip:
+        frames = frames_dir_for(args.output)
+        engine = ReferenceClipEngine(reference, frames, args.size)
+        stats = stylize_video(args.input, args.output, engine, RenderOptions(batch_size=1))
+        shutil.rmtree(frames)
+        return f"wrote {args.output}: {stats.frames} frames in {stats.seconds:.1f} s ({reference.description})"
+    photo = np.asarray(fit_longest_side(open_rgb(args.input), args.size or 512))
+
+    def save(path: Path, image: np.ndarray) -> None:
+        with atomic_path(path) as tmp:
+            Image.fromarray(image).save(tmp, format=Image.registered_extensions()[path.suffix.lower()])
+
+    out = args.output
+    result, losses = reference.image(photo, lambda label, image: save(out.with_stem(f"{out.stem}_{label}"), image))
+    save(out, result)
+    return f"wrote {out} ({reference.description}; loss {losses[0]:.3f} -> {losses[-1]:.3f})"
+
+
+def run_compare(args: argparse.Namespace) -> str:
+    if args.size < 8 or args.max_frames < 0 or args.reference_iterations < 1 or args.reference_frame_iterations < 0:
+        raise UsageError("--size must be at least 8 and the frame and iteration counts positive")
+    cfg = CompareConfig(inputs=args.inputs, painters=args.painter, output=str(args.output), size=args.size,
+                        max_frames=args.max_frames, reference_iterations=args.reference_iterations,
+                        reference_frame_iterations=args.reference_frame_iterations, style=args.style,
+                        device=args.device, vgg_weights=args.vgg_weights)
+    metrics = compare(cfg)
+    rows = "; ".join(f"{r['method']} {r['painter']}: style {r['style_distance']}, {r['seconds_per_frame']} s/frame"
+                     for r in metrics["methods"])
+    return f"wrote {args.output}/report.md ({rows})"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")  # other libraries: warnings only
     logging.getLogger("infer").setLevel(logging.INFO)
-    command = {"image": run_image, "video": run_video, "export": run_export}[args.command]
+    command = {"image": run_image, "video": run_video, "export": run_export, "reference": run_reference,
+               "compare": run_compare}[args.command]
     try:
         message = command(args)
     except USER_ERRORS as exc:

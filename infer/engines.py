@@ -9,12 +9,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import cv2
 import numpy as np
 import onnxruntime as ort
 import torch
@@ -53,6 +56,7 @@ class TorchEngine:
     def __init__(self, path: Path, device: torch.device, half: bool) -> None:
         model, payload = load_painter(path)
         self.name: str = payload["name"]
+        self.config: dict = payload["config"]  # the painter's TrainConfig
         self.device = device
         module = FrameTransformer(model.half() if half else model).to(device).eval()
         self.module = module.to(memory_format=torch.channels_last) if device.type == "cuda" else module
@@ -82,6 +86,7 @@ class OnnxEngine:
         if "painter" not in meta:
             raise PainterFileError(f"{path} is an ONNX file but not an exported painter (no painter metadata)")
         self.name = meta["painter"]
+        self.config: dict = json.loads(meta.get("train_config", "{}"))
         self.provider = self.session.get_providers()[0]
         self.on_gpu = self.provider == "CUDAExecutionProvider"
         if device.type == "cuda" and not self.on_gpu:
@@ -101,6 +106,43 @@ class OnnxEngine:
         binding.bind_output("stylized", "cuda", self.device_id)
         self.session.run_with_iobinding(binding)
         return binding.copy_outputs_to_cpu()[0]
+
+
+class MosaicEngine:
+    """Several painters at once: each stylises the frame scaled down to one tile of a grid the size of
+    the frame, labelled with its name. So any clip renders as a side-by-side at its own size and cost."""
+
+    def __init__(self, engines: list[Engine]) -> None:
+        self.engines = engines
+        self.columns = math.ceil(math.sqrt(len(engines)))
+        self.rows = math.ceil(len(engines) / self.columns)
+        self.name = " + ".join(engine.name for engine in engines)
+        self.description = engines[0].description
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        frames = check_frames(frames)
+        _, h, w, _ = frames.shape
+        th, tw = h // self.rows, w // self.columns
+        if min(th, tw) < MIN_SIDE:
+            raise EngineError(f"{w}×{h} px is too small for a {self.columns}×{self.rows} mosaic")
+        small = np.stack([cv2.resize(frame, (tw, th), interpolation=cv2.INTER_AREA) for frame in frames])
+        out = np.zeros_like(frames)  # black where the grid has no painter
+        for k, engine in enumerate(self.engines):
+            top, left = (k // self.columns) * th, (k % self.columns) * tw
+            tiles = np.ascontiguousarray(engine(small))  # writable, in the layout OpenCV draws on
+            for tile in tiles:
+                _label(tile, engine.name)
+            out[:, top:top + th, left:left + tw] = tiles
+        return out
+
+
+def _label(image: np.ndarray, text: str) -> None:
+    """Write ``text`` in the lower left corner, white on a dark outline, scaled to fit the width."""
+    h, w = image.shape[:2]
+    width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)[0][0]
+    scale = min(max(h / 400, 0.3), (w - 12) / width)
+    for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(image, text, (6, h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
 
 
 @dataclass

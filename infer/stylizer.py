@@ -4,27 +4,32 @@
     stylizer = Stylizer("vangogh_starry_night")        # a name in checkpoints/, or a .pt / .onnx path
     out = stylizer.image(array)                          # H×W×3 uint8 RGB in, H×W×3 uint8 RGB out
     stylizer.video("clip.mp4", "clip_vangogh.mp4")       # every frame, audio kept
+    Stylizer(["vangogh_starry_night", "munch_the_scream"]).video(...)  # a labelled side-by-side
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
 
-from infer.engines import EngineError, open_engine
+from infer.engines import Engine, EngineError, MosaicEngine, open_engine
 from infer.video import RenderOptions, RenderStats, stylize_video
 from nets.files import atomic_path
 from nets.images import fit_longest_side, open_rgb
 
 
 class Stylizer:
-    """A painter loaded on an engine (see ``infer.engines.open_engine`` for the choices)."""
+    """A painter loaded on an engine (see ``infer.engines.open_engine`` for the choices); several painters
+    make a labelled mosaic of them all, at the size of the input."""
 
-    def __init__(self, painter: str | os.PathLike, engine: str = "auto", device: str = "auto",
-                 precision: str = "auto") -> None:
-        self.engine = open_engine(painter, engine, device, precision)
+    def __init__(self, painter: str | os.PathLike | Sequence[str | os.PathLike], engine: str = "auto",
+                 device: str = "auto", precision: str = "auto") -> None:
+        painters = [painter] if isinstance(painter, str | os.PathLike) else list(painter)
+        engines = [open_engine(p, engine, device, precision) for p in painters]
+        self.engine: Engine = engines[0] if len(engines) == 1 else MosaicEngine(engines)
         self.name = self.engine.name
 
     def image(self, array: np.ndarray) -> np.ndarray:

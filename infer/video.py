@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -245,20 +245,46 @@ class _Pipeline:
         return RenderStats(count, time.perf_counter() - started, self.timings)
 
 
+def _add_video_stream(out: av.container.OutputContainer, width: int, height: int, fps: Fraction,
+                      time_base: Fraction, options: RenderOptions) -> av.video.stream.VideoStream:
+    """H.264 at this size and time base: yuv420p, or yuv444p for odd sizes (x264 needs even ones for 4:2:0)."""
+    video = out.add_stream("libx264", rate=fps)
+    video.width, video.height = width, height
+    even = width % 2 == 0 and height % 2 == 0
+    video.pix_fmt = "yuv420p" if even else "yuv444p"
+    if not even:
+        log.warning("%dx%d is odd-sized: encoding yuv444p to keep every pixel", width, height)
+    video.codec_context.time_base = time_base
+    video.options = {"crf": str(options.crf), "preset": options.preset}
+    return video
+
+
 def _add_streams(out: av.container.OutputContainer, inp: av.container.InputContainer, info: ClipInfo,
                  options: RenderOptions) -> None:
     """H.264 video at the input's size and time base, and a copy of the input's first audio track."""
-    video = out.add_stream("libx264", rate=info.fps)
-    video.width, video.height = info.width, info.height
-    # x264 needs even sizes for 4:2:0; odd-sized clips keep their exact size in 4:4:4 instead.
-    even = info.width % 2 == 0 and info.height % 2 == 0
-    video.pix_fmt = "yuv420p" if even else "yuv444p"
-    if not even:
-        log.warning("%dx%d is odd-sized: encoding yuv444p to keep every pixel", info.width, info.height)
-    video.codec_context.time_base = inp.streams.video[0].time_base
-    video.options = {"crf": str(options.crf), "preset": options.preset}
+    _add_video_stream(out, info.width, info.height, info.fps, inp.streams.video[0].time_base, options)
     if inp.streams.audio:
         out.add_stream_from_template(inp.streams.audio[0])
+
+
+def write_video(dst: str | os.PathLike, frames: Iterable[np.ndarray], fps: int,
+                options: RenderOptions | None = None) -> int:
+    """Encode H×W×3 uint8 RGB frames as an H.264 clip (written atomically); return the frame count."""
+    options = options or RenderOptions()
+    count = 0
+    with atomic_path(dst) as tmp, av.open(str(tmp), "w") as out:
+        video = None
+        for array in frames:
+            if video is None:
+                video = _add_video_stream(out, array.shape[1], array.shape[0], Fraction(fps), Fraction(1, fps), options)
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            frame.pts, frame.time_base = count, Fraction(1, fps)
+            out.mux(video.encode(frame))
+            count += 1
+        if video is None:
+            raise VideoError(f"no frames to write to {dst}")
+        out.mux(video.encode(None))
+    return count
 
 
 def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, engine: Engine,

@@ -1,4 +1,4 @@
-"""Reading photos into tensors and back, the one way every command does it.
+"""Reading photos (and the frames of short clips) into tensors and back, the one way every command does it.
 
 EXIF orientation is applied (phone photos are stored sideways), grayscale and alpha become RGB, and
 tensors are float RGB in [0, 1], B×3×H×W.
@@ -7,10 +7,14 @@ tensors are float RGB in [0, 1], B×3×H×W.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import av
 import numpy as np
 import torch
 from PIL import Image, ImageOps
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 
 
 class ImageReadError(ValueError):
@@ -60,3 +64,15 @@ def to_pil(tensor: torch.Tensor) -> Image.Image:
 def load_image(path: str | os.PathLike, size: int | None = None) -> torch.Tensor:
     """A photo as a 1×3×H×W tensor in [0, 1], longest side ``size`` px if given."""
     return to_tensor(fit_longest_side(open_rgb(path), size))
+
+
+def read_clip(source: str | os.PathLike) -> list[np.ndarray]:
+    """RGB uint8 frames of a video file or of a folder of images (in name order)."""
+    source = Path(source)
+    if source.is_dir():
+        return [np.asarray(open_rgb(p)) for p in sorted(source.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    try:
+        with av.open(str(source)) as container:
+            return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    except av.FFmpegError as exc:
+        raise ImageReadError(f"{source} is not a readable video ({exc})") from None

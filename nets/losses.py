@@ -102,9 +102,13 @@ class PerceptualLoss(nn.Module):
 
     def forward(self, images: torch.Tensor, contents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(content distance, style distance) per image, for images stylised from ``contents``."""
-        out = self.vgg(images)
         with torch.no_grad():
             target = self.vgg(contents)
-        content = torch.stack([content_loss(out[n], target[n]) for n in self.content_layers]).mean(0)
-        style = torch.stack([style_loss(out[n], self.target_gram(n)) for n in self.style_layers]).mean(0)
+        return self.distances(self.vgg(images), target)
+
+    def distances(self, features: dict[str, torch.Tensor], content_features: dict[str, torch.Tensor]
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(content distance, style distance) from VGG features; lets an optimiser reuse fixed targets."""
+        content = torch.stack([content_loss(features[n], content_features[n]) for n in self.content_layers]).mean(0)
+        style = torch.stack([style_loss(features[n], self.target_gram(n)) for n in self.style_layers]).mean(0)
         return content, style

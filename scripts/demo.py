@@ -1,14 +1,18 @@
-"""The demo: stylise scikit-image's bundled sample photos with every shipped painter.
+"""The demo: a clip and sample photos in the style of every shipped painter, and a mosaic of them all.
 
-Needs nothing but the installed packages and checkpoints/ (no internet, no ../shared). Writes one
-image per photo and painter plus a contact sheet (photo | painters…) into the output folder.
+Needs nothing but the installed packages and checkpoints/ (no internet, no ../shared): the clip is a
+slow pan and zoom over scikit-image's bundled coffee photo, made here. Writes into the output folder
+the input clip, one clip per painter, mosaic.mp4 (every painter side by side), one image per sample
+photo and painter, and a contact sheet (photo | painters…).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +22,36 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infer.engines import CHECKPOINTS  # noqa: E402
+from infer.engines import CHECKPOINTS, MosaicEngine  # noqa: E402
 from infer.sheet import image_grid  # noqa: E402
 from infer.stylizer import Stylizer  # noqa: E402
+from infer.video import write_video  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
 from nets.images import fit_longest_side  # noqa: E402
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+CLIP_PHOTO = "coffee"
+
+
+def pan_zoom(photo: Image.Image, width: int, height: int, frames: int) -> Iterator[np.ndarray]:
+    """A slow camera move over a still: zoom in by 25% while panning left to right, eased in and out."""
+    w, h = photo.size
+    for i in range(frames):
+        t = 0.5 - 0.5 * math.cos(math.pi * i / max(frames - 1, 1))
+        box_h = min(h, w * height / width) / (1 + 0.25 * t)
+        box_w = box_h * width / height
+        x, y = (w - box_w) * t, (h - box_h) / 2
+        yield np.asarray(photo.transform((width, height), Image.Transform.EXTENT, (x, y, x + box_w, y + box_h),
+                                         Image.Resampling.BICUBIC))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=Path("demo_output"))
     parser.add_argument("--size", type=int, default=512, help="longest side of the photos in px")
+    parser.add_argument("--clip-width", type=int, default=512, help="width of the 16:9 clip in px")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of the clip")
+    parser.add_argument("--fps", type=int, default=24)
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     painters = sorted(p.stem for p in CHECKPOINTS.glob("*.pt"))
@@ -40,8 +61,16 @@ def main() -> None:
     photos = {name: fit_longest_side(Image.fromarray(getattr(data, name)()), args.size) for name in PHOTOS}
 
     started = time.perf_counter()
+    clip = args.output / "input.mp4"
+    height = 2 * round(args.clip_width * 9 / 32)
+    coffee = Image.fromarray(getattr(data, CLIP_PHOTO)())
+    write_video(clip, pan_zoom(coffee, args.clip_width, height, round(args.seconds * args.fps)), args.fps)
+    for stylizer in [*stylizers, Stylizer(painters)] if len(painters) > 1 else stylizers:
+        name = "mosaic" if isinstance(stylizer.engine, MosaicEngine) else stylizer.name
+        stylizer.video(clip, args.output / f"{name}.mp4")
+
     rows = []
-    with tqdm(total=len(photos) * len(stylizers), desc="demo", unit="image") as progress:
+    with tqdm(total=len(photos) * len(stylizers), desc="photos", unit="image") as progress:
         for photo_name, photo in photos.items():
             row = [photo]
             for stylizer in stylizers:
@@ -53,8 +82,9 @@ def main() -> None:
             rows.append(row)
     with atomic_path(args.output / "contact_sheet.jpg") as tmp:
         image_grid(rows).save(tmp, quality=88)
-    print(f"stylised {len(photos)} photos with {', '.join(painters)} in {time.perf_counter() - started:.1f} s "
-          f"with {stylizers[0].engine.description}; see {args.output}/contact_sheet.jpg")
+    print(f"made {clip.name} ({args.clip_width}x{height}, {args.seconds:g} s) and stylised it and {len(photos)} photos "
+          f"with {', '.join(painters)} in {time.perf_counter() - started:.1f} s on "
+          f"{stylizers[0].engine.description}; see {args.output}/")
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ from infer.engines import TorchEngine  # noqa: E402
 from infer.metrics import warping_error  # noqa: E402
 from nets.device import pick_device  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
+from nets.images import read_clip  # noqa: E402
 from train.config import TrainConfig  # noqa: E402
-from train.pairs import read_clip  # noqa: E402
 from train.trainer import train  # noqa: E402
 
 

@@ -1,17 +1,20 @@
 import subprocess
 import sys
 
+import numpy as np
 from PIL import Image
 
 from infer.engines import CHECKPOINTS
+from tests.clips import decoded_frames
 from tests.conftest import ROOT
 
 
-def test_demo_stylises_sample_photos_with_every_shipped_painter(tmp_path):
+def test_demo_stylises_a_clip_and_sample_photos_with_every_shipped_painter(tmp_path):
     painters = sorted(p.stem for p in CHECKPOINTS.glob("*.pt"))
     assert painters, "no painter ships in checkpoints/"
     result = subprocess.run(
-        [sys.executable, "scripts/demo.py", "-o", str(tmp_path), "--size", "96"],
+        [sys.executable, "scripts/demo.py", "-o", str(tmp_path), "--size", "96", "--clip-width", "128",
+         "--seconds", "0.5", "--fps", "12"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -20,3 +23,12 @@ def test_demo_stylises_sample_photos_with_every_shipped_painter(tmp_path):
     assert len(outputs) == 4 * len(painters) + 1
     with Image.open(tmp_path / "contact_sheet.jpg") as sheet:
         assert sheet.width > 96 * len(painters)
+
+    source = decoded_frames(tmp_path / "input.mp4")
+    assert len(source) == 6 and source[0].shape == (72, 128, 3)
+    assert np.abs(source[0].astype(int) - source[-1]).mean() > 10  # the camera moves
+    clips = [f"{name}.mp4" for name in painters] + (["mosaic.mp4"] if len(painters) > 1 else [])
+    for clip in clips:
+        frames = decoded_frames(tmp_path / clip)
+        assert len(frames) == 6 and frames[0].shape == source[0].shape, clip
+        assert np.abs(frames[0].astype(int) - source[0]).mean() > 10, clip  # stylised, not copied

@@ -19,6 +19,20 @@ def test_api_keeps_size_and_changes_the_photo(tiny_painter, val_dir):
         stylizer.image(photo.astype(np.float32))
 
 
+def test_several_painters_make_a_labelled_mosaic_of_the_input_size(tiny_painter, val_dir):
+    path, _, _ = tiny_painter
+    photo = np.asarray(Image.open(sorted(val_dir.iterdir())[0]).convert("RGB").resize((160, 96)))
+    mosaic = Stylizer([path, "vangogh_starry_night", path], engine="torch", device="cpu").image(photo)
+    assert mosaic.shape == photo.shape
+    small = np.asarray(Image.fromarray(photo).resize((80, 48), Image.Resampling.BOX))  # 2×2 grid of 80×48 tiles
+    for (top, left), painter in zip([(0, 0), (0, 80)], [path, "vangogh_starry_night"], strict=True):
+        alone = Stylizer(painter, engine="torch", device="cpu").image(small)
+        tile = mosaic[top:top + 48, left:left + 80]
+        assert np.abs(tile[:24].astype(int) - alone[:24]).mean() < 3  # above the label: that painter's output
+        assert np.abs(tile[24:].astype(int) - alone[24:]).max() > 100  # the label
+    assert mosaic[48:, 80:].max() == 0  # three painters leave the fourth tile black
+
+
 def test_cli_stylises_grayscale_alpha_and_rotated_photos(tiny_painter, tmp_path, val_dir):
     path, _, _ = tiny_painter
     photo = Image.open(sorted(val_dir.iterdir())[0]).resize((64, 48))

@@ -33,7 +33,7 @@ class TrainConfig:
     style_weight: float = _opt(5.0, "weight of the style distance (Gram, relu1_2..relu4_3)")
     tv_weight: float = _opt(1.0, "weight of the total variation (smoothness) term")
     temporal_weight: float = _opt(0.0, "weight of the temporal term (ReCoNet luminance loss on frame pairs); "
-                                  "> 0 trains on pairs: batch-size/2 pairs per step")
+                                  "> 0 adds batch-size/2 frame pairs to every step")
     clips: str = _opt("", "video file or folder of clips / frame folders for real frame pairs (optional; "
                       "synthetic pairs from the photos are always used)")
     init: str = _opt("", "start from this painter's weights (.pt) instead of random ones")

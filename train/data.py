@@ -16,10 +16,9 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from nets.images import ImageReadError, open_rgb
+from nets.images import IMAGE_SUFFIXES, ImageReadError, open_rgb
 
 log = logging.getLogger(__name__)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 
 
 class EmptyFolderError(ValueError):

@@ -16,7 +16,6 @@ import math
 import os
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -24,9 +23,9 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from nets.flow import flow_pair
-from nets.images import ImageReadError, open_rgb, to_tensor
+from nets.images import IMAGE_SUFFIXES, open_rgb, read_clip, to_tensor
 from nets.warp import flow_to_tensor, in_frame, occlusion_mask, pixel_grid
-from train.data import IMAGE_SUFFIXES, EmptyFolderError
+from train.data import EmptyFolderError
 
 log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm"}
@@ -101,17 +100,6 @@ def _square(frame: np.ndarray, size: int) -> np.ndarray:
     img = shorter_side(Image.fromarray(frame), size)
     left, top = (img.width - size) // 2, (img.height - size) // 2
     return np.asarray(img.crop((left, top, left + size, top + size)))
-
-
-def read_clip(source: Path) -> list[np.ndarray]:
-    """RGB uint8 frames of a video file or of a folder of images (in name order)."""
-    if source.is_dir():
-        return [np.asarray(open_rgb(p)) for p in sorted(source.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
-    try:
-        with av.open(str(source)) as container:
-            return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    except av.FFmpegError as exc:
-        raise ImageReadError(f"{source} is not a readable video ({exc})") from None
 
 
 def find_clips(root: str | os.PathLike) -> list[Path]:

@@ -1,5 +1,10 @@
 """The training loop: photos -> TransformerNet -> VGG perceptual losses -> Adam.
 
+With a temporal weight, every step also stylises batch-size/2 frame pairs in the same forward pass and
+adds the temporal term on them. The perceptual losses see only the photo batch, exactly as without the
+term: frame pairs (zoomed crops, resampled and noisy frames, cartoon clips) are a different image
+distribution, and letting them into the style loss cost more style than the temporal term itself.
+
 Read top to bottom: set-up (device, data, networks, optimizer, resume), one loop with logging, samples
 and periodic checkpoints, then the painter file, an evaluation on held-out photos and the model card.
 """
@@ -121,16 +126,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     except ImageReadError as exc:
         raise TrainError(f"style image: {exc}") from None
     photo_paths = list_images(cfg.photos)
-    temporal = cfg.temporal_weight > 0
-    if temporal and cfg.batch_size % 2:
-        raise TrainError("with --temporal-weight the batch holds pairs of frames: use an even --batch-size")
-    if temporal:
+    pairs: Dataset | None = None
+    if cfg.temporal_weight > 0:
         sources: list[Dataset] = [SyntheticPairs(photo_paths, cfg.image_size)]
         if cfg.clips:
             sources.append(ClipPairs(cfg.clips, cfg.image_size, Path(cfg.log_dir) / "flow_cache"))
-        dataset: Dataset = ConcatDataset(sources)
-    else:
-        dataset = PhotoDataset(photo_paths, cfg.image_size)
+        pairs = ConcatDataset(sources)
+    dataset = PhotoDataset(photo_paths, cfg.image_size)
     val_paths = list_images(cfg.val_photos) if cfg.val_photos else []
     device = pick_device(cfg.device)
     use_amp = cfg.amp and device.type == "cuda"
@@ -151,11 +153,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         log.info("resuming %s at step %d", name, step)
 
     samples = center_crops((val_paths or photo_paths)[:SAMPLE_COUNT], cfg.image_size)
-    batches = endless_batches(dataset, cfg.batch_size // 2 if temporal else cfg.batch_size, cfg.workers,
-                              cfg.seed + step)
+    batches = endless_batches(dataset, cfg.batch_size, cfg.workers, cfg.seed + step)
+    pair_count = max(1, cfg.batch_size // 2)
+    pair_batches = endless_batches(pairs, pair_count, cfg.workers, cfg.seed + step + 1) if pairs else None
     writer = SummaryWriter(run_dir)
-    log.info("training %s on %s (%d %s, VGG16 from %s)", name, describe_device(device), len(dataset),
-             "frame pairs" if temporal else "photos", vgg.source)
+    log.info("training %s on %s (%d photos%s, VGG16 from %s)", name, describe_device(device), len(dataset),
+             f" + {len(pairs)} frame pairs" if pairs else "", vgg.source)
 
     def save_state() -> None:
         payload = {
@@ -177,14 +180,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     progress = tqdm(total=cfg.steps, initial=step, desc=name, unit="step", dynamic_ncols=True)
     try:
         while step < cfg.steps:
-            batch = next(batches)
-            if temporal:  # (current, previous, flow current->previous, mask); both frames get every loss
-                current, previous, flow, mask = (t.to(device, non_blocking=True) for t in batch)
-                photos = torch.cat([current, previous]).contiguous(memory_format=memory_format)
-            else:
-                photos = batch.to(device, memory_format=memory_format, non_blocking=True)
+            photos = next(batches).to(device, memory_format=memory_format, non_blocking=True)
+            inputs = photos
+            if pair_batches:  # (current, previous, flow current->previous, mask)
+                current, previous, flow, mask = (t.to(device, non_blocking=True) for t in next(pair_batches))
+                inputs = torch.cat([photos, current, previous]).contiguous(memory_format=memory_format)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                stylized = model(photos)
+                outputs = model(inputs)
+                stylized = outputs[: len(photos)]
                 content, style = criterion(stylized, photos)
                 tv = total_variation(stylized.float())
             terms = {
@@ -192,8 +195,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 "style": cfg.style_weight * style.mean(),
                 "tv": cfg.tv_weight * tv.mean(),
             }
-            if temporal:
-                out_current, out_previous = stylized.float().chunk(2)
+            if pair_batches:
+                out_current, out_previous = outputs[len(photos):].float().chunk(2)
                 flicker = temporal_loss(out_current, out_previous, current, previous, flow, mask)
                 terms["temporal"] = cfg.temporal_weight * flicker.mean()
             loss = sum(terms.values())

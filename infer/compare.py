@@ -1,0 +1,242 @@
+"""``compare``: feed-forward painters against the reference method, on the same photos or clip.
+
+Every method is measured the same way: style and content distance with VGG16 on Johnson et al.'s layers
+(the numbers of the model cards), the style image at the painter's training size, each output against
+its own input at the size it was made; for clips also the warping error (flicker) and the input's own
+warping error as the floor; and seconds per frame. The report folder holds metrics.json, report.md
+(its numbers are those of metrics.json), a contact sheet, every output image and, for clips, a
+per-frame flicker plot. It is built in a hidden folder beside the target and renamed when complete;
+the reference results are kept there as they finish, so an interrupted compare resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from infer.engines import Engine, open_engine
+from infer.metrics import warping_error
+from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceError, ReferenceStylizer, cached_png
+from infer.sheet import image_grid, line_plot
+from nets.device import describe_device, pick_device
+from nets.images import IMAGE_SUFFIXES, fit_longest_side, open_rgb, read_clip, to_tensor
+from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss
+from nets.vgg import VGGFeatures
+
+SHEET_ROWS = 5
+SHEET_HEIGHT = 192
+DIGITS = 4  # significant digits of every number in metrics.json and report.md
+
+
+@dataclass
+class CompareConfig:
+    inputs: list[str] = field(default_factory=list)  # photos and photo folders, or one clip
+    painters: list[str] = field(default_factory=list)
+    output: str = "compare_report"
+    size: int = 256  # longest side of photos and frames, for every method
+    max_frames: int = 0  # clips: compare the first N frames only (0: all)
+    reference_iterations: int = 300
+    reference_frame_iterations: int = 100  # clips: frames after the first, which gets reference_iterations
+    style: str = ""  # default: each painter's own training style image
+    device: str = "auto"
+    vgg_weights: str = ""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.{DIGITS}g}") if math.isfinite(value) else value
+
+
+def load_inputs(cfg: CompareConfig) -> tuple[str, dict[str, np.ndarray]]:
+    """("photos" or "clip", name -> H×W×3 uint8), every image scaled down to ``size`` on its longest side.
+
+    Inputs are photo files and folders of photos, or a single clip (any file that is not a photo).
+    """
+    paths = [Path(p) for p in cfg.inputs]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing or not paths:
+        raise ReferenceError(f"no such file or folder: {', '.join(missing) or '(no input given)'}")
+    if len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() not in IMAGE_SUFFIXES:
+        frames = read_clip(paths[0])[: cfg.max_frames or None]
+        if len(frames) < 2:
+            raise ReferenceError(f"{paths[0]} has fewer than 2 frames")
+        return "clip", {f"frame{i:05d}": np.asarray(fit_longest_side(Image.fromarray(f), cfg.size))
+                        for i, f in enumerate(frames)}
+    photos = [f for p in paths for f in (sorted(p.rglob("*")) if p.is_dir() else [p])
+              if f.suffix.lower() in IMAGE_SUFFIXES]
+    if not photos:
+        raise ReferenceError("give photos (files or folders of photos) or one clip")
+    return "photos", {p.stem: np.asarray(fit_longest_side(open_rgb(p), cfg.size)) for p in photos}
+
+
+def style_of(engine: Engine, cfg: CompareConfig) -> tuple[Path, int]:
+    """The painter's style image (or ``--style``) and the size it was trained at."""
+    config = getattr(engine, "config", {})
+    style = Path(cfg.style or config.get("style") or "")
+    if not style.is_file():
+        raise ReferenceError(f"cannot find the style image of {engine.name} ({style}); give it with --style")
+    return style, int(config.get("style_size", 512))
+
+
+def _feed_forward(engine: Engine, images: dict[str, np.ndarray], folder: Path) -> tuple[dict[str, np.ndarray], float]:
+    """Outputs of a painter and its seconds per frame (after one warm-up call)."""
+    first = next(iter(images.values()))
+    engine(first[None])
+    outputs, seconds = {}, 0.0
+    for name, image in images.items():
+        tick = time.perf_counter()
+        outputs[name] = engine(image[None])[0]
+        seconds += time.perf_counter() - tick
+        _save(folder / f"{name}.png", outputs[name])
+    return outputs, seconds / len(images)
+
+
+def _reference(reference: ReferenceStylizer, kind: str, images: dict[str, np.ndarray], folder: Path
+               ) -> tuple[dict[str, np.ndarray], float]:
+    """Reference outputs and seconds per frame, resuming from the PNGs already in ``folder``."""
+    if kind == "photos":
+        results = {name: cached_png(folder / f"{name}.png", lambda image=image: reference.image(image)[0])
+                   for name, image in images.items()}
+        return {n: r[0] for n, r in results.items()}, float(np.mean([r[1] for r in results.values()]))
+    engine = ReferenceClipEngine(reference, folder)
+    return {name: engine(frame[None])[0] for name, frame in images.items()}, engine.seconds / len(images)
+
+
+def _save(path: Path, image: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path)
+
+
+@torch.no_grad()
+def _distances(criterion: PerceptualLoss, inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray],
+               device: torch.device) -> tuple[float, float]:
+    content, style = [], []
+    for name, image in inputs.items():
+        c, s = criterion(to_tensor(outputs[name]).to(device), to_tensor(image).to(device))
+        content.append(c.item())
+        style.append(s.item())
+    return float(np.mean(style)), float(np.mean(content))
+
+
+def _thumb(image: np.ndarray | Image.Image) -> Image.Image:
+    img = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    return img.resize((max(1, round(img.width * SHEET_HEIGHT / img.height)), SHEET_HEIGHT), Image.Resampling.LANCZOS)
+
+
+def write_report(folder: Path, metrics: dict) -> None:
+    """report.md: the table of metrics.json, with the measuring conditions stated."""
+    clip = metrics["kind"] == "clip"
+    lines = [
+        "# Feed-forward painters vs the reference method",
+        "",
+        f"Inputs: {', '.join(metrics['config']['inputs'])} ({metrics['count']} {'frames' if clip else 'photos'}, "
+        f"longest side {metrics['config']['size']} px). Device: {metrics['device']}.",
+        "",
+        f"Distances: {metrics['measure']}.",
+        "",
+        "| method | painter | style distance | content distance |" + (" warping error |" if clip else "")
+        + " seconds per frame |",
+        "|---|---|---|---|" + ("---|" if clip else "") + "---|",
+    ]
+    for row in metrics["methods"]:
+        cells = [row["method"], row["painter"], f"{row['style_distance']}", f"{row['content_distance']}"]
+        cells += [f"{row['warping_error']}"] if clip else []
+        lines.append("| " + " | ".join(cells + [f"{row['seconds_per_frame']}"]) + " |")
+    if clip:
+        lines.append(f"| input clip (floor) | | | | {metrics['input_warping_error']} | |")
+    lines += ["", f"Reference: {metrics['reference']['description']}; settings in metrics.json.", "",
+              "![contact sheet](contact_sheet.png)"]
+    if clip:
+        lines += ["", "![warping error per frame](flicker.png)"]
+    (folder / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def compare(cfg: CompareConfig) -> dict:
+    """Run every method, write the report folder, return its metrics."""
+    output = Path(cfg.output)
+    if output.exists():
+        raise ReferenceError(f"{output} exists; choose another report folder")
+    if not output.parent.is_dir():
+        raise ReferenceError(f"folder does not exist: {output.parent}")
+    if not cfg.painters:
+        raise ReferenceError("name at least one painter with -m")
+    kind, images = load_inputs(cfg)
+    work = output.with_name(f".{output.name}.part")
+    settings = json.dumps(cfg.to_dict(), indent=2)
+    if (work / "config.json").exists() and (work / "config.json").read_text() != settings:
+        raise ReferenceError(f"{work} holds an unfinished compare with other settings; delete it to start over")
+    work.mkdir(exist_ok=True)
+    (work / "config.json").write_text(settings)
+    device = pick_device(cfg.device)
+    vgg16 = VGGFeatures("vgg16", JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS, cfg.vgg_weights or None).to(device)
+    methods, sheet_columns, series = [], [], {}
+    floor_mean, floor = warping_error(list(images.values()), list(images.values())) if kind == "clip" else (0.0, [])
+    if kind == "clip":
+        series["input (floor)"] = floor
+    reference_info: dict = {}
+    for painter in cfg.painters:
+        engine = open_engine(painter, device=cfg.device)
+        style_path, style_size = style_of(engine, cfg)
+        style_image = open_rgb(style_path)
+        criterion = PerceptualLoss(vgg16, to_tensor(fit_longest_side(style_image, style_size)).to(device))
+        ref_cfg = ReferenceConfig(style=str(style_path), iterations=cfg.reference_iterations,
+                                  frame_iterations=cfg.reference_frame_iterations, device=cfg.device,
+                                  vgg_weights=cfg.vgg_weights)
+        reference = ReferenceStylizer(ref_cfg)
+        reference_info = {"description": reference.description, "config": ref_cfg.to_dict()}
+        runs = {
+            "feed-forward": (_feed_forward(engine, images, work / "images" / f"{engine.name}"), engine.description),
+            "reference": (_reference(reference, kind, images, work / "images" / f"reference-{engine.name}"),
+                          reference.description),
+        }
+        sheet_columns.append(_thumb(style_image))
+        for method, ((outputs, seconds), description) in runs.items():
+            style, content = _distances(criterion, images, outputs, device)
+            row = {"method": method, "painter": engine.name, "style": str(style_path), "runs_on": description,
+                   "style_distance": _round(style), "content_distance": _round(content),
+                   "seconds_per_frame": _round(seconds)}
+            if kind == "clip":
+                mean, per_pair = warping_error(list(images.values()), [outputs[n] for n in images])
+                row["warping_error"] = _round(mean)
+                row["warping_error_per_frame"] = per_pair
+                series[f"{method} {engine.name}"] = per_pair
+            methods.append(row)
+            sheet_columns.append(outputs)
+
+    names = list(images)
+    shown = names if kind == "photos" else [names[0], names[len(names) // 2], names[-1]]
+    rows = [[_thumb(images[n])] + [_thumb(c if isinstance(c, Image.Image) else c[n]) for c in sheet_columns]
+            for n in shown[:SHEET_ROWS]]
+    image_grid(rows).save(work / "contact_sheet.png")
+    if kind == "clip":
+        line_plot(series, "warping error per frame (lower = less flicker)", "frame", "warping error").save(
+            work / "flicker.png")
+    metrics = {
+        "kind": kind,
+        "count": len(images),
+        "device": describe_device(device),
+        "measure": (f"VGG16 ({vgg16.source}), style layers {', '.join(JOHNSON_STYLE_LAYERS)}, content layer "
+                    f"{', '.join(JOHNSON_CONTENT_LAYERS)}, each relative to its target; every output against its "
+                    f"own input at the input's size; the style image at the painter's training size (longest side)"),
+        "methods": methods,
+        "reference": reference_info,
+        "config": cfg.to_dict(),
+    }
+    if kind == "clip":
+        metrics["input_warping_error"] = _round(floor_mean)
+        metrics["input_warping_error_per_frame"] = floor
+    (work / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_report(work, metrics)
+    os.replace(work, output)
+    return metrics

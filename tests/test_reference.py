@@ -1,0 +1,150 @@
+"""The reference mode (Gatys et al. optimisation) and the compare report, on real photos at small sizes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceStylizer, frames_dir_for
+from nets.images import fit_longest_side, open_rgb, to_tensor
+from nets.warp import luminance
+from tests.clips import decoded_frames, make_clip, packets
+from tests.conftest import assert_one_line_error, run_cli, shared
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return np.asarray(fit_longest_side(open_rgb(shared("data", "photos", "val", "bsds300_img_003.jpg")), 64))
+
+
+def reference(style_image, weights_dir, **overrides) -> ReferenceStylizer:
+    settings = dict(style=str(style_image), vgg_weights=str(weights_dir), device="cpu", iterations=15)
+    return ReferenceStylizer(ReferenceConfig(**(settings | overrides)))
+
+
+@pytest.mark.parametrize("optimizer, drop", [("lbfgs", 0.5), ("adam", 0.9)])
+def test_the_optimiser_lowers_the_loss(photo, style_image, weights_dir, optimizer, drop):
+    result, losses = reference(style_image, weights_dir, optimizer=optimizer, lr=0.05).image(photo)
+    assert result.shape == photo.shape and result.dtype == np.uint8
+    assert losses[-1] < drop * losses[0], losses
+    assert np.abs(result.astype(int) - photo).mean() > 5  # it painted something
+
+
+def test_init_modes_start_where_asked(photo, style_image, weights_dir, tmp_path):
+    """One tiny Adam step leaves each start point nearly as it was."""
+    other = np.asarray(Image.open(shared("data", "photos", "val", "bsds300_img_001.jpg")).convert("RGB"))
+    Image.fromarray(other).save(tmp_path / "start.png")
+    starts = {}
+    for init in ("content", "noise", str(tmp_path / "start.png")):
+        ref = reference(style_image, weights_dir, optimizer="adam", lr=1e-5, iterations=1, init=init)
+        starts[init] = ref.image(photo)[0].astype(int)
+    assert np.abs(starts["content"] - photo).max() <= 1
+    noise = starts["noise"]
+    assert abs(noise.mean() - 127.5) < 5 and noise.std() > 15 and np.abs(noise - photo).mean() > 30
+    resized = np.asarray(Image.fromarray(other).resize(photo.shape[1::-1], Image.Resampling.BICUBIC)).astype(int)
+    assert np.abs(starts[str(tmp_path / "start.png")] - resized).max() <= 1
+
+
+def test_preserve_colors_keeps_the_photos_chrominance(photo, style_image, weights_dir):
+    def chroma(image: np.ndarray) -> np.ndarray:
+        rgb = to_tensor(image)
+        return (rgb - luminance(rgb))[0].numpy()  # R−Y, G−Y, B−Y
+
+    kept = reference(style_image, weights_dir, preserve_colors=True).image(photo)[0]
+    painted = reference(style_image, weights_dir).image(photo)[0]
+    unclipped = (kept > 2).all(-1) & (kept < 253).all(-1)
+    assert unclipped.mean() > 0.8
+    error = np.abs(chroma(kept) - chroma(photo))[:, unclipped]
+    assert error.mean() < 1.5 / 255, error.mean()
+    assert np.abs(chroma(painted) - chroma(photo)).mean() > 10 * error.mean()  # the plain mode takes the colours
+    assert (luminance(to_tensor(kept)) - luminance(to_tensor(photo))).abs().mean().item() > 0.03  # and stylised
+
+
+@pytest.fixture
+def clip(tmp_path, photo) -> tuple:
+    """Three frames of a photo panning right by 2 px a frame, with an AAC tone."""
+    wide = np.asarray(Image.fromarray(photo).resize((96, 64), Image.Resampling.BICUBIC))
+    frames = [wide[:, 2 * t:2 * t + 64][:48] for t in range(3)]
+    path = tmp_path / "clip.mp4"
+    make_clip(path, frames, fps=10, audio_hz=440)
+    return path, frames
+
+
+def test_clip_resumes_from_finished_frames(clip, tmp_path, style_image, weights_dir):
+    path, frames = clip
+    out = tmp_path / "out.mp4"
+    args = ["--style", str(style_image), "--vgg-weights", str(weights_dir), "--device", "cpu", "--iterations", "8",
+            "--frame-iterations", "4"]
+    cfg = ReferenceConfig(style=str(style_image), vgg_weights=str(weights_dir), device="cpu", iterations=8,
+                          frame_iterations=4)
+    # An earlier run that stopped after two frames; its second frame is marked so a re-computation shows.
+    folder = frames_dir_for(out)
+    engine = ReferenceClipEngine(ReferenceStylizer(cfg), folder)
+    engine(np.stack(decoded_frames(path)[:2]))
+    Image.fromarray(np.full((48, 64, 3), (0, 255, 0), np.uint8)).save(folder / "000001.png")
+
+    result = run_cli("infer", "reference", str(path), "-o", str(out), *args)
+    assert result.returncode == 0, result.stderr
+    styled = decoded_frames(out)
+    assert len(styled) == 3 and styled[0].shape == (48, 64, 3)
+    assert np.abs(styled[1].astype(int) - (0, 255, 0)).mean() < 8  # read back, not recomputed
+    assert np.abs(styled[2].astype(int) - (0, 255, 0)).mean() > 50  # computed now
+    assert packets(out, "audio") == packets(path, "audio")
+    assert not folder.exists()  # the frames are gone once the clip is complete
+
+
+def test_bad_reference_input_gives_one_line(tmp_path, style_image, weights_dir):
+    photo = shared("data", "photos", "val", "bsds300_img_003.jpg")
+    base = ["infer", "reference", str(photo), "-o", str(tmp_path / "out.png"), "--vgg-weights", str(weights_dir)]
+    assert_one_line_error(run_cli(*base, "--style", str(tmp_path / "nope.jpg")), "nope.jpg", tmp_path)
+    assert_one_line_error(run_cli(*base, "--style", str(style_image), "--init", "sometimes"), "--init", tmp_path)
+    assert_one_line_error(run_cli(*base, "--style", str(style_image), "--iterations", "0"), "positive", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def report_numbers(report: str) -> list[list[float]]:
+    """The numeric cells of each table row of report.md."""
+    rows = [line for line in report.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    return [[float(cell) for cell in re.findall(r"\| ([-0-9.e]+)(?= )", row)] for row in rows]
+
+
+def test_compare_photos_writes_a_consistent_report(tmp_path, tiny_painter, weights_dir, val_dir):
+    painter, _, _ = tiny_painter
+    out = tmp_path / "report"
+    result = run_cli("infer", "compare", str(val_dir), "-m", str(painter), "-o", str(out), "--size", "64",
+                     "--reference-iterations", "5", "--vgg-weights", str(weights_dir), "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in out.iterdir()} >= {"metrics.json", "report.md", "contact_sheet.png", "images"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    methods = metrics["methods"]
+    assert [m["method"] for m in methods] == ["feed-forward", "reference"] and metrics["count"] == 3
+    expected = [[m["style_distance"], m["content_distance"], m["seconds_per_frame"]] for m in methods]
+    assert report_numbers((out / "report.md").read_text()) == expected
+    assert len(list((out / "images" / "reference-tiny").glob("*.png"))) == 3
+    assert Image.open(out / "contact_sheet.png").size[1] > 3 * 150
+    assert not (tmp_path / ".report.part").exists()
+
+
+def test_compare_clip_reports_flicker(clip, tmp_path, tiny_painter, weights_dir):
+    path, _ = clip
+    painter, _, _ = tiny_painter
+    out = tmp_path / "report"
+    result = run_cli("infer", "compare", str(path), "-m", str(painter), "-o", str(out), "--size", "64",
+                     "--reference-iterations", "5", "--reference-frame-iterations", "3",
+                     "--vgg-weights", str(weights_dir), "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (out / "flicker.png").is_file()
+    floor = metrics["input_warping_error"]
+    for method in metrics["methods"]:
+        assert len(method["warping_error_per_frame"]) == 2
+        assert method["warping_error"] > floor
+    expected = [[m["style_distance"], m["content_distance"], m["warping_error"], m["seconds_per_frame"]]
+                for m in metrics["methods"]] + [[floor]]
+    assert report_numbers((out / "report.md").read_text()) == expected
+    again = run_cli("infer", "compare", str(path), "-m", str(painter), "-o", str(out))
+    assert_one_line_error(again, "exists", tmp_path)
