@@ -66,13 +66,19 @@ def load_image(path: str | os.PathLike, size: int | None = None) -> torch.Tensor
     return to_tensor(fit_longest_side(open_rgb(path), size))
 
 
-def read_clip(source: str | os.PathLike) -> list[np.ndarray]:
-    """RGB uint8 frames of a video file or of a folder of images (in name order)."""
+def read_clip(source: str | os.PathLike, max_width: int | None = None) -> list[np.ndarray]:
+    """RGB uint8 frames of a video file or of a folder of images (in name order), all in memory: for
+    short clips. ``max_width`` scales wider frames down, keeping the aspect ratio."""
     source = Path(source)
     if source.is_dir():
-        return [np.asarray(open_rgb(p)) for p in sorted(source.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
-    try:
-        with av.open(str(source)) as container:
-            return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    except av.FFmpegError as exc:
-        raise ImageReadError(f"{source} is not a readable video ({exc})") from None
+        frames = [open_rgb(p) for p in sorted(source.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    else:
+        try:
+            with av.open(str(source)) as container:
+                frames = [frame.to_image() for frame in container.decode(video=0)]
+        except av.FFmpegError as exc:
+            raise ImageReadError(f"{source} is not a readable video ({exc})") from None
+    if max_width is not None:
+        frames = [fit_longest_side(f, round(max(f.size) * max_width / f.width)) if f.width > max_width else f
+                  for f in frames]
+    return [np.asarray(f) for f in frames]

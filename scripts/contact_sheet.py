@@ -1,6 +1,6 @@
-"""Contact sheet of a painter: one row per photo, content | stylised, as one JPEG or PNG.
+"""Contact sheet of painters: one row per photo, photo | each painter's result, as one JPEG or PNG.
 
-    python scripts/contact_sheet.py -m vangogh_starry_night -o docs/sheet.jpg photo1.jpg photo2.jpg
+    python scripts/contact_sheet.py -m vangogh_starry_night munch_the_scream -o docs/sheet.jpg a.jpg b.jpg
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from nets.images import fit_longest_side, open_rgb  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", nargs="+", type=Path)
-    parser.add_argument("-m", "--painter", required=True, help="painter name in checkpoints/ or .pt path")
+    parser.add_argument("-m", "--painter", nargs="+", required=True, help="painter names in checkpoints/ or paths")
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--size", type=int, default=256, help="longest side of each photo in px")
     args = parser.parse_args()
-    stylizer = Stylizer(args.painter)
+    stylizers = [Stylizer(painter) for painter in args.painter]
     rows = []
     for path in args.photos:
         photo = fit_longest_side(open_rgb(path), args.size)
-        rows.append([photo, Image.fromarray(stylizer.image(np.asarray(photo)))])
+        rows.append([photo] + [Image.fromarray(s.image(np.asarray(photo))) for s in stylizers])
     sheet = image_grid(rows)
     with atomic_path(args.output) as tmp:
         sheet.save(tmp, quality=88)

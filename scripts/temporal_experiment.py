@@ -21,9 +21,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infer.engines import TorchEngine  # noqa: E402
@@ -33,17 +30,6 @@ from nets.files import atomic_path  # noqa: E402
 from nets.images import read_clip  # noqa: E402
 from train.config import TrainConfig  # noqa: E402
 from train.trainer import train  # noqa: E402
-
-
-def clip_frames(path: Path, max_width: int) -> list[np.ndarray]:
-    """All frames of a clip, scaled down (keeping the aspect ratio) to at most ``max_width`` wide."""
-    frames = []
-    for frame in read_clip(path):
-        img = Image.fromarray(frame)
-        if img.width > max_width:
-            img = img.resize((max_width, round(img.height * max_width / img.width)), Image.Resampling.BICUBIC)
-        frames.append(np.asarray(img))
-    return frames
 
 
 def main() -> None:
@@ -90,7 +76,7 @@ def main() -> None:
                                      "val_style": metrics["val_style"], "val_content": metrics["val_content"],
                                      "wall_time_s": painter["card"]["wall_time_s"]}
     for clip in args.eval_clips:
-        frames = clip_frames(clip, args.eval_width)
+        frames = read_clip(clip, args.eval_width)
         floor, _ = warping_error(frames, frames)
         row = {"frames": len(frames), "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}", "input": floor}
         for name, painter in painters.items():

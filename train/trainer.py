@@ -249,6 +249,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         "name": name,
         "style_image": str(style_path),
         "style_image_sha256": sha256(style_path),
+        "init_sha256": sha256(Path(cfg.init)) if cfg.init else None,  # the painter it was fine-tuned from
         "steps": step,
         "samples_seen": step * cfg.batch_size,
         "wall_time_s": round(wall_time, 1),
