@@ -26,7 +26,7 @@ from PIL import Image
 from infer.engines import Engine, open_engine
 from infer.metrics import warping_error
 from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceError, ReferenceStylizer, cached_png
-from infer.sheet import image_grid, line_plot
+from infer.sheet import caption, image_grid, line_plot
 from nets.device import describe_device, pick_device
 from nets.images import IMAGE_SUFFIXES, fit_longest_side, open_rgb, read_clip, to_tensor
 from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss
@@ -180,7 +180,7 @@ def compare(cfg: CompareConfig) -> dict:
     (work / "config.json").write_text(settings)
     device = pick_device(cfg.device)
     vgg16 = VGGFeatures("vgg16", JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS, cfg.vgg_weights or None).to(device)
-    methods, sheet_columns, series = [], [], {}
+    methods, sheet_columns, headers, series = [], [], [], {}
     floor_mean, floor = warping_error(list(images.values()), list(images.values())) if kind == "clip" else (0.0, [])
     if kind == "clip":
         series["input (floor)"] = floor
@@ -201,6 +201,7 @@ def compare(cfg: CompareConfig) -> dict:
                           reference.description),
         }
         sheet_columns.append(_thumb(style_image))
+        headers += ["style", f"{engine.name} (feed-forward)", "reference"]
         for method, ((outputs, seconds), description) in runs.items():
             style, content = _distances(criterion, images, outputs, device)
             row = {"method": method, "painter": engine.name, "style": str(style_path), "runs_on": description,
@@ -218,7 +219,8 @@ def compare(cfg: CompareConfig) -> dict:
     shown = names if kind == "photos" else [names[0], names[len(names) // 2], names[-1]]
     rows = [[_thumb(images[n])] + [_thumb(c if isinstance(c, Image.Image) else c[n]) for c in sheet_columns]
             for n in shown[:SHEET_ROWS]]
-    image_grid(rows).save(work / "contact_sheet.png")
+    header = [caption("frame" if kind == "clip" else "photo")] + [caption(h) for h in headers]
+    image_grid([header, *rows]).save(work / "contact_sheet.png")
     if kind == "clip":
         line_plot(series, "warping error per frame (lower = less flicker)", "frame", "warping error").save(
             work / "flicker.png")
@@ -238,5 +240,6 @@ def compare(cfg: CompareConfig) -> dict:
         metrics["input_warping_error_per_frame"] = floor
     (work / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_report(work, metrics)
+    (work / "config.json").unlink()  # the resume guard; metrics.json holds the settings
     os.replace(work, output)
     return metrics

@@ -46,7 +46,7 @@ CONTENT_LAYERS = ("relu4_2",)
 OPTIMIZERS = ("lbfgs", "adam")
 #: ``init`` is one of these or the path of an image.
 INITS = ("content", "noise")
-MIN_SCALE_SIDE = 64
+MIN_SCALE_SIDE = 32  # coarser scales are skipped: too small to hold a stroke
 
 
 class ReferenceError(ValueError):

@@ -23,6 +23,15 @@ def image_grid(rows: Sequence[Sequence[Image.Image]], gap: int = 4) -> Image.Ima
     return sheet
 
 
+def caption(text: str, height: int = 22) -> Image.Image:
+    """A white strip with ``text`` on it: a column header for a contact sheet."""
+    font = ImageFont.load_default(size=14)
+    width = round(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(text, font=font)) + 8
+    strip = Image.new("RGB", (width, height), "white")
+    ImageDraw.Draw(strip).text((4, height // 2), text, fill="black", font=font, anchor="lm")
+    return strip
+
+
 #: Line colours of plots, in the order series are given.
 COLOURS = ("#444444", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 

@@ -28,4 +28,5 @@ def describe_device(device: torch.device) -> str:
     """The GPU's name, or the CPU and thread count: what model cards and benchmarks record."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({platform.processor() or platform.machine()}, {threads} thread{'s' if threads > 1 else ''})"

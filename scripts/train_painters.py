@@ -46,7 +46,7 @@ PAINTERS = {
 #: gpu: 10k steps × 16 = 160k samples at 256 px. cpu: what two cores manage in minutes per painter.
 PRESETS = {
     "gpu": {"image_size": 256, "style_size": 512, "batch_size": 16, "steps": 10_000, "workers": 8},
-    "cpu": {"image_size": 128, "style_size": 256, "batch_size": 4, "steps": 600, "workers": 1,
+    "cpu": {"image_size": 128, "style_size": 256, "batch_size": 4, "steps": 500, "workers": 1,
             "init": "checkpoints/vangogh_starry_night.pt"},
 }
 

@@ -34,6 +34,17 @@ def test_the_optimiser_lowers_the_loss(photo, style_image, weights_dir, optimize
     assert np.abs(result.astype(int) - photo).mean() > 5  # it painted something
 
 
+def test_coarse_to_fine_saves_intermediate_images(style_image, weights_dir):
+    photo = np.asarray(fit_longest_side(open_rgb(shared("data", "photos", "val", "bsds300_img_003.jpg")), 128))
+    saved = {}
+    result, losses = reference(style_image, weights_dir, scales=2, iterations=6, save_every=3).image(
+        photo, lambda label, image: saved.setdefault(label, image))
+    assert len(losses) == 12 and result.shape == photo.shape
+    assert list(saved) == ["scale1_it00003", "scale1_it00006", "scale2_it00003", "scale2_it00006"]
+    assert all(image.shape == photo.shape for image in saved.values())
+    assert np.abs(saved["scale2_it00006"].astype(int) - result).max() <= 1  # the last snapshot is the result
+
+
 def test_init_modes_start_where_asked(photo, style_image, weights_dir, tmp_path):
     """One tiny Adam step leaves each start point nearly as it was."""
     other = np.asarray(Image.open(shared("data", "photos", "val", "bsds300_img_001.jpg")).convert("RGB"))
