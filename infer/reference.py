@@ -34,7 +34,7 @@ from tqdm import tqdm
 from nets.device import describe_device, pick_device
 from nets.files import atomic_path
 from nets.flow import flow_pair
-from nets.images import open_rgb, to_pil, to_tensor
+from nets.images import fit_longest_side, open_rgb, to_pil, to_tensor
 from nets.losses import PerceptualLoss, total_variation
 from nets.vgg import VGGFeatures
 from nets.warp import flow_to_tensor, luminance, occlusion_mask, warp
@@ -119,7 +119,7 @@ class ReferenceStylizer:
     def _criterion(self, content: torch.Tensor) -> PerceptualLoss:
         """The style's Gram targets at this output size (and, for preserved colours, this photo's grey)."""
         side = max(1, round(max(content.shape[-2:]) * self.cfg.style_scale))
-        style = to_tensor(self.style.resize(_fit(self.style.size, side), Image.Resampling.LANCZOS)).to(self.device)
+        style = to_tensor(fit_longest_side(self.style, side)).to(self.device)
         if self.cfg.preserve_colors:
             style = _grey(style, like=content)
         return PerceptualLoss(self.vgg, style, CONTENT_LAYERS, STYLE_LAYERS)
@@ -232,11 +232,6 @@ class ReferenceStylizer:
         return save
 
 
-def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
-    scale = side / max(size)
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
-
-
 class ReferenceClipEngine:
     """The engine interface over ``ReferenceStylizer.frame``: frames must come in order, one clip per engine.
 
@@ -298,8 +293,7 @@ def cached_png(path: Path, compute: Callable[[], np.ndarray]) -> tuple[np.ndarra
 def _shrink(frame: np.ndarray, max_side: int | None) -> np.ndarray:
     if max_side is None or max(frame.shape[:2]) <= max_side:
         return frame
-    img = Image.fromarray(frame)
-    return np.asarray(img.resize(_fit(img.size, max_side), Image.Resampling.LANCZOS))
+    return np.asarray(fit_longest_side(Image.fromarray(frame), max_side))
 
 
 def frames_dir_for(output: str | os.PathLike) -> Path:

@@ -2,8 +2,9 @@
 
 Every figure is also given as a ratio to the baseline measured in the same run: PyTorch eager fp32 at
 batch 1 (the pytorch/examples way). Model-only times ``engine(frames)`` (uint8 in, uint8 out, host
-to host) as the median of ``--repeats`` runs after a warm-up; end-to-end renders a clip made from a
-photo pan (decode + stylise + encode, H.264) and also reports the seconds spent in each stage.
+to host) as the median of ``--repeats`` runs after a warm-up, with peak GPU memory on CUDA; end-to-end
+renders a clip made from a photo pan (decode + stylise + encode, H.264) and also reports the seconds
+spent in each stage.
 
     python scripts/bench_infer.py -m vangogh_starry_night --sizes 360p 720p 1080p --out bench.json
 """
@@ -63,9 +64,22 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def gpu_memory_mib(device: torch.device) -> dict[str, float]:
+    """Peak memory PyTorch allocated, and memory in use on the device (which includes ONNX Runtime's
+    arena: it keeps its peak), since the last reset."""
+    if device.type != "cuda":
+        return {}
+    free, total = torch.cuda.mem_get_info(device)
+    peak = torch.cuda.max_memory_allocated(device)
+    return {"torch_peak_mib": peak / 2**20, "device_used_mib": (total - free) / 2**20}
+
+
 def time_model(engine: Engine, frames: np.ndarray, repeats: int, device: torch.device) -> float:
-    """Median seconds per call after one warm-up call."""
-    engine(frames)
+    """Median seconds per call after warm-up calls (three: torch.compile's CUDA graphs record on the second)."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(3):
+        engine(frames)
     times = []
     for _ in range(repeats):
         sync(device)
@@ -83,6 +97,9 @@ def engines_for(painter: str, device: torch.device, workdir: Path) -> dict[str, 
     chosen: dict[str, tuple[Engine, int]] = {BASELINE: (TorchEngine(files.pt, device, half=False), 1)}
     if cuda:
         chosen["torch fp16 channels_last b4"] = (TorchEngine(files.pt, device, half=True), 4)
+        compiled = TorchEngine(files.pt, device, half=True)
+        compiled.module = torch.compile(compiled.module, mode="reduce-overhead")  # Inductor + CUDA graphs
+        chosen["torch fp16 compiled+cudagraphs b4"] = (compiled, 4)
     precisions = ["fp32", "fp16"] if cuda else ["fp32"]
     for precision in precisions:
         path = workdir / f"painter.{precision}.onnx"
@@ -120,7 +137,7 @@ def main() -> None:
                 fps = batch / seconds
                 baseline.setdefault("model", fps)
                 results.append({"mode": "model", "size": size_name, "engine": label, "batch": batch,
-                                "fps": fps, "vs_baseline": fps / baseline["model"]})
+                                "fps": fps, "vs_baseline": fps / baseline["model"]} | gpu_memory_mib(device))
                 print(f"{size_name:>6} model {label:<30} {fps:8.2f} frames/s", flush=True)
 
                 stats = stylize_video(clip, workdir / "out.mp4", engine,
@@ -142,10 +159,12 @@ def main() -> None:
     with atomic_path(args.out) as tmp_out:
         tmp_out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\n{report['device']}; torch {report['torch']}, onnxruntime {report['onnxruntime']}")
-    print(f"| size | mode | engine | batch | frames/s | × baseline ({BASELINE} b1) |")
-    print("|---|---|---|---|---|---|")
+    print(f"| size | mode | engine | batch | frames/s | × baseline ({BASELINE} b1) | GPU MiB (torch peak / used) |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['size']} | {r['mode']} | {r['engine']} | {r['batch']} | {r['fps']:.2f} | {r['vs_baseline']:.2f} |")
+        memory = f"{r['torch_peak_mib']:.0f} / {r['device_used_mib']:.0f}" if "torch_peak_mib" in r else ""
+        print(f"| {r['size']} | {r['mode']} | {r['engine']} | {r['batch']} | {r['fps']:.2f} | {r['vs_baseline']:.2f} "
+              f"| {memory} |")
     print(f"wrote {args.out}")
 
 
