@@ -215,11 +215,9 @@ def run_reference(args: argparse.Namespace) -> str:
         style_weight=args.style_weight, tv_weight=args.tv_weight, temporal_weight=args.temporal_weight,
         style_scale=args.style_scale, scales=args.scales, preserve_colors=args.preserve_colors,
         save_every=args.save_every, seed=args.seed, device=args.device, vgg_weights=args.vgg_weights)
-    cfg.check()
     if is_clip:
         probe(args.input)
-    open_rgb(args.style)  # a bad style image is reported before VGG is loaded
-    reference = ReferenceStylizer(cfg)
+    reference = ReferenceStylizer(cfg)  # checks the settings and reads the style image before loading VGG
     if is_clip:
         frames = frames_dir_for(args.output)
         engine = ReferenceClipEngine(reference, frames, args.size)

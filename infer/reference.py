@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import math
 import os
 import time
@@ -39,7 +38,6 @@ from nets.losses import PerceptualLoss, total_variation
 from nets.vgg import VGGFeatures
 from nets.warp import flow_to_tensor, luminance, occlusion_mask, warp
 
-log = logging.getLogger(__name__)
 #: Gatys et al. / jcjohnson's neural-style defaults.
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS = ("relu4_2",)

@@ -17,10 +17,8 @@ import statistics
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import onnxruntime as ort
 import torch
@@ -32,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from infer.__main__ import verification_photos  # noqa: E402
 from infer.engines import Engine, OnnxEngine, TorchEngine, find_painter  # noqa: E402
 from infer.export import export_painter  # noqa: E402
-from infer.video import RenderOptions, stylize_video  # noqa: E402
+from infer.video import RenderOptions, stylize_video, write_video  # noqa: E402
 from nets.device import describe_device  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
 
@@ -45,18 +43,6 @@ def pan_frames(size: tuple[int, int], count: int) -> list[np.ndarray]:
     width, height = size
     photo = Image.fromarray(data.coffee()).resize((width + 4 * count, height), Image.Resampling.BICUBIC)
     return [np.asarray(photo.crop((4 * i, 0, 4 * i + width, height))) for i in range(count)]
-
-
-def write_clip(path: Path, frames: list[np.ndarray], fps: int = 30) -> None:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt, stream.options = "yuv420p", {"crf": "18"}
-        for i, array in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
 
 
 def sync(device: torch.device) -> None:
@@ -129,7 +115,7 @@ def main() -> None:
         for size_name in args.sizes:
             frames = pan_frames(SIZES[size_name], max(4, args.clip_frames))
             clip = workdir / f"{size_name}.mp4"
-            write_clip(clip, frames[: args.clip_frames])
+            write_video(clip, frames[: args.clip_frames], fps=30)
             baseline = {}
             for label, (engine, batch) in engines.items():
                 batch_frames = np.stack(frames[:batch])

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -86,7 +85,6 @@ def main() -> None:
         if card is None or card["config"] != cfg.to_dict():
             card = train(cfg)
         pt = args.out_dir / f"{name}.pt"
-        started = time.perf_counter()
         exports = {}
         for fp16 in (False, True) if device.type == "cuda" else (False,):  # fp16 pays off only on GPUs
             onnx = pt.with_suffix(".fp16.onnx" if fp16 else ".onnx")
@@ -105,12 +103,12 @@ def main() -> None:
         card["preset"] = args.preset
         with atomic_path(card_path) as tmp:
             tmp.write_text(json.dumps(card, indent=2) + "\n")
-        summary.append((name, card, time.perf_counter() - started))
+        summary.append((name, card))
 
     print("| painter | device | steps × batch | train time | val style (photo → painter) | val content | "
           "warping error (input floor) | exports |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, card, _ in summary:
+    for name, card in summary:
         m, clip, cfg = card["metrics"], card["eval_clip"], card["config"]
         ok = ", ".join(k for k, v in card["exports"].items() if "rejected" not in v)
         print(f"| {name} | {card['device']} | {cfg['steps']} × {cfg['batch_size']} | {card['wall_time_s']:.0f} s | "
