@@ -2,7 +2,7 @@
 
 - ``OnnxEngine``: ONNX Runtime with the CUDA execution provider (frames bound on the GPU with I/O
   binding) when a GPU is there, the CPU provider otherwise. Runs the exported ``.onnx`` file.
-- ``TorchEngine``: PyTorch eager on the painter's ``.pt``; fp16 and channels_last on CUDA.
+- ``TorchEngine``: PyTorch eager on the painter's ``.pt``; fp16 on CUDA.
 
 ``open_engine`` picks one from a painter name or path; ``description`` says which provider really runs.
 """
@@ -58,8 +58,9 @@ class TorchEngine:
         self.name: str = payload["name"]
         self.config: dict = payload["config"]  # the painter's TrainConfig
         self.device = device
-        module = FrameTransformer(model.half() if half else model).to(device).eval()
-        self.module = module.to(memory_format=torch.channels_last) if device.type == "cuda" else module
+        # Contiguous (NCHW), not channels_last: on an H100 channels_last made fp16 eager 26% slower for this
+        # network (instance norm and reflection padding copy between layouts; docs/PERFORMANCE.md).
+        self.module = FrameTransformer(model.half() if half else model).to(device).eval()
         self.description = f"torch {device.type} {'fp16' if half else 'fp32'}"
 
     @torch.inference_mode()
@@ -78,6 +79,8 @@ class OnnxEngine:
         providers: list = ["CPUExecutionProvider"]
         if device.type == "cuda":
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
+            if hasattr(ort, "preload_dlls"):  # onnxruntime-gpu >= 1.21: CUDA/cuDNN from the nvidia-* wheels
+                ort.preload_dlls()
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:

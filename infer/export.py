@@ -30,7 +30,7 @@ INPUT_CONVENTION = "frames: uint8 RGB N×H×W×3 (H, W ≥ 8) -> stylized: uint8
 #: uint8 levels an export may differ from PyTorch fp32 by. fp32: only values within float error of a
 #: .5 rounding boundary flip, by one level. fp16 (~3 significant digits through 16 layers): measured
 #: max 1, mean 0.04 on ONNX Runtime's CPU provider; the margin is for GPU kernels, which round differently.
-TOLERANCE = {"fp32": {"max": 1, "mean": 0.01}, "fp16": {"max": 8, "mean": 0.5}}
+TOLERANCE = {"fp32": {"max": 1, "mean": 0.1}, "fp16": {"max": 8, "mean": 0.5}}
 
 
 class ExportError(ValueError):

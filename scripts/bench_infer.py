@@ -12,11 +12,14 @@ spent in each stage.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -76,25 +79,38 @@ def time_model(engine: Engine, frames: np.ndarray, repeats: int, device: torch.d
     return statistics.median(times)
 
 
-def engines_for(painter: str, device: torch.device, workdir: Path) -> dict[str, tuple[Engine, int]]:
-    """(engine, batch) per label; the baseline first. ONNX files are exported (and verified) here."""
+def engine_factories(painter: str, device: torch.device, workdir: Path) -> dict[str, tuple[Callable[[], Engine], int]]:
+    """(make engine, batch) per label; the baseline first. ONNX files are exported (and verified) here.
+
+    Engines are made one at a time and freed after use: every engine kept alive holds its own GPU
+    buffers (ONNX Runtime's arena, CUDA graph pools), and together they run a 4K frame out of memory.
+    """
     files = find_painter(painter)
     cuda = device.type == "cuda"
-    chosen: dict[str, tuple[Engine, int]] = {BASELINE: (TorchEngine(files.pt, device, half=False), 1)}
+
+    def compiled() -> Engine:
+        engine = TorchEngine(files.pt, device, half=True)
+        engine.module = torch.compile(engine.module, mode="reduce-overhead", dynamic=False)  # Inductor + CUDA graphs
+        return engine
+
+    chosen: dict[str, tuple[Callable[[], Engine], int]] = {
+        BASELINE: (lambda: TorchEngine(files.pt, device, half=False), 1)}
     if cuda:
-        chosen["torch fp16 channels_last b4"] = (TorchEngine(files.pt, device, half=True), 4)
-        compiled = TorchEngine(files.pt, device, half=True)
-        compiled.module = torch.compile(compiled.module, mode="reduce-overhead")  # Inductor + CUDA graphs
+        chosen["torch fp16 b4"] = (lambda: TorchEngine(files.pt, device, half=True), 4)
         chosen["torch fp16 compiled+cudagraphs b4"] = (compiled, 4)
-    precisions = ["fp32", "fp16"] if cuda else ["fp32"]
-    for precision in precisions:
+    for precision in ["fp32", "fp16"] if cuda else ["fp32"]:
         path = workdir / f"painter.{precision}.onnx"
         export_painter(files.pt, path, verification_photos(), fp16=precision == "fp16")
-        onnx_engine = OnnxEngine(path, device)
-        provider = "cuda" if onnx_engine.on_gpu else "cpu"
+        provider = "cuda" if OnnxEngine(path, device).on_gpu else "cpu"
         for batch in (1, 4):
-            chosen[f"onnx {provider} {precision} b{batch}"] = (onnx_engine, batch)
+            chosen[f"onnx {provider} {precision} b{batch}"] = (partial(OnnxEngine, path, device), batch)
     return chosen
+
+
+def free(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def main() -> None:
@@ -103,21 +119,26 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["360p", "720p", "1080p"], choices=list(SIZES))
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per figure (median)")
     parser.add_argument("--clip-frames", type=int, default=8, help="frames of the end-to-end clip")
+    parser.add_argument("--end-to-end-sizes", nargs="*", choices=list(SIZES),
+                        help="sizes to render end to end (default: all of --sizes)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", type=Path, default=Path("bench_infer.json"))
     args = parser.parse_args()
     device = torch.device(args.device)
+    end_to_end_sizes = args.sizes if args.end_to_end_sizes is None else args.end_to_end_sizes
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        engines = engines_for(args.painter, device, workdir)
+        factories = engine_factories(args.painter, device, workdir)
         for size_name in args.sizes:
             frames = pan_frames(SIZES[size_name], max(4, args.clip_frames))
             clip = workdir / f"{size_name}.mp4"
-            write_video(clip, frames[: args.clip_frames], fps=30)
+            if size_name in end_to_end_sizes:
+                write_video(clip, frames[: args.clip_frames], fps=30)
             baseline = {}
-            for label, (engine, batch) in engines.items():
+            for label, (make_engine, batch) in factories.items():
+                engine = make_engine()
                 batch_frames = np.stack(frames[:batch])
                 seconds = time_model(engine, batch_frames, args.repeats, device)
                 fps = batch / seconds
@@ -126,15 +147,19 @@ def main() -> None:
                                 "fps": fps, "vs_baseline": fps / baseline["model"]} | gpu_memory_mib(device))
                 print(f"{size_name:>6} model {label:<30} {fps:8.2f} frames/s", flush=True)
 
-                stats = stylize_video(clip, workdir / "out.mp4", engine,
-                                      RenderOptions(batch_size=batch, progress=False, preset="veryfast"))
-                (workdir / "out.mp4").unlink()
-                fps = stats.fps
-                baseline.setdefault("end_to_end", fps)
-                results.append({"mode": "end_to_end", "size": size_name, "engine": label, "batch": batch,
-                                "fps": fps, "vs_baseline": fps / baseline["end_to_end"],
-                                "stage_seconds": stats.stage_seconds, "frames": stats.frames})
-                print(f"{size_name:>6} e2e   {label:<30} {fps:8.2f} frames/s  stages {stats.stage_seconds}", flush=True)
+                if size_name in end_to_end_sizes:
+                    stats = stylize_video(clip, workdir / "out.mp4", engine,
+                                          RenderOptions(batch_size=batch, progress=False, preset="veryfast"))
+                    (workdir / "out.mp4").unlink()
+                    fps = stats.fps
+                    baseline.setdefault("end_to_end", fps)
+                    results.append({"mode": "end_to_end", "size": size_name, "engine": label, "batch": batch,
+                                    "fps": fps, "vs_baseline": fps / baseline["end_to_end"],
+                                    "stage_seconds": stats.stage_seconds, "frames": stats.frames})
+                    print(f"{size_name:>6} e2e   {label:<30} {fps:8.2f} frames/s  stages {stats.stage_seconds}",
+                          flush=True)
+                del engine
+                free(device)
 
     report = {
         "device": describe_device(device),

@@ -47,6 +47,11 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--style-size", type=int, default=256)
     parser.add_argument("--style-weight", type=float, default=5.0)
+    parser.add_argument("--temporal-pairs", type=int, default=2, help="frame pairs per step")
+    parser.add_argument("--workers", type=int, default=1, help="data loading processes")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every run (photo order, pair motion)")
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False,
+                        help="bf16 autocast on CUDA (off: fp32, as on the CPU)")
     parser.add_argument("--work-dir", type=Path, default=Path("runs/temporal_experiment"))
     parser.add_argument("--out", type=Path, default=Path("temporal_experiment.json"))
     args = parser.parse_args()
@@ -58,15 +63,16 @@ def main() -> None:
             style=args.style, photos=args.photos, val_photos=args.val_photos, clips=args.clips, name=name,
             vgg_weights=args.vgg_weights, out_dir=str(args.work_dir / "painters"), log_dir=str(args.work_dir / "runs"),
             image_size=args.image_size, style_size=args.style_size, style_weight=args.style_weight,
-            steps=args.steps, temporal_weight=weight, init=args.init, workers=1, overwrite=True,
+            steps=args.steps, temporal_weight=weight, temporal_pairs=args.temporal_pairs, init=args.init,
+            workers=args.workers, amp=args.amp, seed=args.seed, overwrite=True,
         )
         card_path = args.work_dir / "painters" / f"{name}.json"
         card = json.loads(card_path.read_text()) if card_path.exists() else None
-        if card is None or card["config"] != cfg.to_dict():  # reuse a finished run with identical settings
+        if card is None or TrainConfig(**card["config"]) != cfg:  # reuse a finished run with identical settings
             card = train(cfg)
         painters[name] = {"temporal_weight": weight, "card": card, "path": args.work_dir / "painters" / f"{name}.pt"}
 
-    device = pick_device("cpu")
+    device = pick_device("auto")
     results: dict = {"settings": vars(args) | {"eval_clips": [str(c) for c in args.eval_clips],
                                                "work_dir": str(args.work_dir), "out": str(args.out)},
                      "clips": {}, "painters": {}}

@@ -44,7 +44,8 @@ PAINTERS = {
 }
 #: gpu: 10k steps × 16 = 160k samples at 256 px. cpu: what two cores manage in minutes per painter.
 PRESETS = {
-    "gpu": {"image_size": 256, "style_size": 512, "batch_size": 16, "steps": 10_000, "workers": 8},
+    "gpu": {"image_size": 256, "style_size": 512, "batch_size": 16, "temporal_pairs": 8, "steps": 10_000,
+            "workers": 8},
     "cpu": {"image_size": 128, "style_size": 256, "batch_size": 4, "steps": 500, "workers": 1,
             "init": "checkpoints/vangogh_starry_night.pt"},
 }
@@ -82,7 +83,7 @@ def main() -> None:
         )
         card_path = args.out_dir / f"{name}.json"
         card = json.loads(card_path.read_text()) if card_path.exists() else None
-        if card is None or card["config"] != cfg.to_dict():
+        if card is None or TrainConfig(**card["config"]) != cfg:  # a setting added since then takes its default
             card = train(cfg)
         pt = args.out_dir / f"{name}.pt"
         exports = {}

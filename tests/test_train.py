@@ -12,7 +12,7 @@ from nets.transformer import TransformerNet
 from nets.vgg import VGGFeatures
 from tests.conftest import assert_one_line_error, run_cli, shared, tiny_config
 from train.data import PhotoDataset, list_images
-from train.trainer import train
+from train.trainer import TrainError, train
 
 
 def weighted_loss(model: TransformerNet, cfg, photos: torch.Tensor) -> float:
@@ -83,6 +83,7 @@ def test_unreadable_photos_are_skipped_with_a_warning(tmp_path, photo_dir, caplo
         ("bad_option", "invalid int value"),
         ("painter_exists", "continue it with --resume"),
         ("bad_clip", "not a readable video"),
+        ("no_pairs", "--temporal-pairs must be at least 1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(case, expected, tmp_path, style_image, photo_dir, weights_dir):
@@ -99,6 +100,8 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tmp_path, style_image,
     elif case == "bad_clip":
         (tmp_path / "clip.mp4").write_text("not a video")
         args |= {"--temporal-weight": "10", "--clips": str(tmp_path / "clip.mp4")}
+    elif case == "no_pairs":
+        args |= {"--temporal-weight": "10", "--temporal-pairs": "0"}
     elif case == "painter_exists":
         (tmp_path / "out").mkdir()
         (tmp_path / "out" / "vangogh_starry_night.pt").write_bytes(b"an earlier painter")
@@ -110,6 +113,15 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tmp_path, style_image,
     assert written == (["vangogh_starry_night.pt"] if case == "painter_exists" else [])
     if case == "painter_exists":
         assert (tmp_path / "out" / "vangogh_starry_night.pt").read_bytes() == b"an earlier painter"
+
+
+def test_a_diverging_loss_stops_the_run_at_the_next_log_step(tmp_path, style_image, photo_dir, weights_dir):
+    # Losses are read from the GPU once per log step, so that is where a NaN is caught; no painter is written.
+    cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, steps=6, log_every=2,
+                      content_weight=float("nan"))
+    with pytest.raises(TrainError, match="the loss became nan before step 2"):
+        train(cfg)
+    assert not Path(cfg.out_dir, "tiny.pt").exists()
 
 
 def test_help_documents_every_option():

@@ -32,8 +32,8 @@ class TrainConfig:
     content_weight: float = _opt(1.0, "weight of the content distance (relu2_2)")
     style_weight: float = _opt(5.0, "weight of the style distance (Gram, relu1_2..relu4_3)")
     tv_weight: float = _opt(1.0, "weight of the total variation (smoothness) term")
-    temporal_weight: float = _opt(0.0, "weight of the temporal term (ReCoNet luminance loss on frame pairs); "
-                                  "> 0 adds batch-size/2 frame pairs to every step")
+    temporal_weight: float = _opt(0.0, "weight of the temporal term (ReCoNet luminance loss on frame pairs)")
+    temporal_pairs: int = _opt(2, "frame pairs added to every step when the temporal weight is > 0")
     clips: str = _opt("", "video file or folder of clips / frame folders for real frame pairs (optional; "
                       "synthetic pairs from the photos are always used)")
     init: str = _opt("", "start from this painter's weights (.pt) instead of random ones")

@@ -1,6 +1,6 @@
 """The training loop: photos -> TransformerNet -> VGG perceptual losses -> Adam.
 
-With a temporal weight, every step also stylises batch-size/2 frame pairs in the same forward pass and
+With a temporal weight, every step also stylises ``temporal_pairs`` frame pairs in the same forward pass and
 adds the temporal term on them. The perceptual losses see only the photo batch, exactly as without the
 term: frame pairs (zoomed crops, resampled and noisy frames, cartoon clips) are a different image
 distribution, and letting them into the style loss cost more style than the temporal term itself.
@@ -17,7 +17,6 @@ import logging
 import math
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -128,6 +127,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     photo_paths = list_images(cfg.photos)
     pairs: Dataset | None = None
     if cfg.temporal_weight > 0:
+        if cfg.temporal_pairs < 1:
+            raise TrainError("--temporal-pairs must be at least 1 when --temporal-weight is above 0")
         sources: list[Dataset] = [SyntheticPairs(photo_paths, cfg.image_size)]
         if cfg.clips:
             sources.append(ClipPairs(cfg.clips, cfg.image_size, Path(cfg.log_dir) / "flow_cache"))
@@ -154,8 +155,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     samples = center_crops((val_paths or photo_paths)[:SAMPLE_COUNT], cfg.image_size)
     batches = endless_batches(dataset, cfg.batch_size, cfg.workers, cfg.seed + step)
-    pair_count = max(1, cfg.batch_size // 2)
-    pair_batches = endless_batches(pairs, pair_count, cfg.workers, cfg.seed + step + 1) if pairs else None
+    pair_batches = endless_batches(pairs, cfg.temporal_pairs, cfg.workers, cfg.seed + step + 1) if pairs else None
     writer = SummaryWriter(run_dir)
     log.info("training %s on %s (%d photos%s, VGG16 from %s)", name, describe_device(device), len(dataset),
              f" + {len(pairs)} frame pairs" if pairs else "", vgg.source)
@@ -173,7 +173,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     # ---- the loop ---------------------------------------------------------------------------------
     started = time.perf_counter()
-    window: dict[str, float] = defaultdict(float)
+    window: dict[str, torch.Tensor] = {}
     last_logged: dict[str, float] = {}
     seen = 0
     window_start = started
@@ -200,27 +200,29 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 flicker = temporal_loss(out_current, out_previous, current, previous, flow, mask)
                 terms["temporal"] = cfg.temporal_weight * flicker.mean()
             loss = sum(terms.values())
-            if not math.isfinite(loss.item()):
-                raise TrainError(f"the loss became {loss.item()} at step {step}; lower --lr")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             step += 1
             progress.update()
 
+            # Summed on the device and read once per log step: a .item() per step would stall the GPU.
             for key, value in terms.items():
-                window[key] += value.item()
-            window["total"] += loss.item()
+                window[key] = window.get(key, 0) + value.detach().float()
+            window["total"] = window.get("total", 0) + loss.detach().float()
             seen += 1
             if step % cfg.log_every == 0 or step == cfg.steps:
-                last_logged = {key: value / seen for key, value in window.items()}
+                totals = dict(zip(window, torch.stack(list(window.values())).tolist(), strict=True))
+                if not math.isfinite(totals["total"]):
+                    raise TrainError(f"the loss became {totals['total']} before step {step}; lower --lr")
+                last_logged = {key: value / seen for key, value in totals.items()}
                 for key, value in last_logged.items():
                     writer.add_scalar(f"loss/{key}", value, step)
                 now = time.perf_counter()
                 writer.add_scalar("speed/images_per_s", seen * cfg.batch_size / (now - window_start), step)
                 window_start = now
                 progress.set_postfix(loss=f"{last_logged['total']:.3f}", style=f"{last_logged['style']:.3f}")
-                window = defaultdict(float)
+                window = {}
                 seen = 0
             if step % cfg.sample_every == 0 or step == cfg.steps:
                 model.eval()
