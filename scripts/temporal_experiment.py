@@ -29,7 +29,7 @@ from nets.device import pick_device  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
 from nets.images import read_clip  # noqa: E402
 from train.config import TrainConfig  # noqa: E402
-from train.trainer import train  # noqa: E402
+from train.trainer import train_or_reuse  # noqa: E402
 
 
 def main() -> None:
@@ -66,10 +66,7 @@ def main() -> None:
             steps=args.steps, temporal_weight=weight, temporal_pairs=args.temporal_pairs, init=args.init,
             workers=args.workers, amp=args.amp, seed=args.seed, overwrite=True,
         )
-        card_path = args.work_dir / "painters" / f"{name}.json"
-        card = json.loads(card_path.read_text()) if card_path.exists() else None
-        if card is None or TrainConfig(**card["config"]) != cfg:  # reuse a finished run with identical settings
-            card = train(cfg)
+        card = train_or_reuse(cfg)
         painters[name] = {"temporal_weight": weight, "card": card, "path": args.work_dir / "painters" / f"{name}.pt"}
 
     device = pick_device("auto")

@@ -45,8 +45,10 @@ def main() -> None:
 
     table: dict[str, dict[str, dict[str, list[float]]]] = {}
     for other in others:
-        per_run = {name: {key: [measures(run, base)[key], value] for key, value in measures(run, other).items()}
-                   for name, run in runs.items()}
+        per_run = {}
+        for name, run in runs.items():
+            before = measures(run, base)
+            per_run[name] = {key: [before[key], after] for key, after in measures(run, other).items()}
         keys = next(iter(per_run.values()))
         mean = {key: [statistics.mean(r[key][i] for r in per_run.values()) for i in (0, 1)] for key in keys}
         table[other] = per_run | {f"mean of {len(runs)}": mean}

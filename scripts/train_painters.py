@@ -33,7 +33,7 @@ from nets.device import pick_device  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
 from nets.images import read_clip  # noqa: E402
 from train.config import TrainConfig  # noqa: E402
-from train.trainer import train  # noqa: E402
+from train.trainer import train_or_reuse  # noqa: E402
 
 #: Per painter: the style image in --styles and the loss weights tuned for it.
 PAINTERS = {
@@ -81,10 +81,7 @@ def main() -> None:
             log_dir=args.log_dir, style_weight=painter["style_weight"], temporal_weight=args.temporal_weight,
             overwrite=True, **preset,
         )
-        card_path = args.out_dir / f"{name}.json"
-        card = json.loads(card_path.read_text()) if card_path.exists() else None
-        if card is None or TrainConfig(**card["config"]) != cfg:  # a setting added since then takes its default
-            card = train(cfg)
+        card = train_or_reuse(cfg)
         pt = args.out_dir / f"{name}.pt"
         exports = {}
         for fp16 in (False, True) if device.type == "cuda" else (False,):  # fp16 pays off only on GPUs
@@ -102,7 +99,7 @@ def main() -> None:
                              "input_warping_error": floor}
         card["exports"] = exports
         card["preset"] = args.preset
-        with atomic_path(card_path) as tmp:
+        with atomic_path(pt.with_suffix(".json")) as tmp:
             tmp.write_text(json.dumps(card, indent=2) + "\n")
         summary.append((name, card))
 

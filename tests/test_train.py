@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -12,7 +13,7 @@ from nets.transformer import TransformerNet
 from nets.vgg import VGGFeatures
 from tests.conftest import assert_one_line_error, run_cli, shared, tiny_config
 from train.data import PhotoDataset, list_images
-from train.trainer import TrainError, train
+from train.trainer import TrainError, train, train_or_reuse
 
 
 def weighted_loss(model: TransformerNet, cfg, photos: torch.Tensor) -> float:
@@ -122,6 +123,15 @@ def test_a_diverging_loss_stops_the_run_at_the_next_log_step(tmp_path, style_ima
     with pytest.raises(TrainError, match="the loss became nan before step 2"):
         train(cfg)
     assert not Path(cfg.out_dir, "tiny.pt").exists()
+
+
+def test_a_finished_run_with_the_same_settings_is_reused(tmp_path, style_image, photo_dir, weights_dir):
+    cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, steps=2, overwrite=True)
+    card = train(cfg)
+    painter = Path(cfg.out_dir, "tiny.pt")
+    written = painter.stat().st_mtime_ns
+    assert train_or_reuse(cfg) == card and painter.stat().st_mtime_ns == written
+    assert train_or_reuse(dataclasses.replace(cfg, steps=3))["steps"] == 3  # other settings: a new run
 
 
 def test_help_documents_every_option():

@@ -266,3 +266,16 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     writer.close()
     return card
 
+
+def train_or_reuse(cfg: TrainConfig) -> dict[str, Any]:
+    """The model card of a finished run with exactly these settings, else a new run's card.
+
+    Lets a script that trains several painters pick up where it stopped. A setting added to TrainConfig
+    after the card was written takes its default, so old cards still match.
+    """
+    card_path = Path(cfg.out_dir) / f"{cfg.painter_name}.json"
+    if card_path.is_file():
+        card = json.loads(card_path.read_text())
+        if TrainConfig(**card["config"]) == cfg:
+            return card
+    return train(cfg)
