@@ -13,8 +13,10 @@ import numpy as np
 from PIL import Image
 
 from infer.compare import CompareConfig, compare
-from infer.engines import ENGINES, PRECISIONS, EngineError, find_painter
+from infer.controls import ControlError, parse_keyframes
+from infer.engines import ENGINES, PRECISIONS, EngineError
 from infer.export import ExportError, export_painter
+from infer.painters import find_painter
 from infer.reference import (
     OPTIMIZERS,
     ReferenceClipEngine,
@@ -28,7 +30,7 @@ from infer.video import RenderOptions, VideoError, probe, stylize_video
 from nets.device import DeviceError
 from nets.files import atomic_path
 from nets.images import IMAGE_SUFFIXES, ImageReadError, fit_longest_side, open_rgb
-from nets.painter import PainterFileError
+from nets.painter import PainterFileError, painter_names, read_painter
 from nets.vgg import VGGWeightsError
 
 PROG = "python -m infer"
@@ -39,8 +41,8 @@ class UsageError(ValueError):
     """A command line that would lose data or cannot work, refused before any work is done."""
 
 
-USER_ERRORS = (UsageError, DeviceError, EngineError, ExportError, ImageReadError, PainterFileError, ReferenceError,
-               VGGWeightsError, VideoError)
+USER_ERRORS = (UsageError, ControlError, DeviceError, EngineError, ExportError, ImageReadError, PainterFileError,
+               ReferenceError, VGGWeightsError, VideoError)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -51,8 +53,14 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 
 def _engine_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-m", "--painter", nargs="+", required=True,
-                        help="painter name in checkpoints/, or a .pt/.onnx path; several: a labelled mosaic of them")
+    parser.add_argument("-m", "--painter", nargs="+", default=None,
+                        help="painter or family name in checkpoints/, or a .pt/.onnx path; several, or a family: "
+                             "a labelled mosaic of them")
+    parser.add_argument("--blend", default=None, help="painters of one family mixed in one pass, e.g. "
+                                                      "vangogh_starry_night=0.6,munch_the_scream=0.4")
+    parser.add_argument("--strength", type=float, default=1.0, help="0 gives back the photo, 1 the painting")
+    parser.add_argument("--preserve-colors", action="store_true",
+                        help="the painting's brightness in the photo's colours")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="onnx (ONNX Runtime) or torch; auto: onnx when the painter has an exported file")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -80,11 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--preset", default="medium", help="x264 speed preset (ultrafast … veryslow)")
     video.add_argument("--start", type=float, default=0.0, help="start of the range to render, in seconds")
     video.add_argument("--duration", type=float, default=None, help="length of the range in seconds (default: all)")
+    video.add_argument("--keyframes", default=None,
+                       help="blends at seconds of the output, eased between, e.g. '0:vangogh_starry_night; "
+                            "4:munch_the_scream; 8:hokusai_great_wave=0.5,munch_the_scream=0.5'")
     _engine_options(video)
 
     export = commands.add_parser("export", help="export a painter to ONNX, verified against PyTorch",
                                  formatter_class=fmt)
-    export.add_argument("painter", help="painter name in checkpoints/ or a .pt path")
+    export.add_argument("painter", help="painter or family name in checkpoints/, or a .pt path; a painter of a "
+                                        "family exports alone, as a one-painter graph")
     export.add_argument("-o", "--output", type=Path, default=None,
                         help="ONNX file (default: beside the .pt, <name>.onnx or <name>.fp16.onnx)")
     export.add_argument("--fp16", action="store_true", help="half-precision weights and arithmetic (for GPUs)")
@@ -159,10 +171,15 @@ def check_input(src: Path) -> None:
         raise UsageError(f"no such file: {src}")
 
 
+def _stylizer(args: argparse.Namespace) -> Stylizer:
+    return Stylizer(args.painter, args.engine, args.device, args.precision, blend=args.blend,
+                    strength=args.strength, preserve_colors=args.preserve_colors)
+
+
 def run_image(args: argparse.Namespace) -> str:
     check_input(args.input)
     check_output(args.input, args.output, args.overwrite, tuple(Image.registered_extensions()))
-    stylizer = Stylizer(args.painter, args.engine, args.device, args.precision)
+    stylizer = _stylizer(args)
     stylizer.file(args.input, args.output, args.max_size)
     return f"wrote {args.output} ({stylizer.name}, {stylizer.engine.description})"
 
@@ -172,10 +189,15 @@ def run_video(args: argparse.Namespace) -> str:
     check_output(args.input, args.output, args.overwrite, VIDEO_SUFFIXES)
     if args.batch_size < 1 or args.start < 0 or (args.duration is not None and args.duration <= 0):
         raise UsageError("--batch-size and --duration must be positive and --start not negative")
+    keyframes = parse_keyframes(args.keyframes) if args.keyframes else None
+    if keyframes and args.blend:
+        raise UsageError("give --blend (one mix for the whole clip) or --keyframes (mixes along it), not both")
     probe(args.input)  # a bad clip is reported before a painter is loaded
-    stylizer = Stylizer(args.painter, args.engine, args.device, args.precision)
+    if keyframes and not args.painter:  # the family of the first keyframe's first painter
+        args.painter = [next(iter(keyframes[0].blend))]
+    stylizer = _stylizer(args)
     options = RenderOptions(args.batch_size, args.crf, args.preset, args.start, args.duration)
-    stats = stylizer.video(args.input, args.output, options)
+    stats = stylizer.video(args.input, args.output, options, keyframes)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in stats.stage_seconds.items())
     return (f"wrote {args.output}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.2f} frames/s; "
             f"{stages}) with {stylizer.name} on {stylizer.engine.description}")
@@ -190,12 +212,18 @@ def verification_photos() -> list[np.ndarray]:
 
 
 def run_export(args: argparse.Namespace) -> str:
-    files = find_painter(args.painter)
-    if files.pt is None:
+    ref = find_painter(args.painter)
+    pt = ref.files.pt
+    if pt is None:
         raise UsageError(f"export needs the painter's .pt checkpoint; {args.painter} has none")
-    output = args.output or files.pt.with_suffix(".fp16.onnx" if args.fp16 else ".onnx")
+    weights = None
+    if ref.painter is not None:  # one painter of a family: a one-painter graph of its own
+        names = painter_names(read_painter(pt))
+        weights = np.eye(len(names), dtype=np.float32)[names.index(ref.painter)]
+    stem = pt.with_name(ref.painter) if ref.painter else pt.with_suffix("")
+    output = args.output or stem.with_name(stem.name + (".fp16.onnx" if args.fp16 else ".onnx"))
     check_output(None, output, args.overwrite, (".onnx",))
-    report = export_painter(files.pt, output, verification_photos(), fp16=args.fp16)
+    report = export_painter(pt, output, verification_photos(), fp16=args.fp16, weights=weights, name=ref.painter)
     checks = ", ".join(f"{size}: max {report.max_diff[size]} mean {report.mean_diff[size]:.4f}"
                        for size in report.max_diff)
     providers = ", ".join(report.providers)

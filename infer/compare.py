@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from infer.engines import Engine, open_engine
+from infer.engines import Engine, PainterEngine, open_network, painter_engines
 from infer.metrics import warping_error
+from infer.painters import find_painter
 from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceError, ReferenceStylizer, cached_png
 from infer.sheet import caption, image_grid, line_plot
 from nets.device import describe_device, pick_device
@@ -80,13 +81,12 @@ def load_inputs(cfg: CompareConfig) -> tuple[str, dict[str, np.ndarray]]:
     return "photos", {p.stem: np.asarray(fit_longest_side(open_rgb(p), cfg.size)) for p in photos}
 
 
-def style_of(engine: Engine, cfg: CompareConfig) -> tuple[Path, int]:
+def style_of(engine: PainterEngine, cfg: CompareConfig) -> tuple[Path, int]:
     """The painter's style image (or ``--style``) and the size it was trained at."""
-    config = getattr(engine, "config", {})
-    style = Path(cfg.style or config.get("style") or "")
+    style = Path(cfg.style or engine.record.get("style_image") or "")
     if not style.is_file():
         raise ReferenceError(f"cannot find the style image of {engine.name} ({style}); give it with --style")
-    return style, int(config.get("style_size", 512))
+    return style, int(engine.record.get("style_size") or 512)
 
 
 def _feed_forward(engine: Engine, images: dict[str, np.ndarray], folder: Path) -> tuple[dict[str, np.ndarray], float]:
@@ -185,8 +185,11 @@ def compare(cfg: CompareConfig) -> dict:
     if kind == "clip":
         series["input (floor)"] = floor
     reference_info: dict = {}
-    for painter in cfg.painters:
-        engine = open_engine(painter, device=cfg.device)
+    engines: list[PainterEngine] = []
+    for spec in cfg.painters:  # a family compares each of its painters
+        ref = find_painter(spec)
+        engines += painter_engines(open_network(ref.files, device=cfg.device), ref.painter)
+    for engine in engines:
         style_path, style_size = style_of(engine, cfg)
         style_image = open_rgb(style_path)
         criterion = PerceptualLoss(vgg16, to_tensor(fit_longest_side(style_image, style_size)).to(device))

@@ -1,10 +1,13 @@
 """Engines: run a painter on batches of uint8 N×H×W×3 RGB frames, one interface for all back ends.
 
-- ``OnnxEngine``: ONNX Runtime with the CUDA execution provider (frames bound on the GPU with I/O
+A painter file (one painter or a family) runs on a ``Network``, which takes per-frame painter weights:
+- ``OnnxNetwork``: ONNX Runtime with the CUDA execution provider (frames bound on the GPU with I/O
   binding) when a GPU is there, the CPU provider otherwise. Runs the exported ``.onnx`` file.
-- ``TorchEngine``: PyTorch eager on the painter's ``.pt``; fp16 on CUDA.
+- ``TorchNetwork``: PyTorch eager on the painter's ``.pt``; fp16 on CUDA.
 
-``open_engine`` picks one from a painter name or path; ``description`` says which provider really runs.
+An ``Engine`` is what commands use: frames in, frames out. ``PainterEngine`` is one painter (or a fixed
+blend) of a network, ``MosaicEngine`` several side by side; ``infer.stylizer.Stylizer`` opens them from
+painter names. ``description`` says which provider really runs.
 """
 
 from __future__ import annotations
@@ -12,8 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -22,13 +23,12 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from infer.painters import PainterFiles
 from nets.device import pick_device
 from nets.painter import PainterFileError, load_painter
 from nets.transformer import MIN_SIDE, FrameTransformer
 
 log = logging.getLogger(__name__)
-#: Where painter names are looked up: the shipped ``checkpoints/`` folder of this project.
-CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 ENGINES = ("auto", "onnx", "torch")
 PRECISIONS = ("auto", "fp32", "fp16")
 
@@ -41,8 +41,9 @@ class Engine(Protocol):
     name: str  # the painter's name
     description: str  # what runs, e.g. "onnxruntime CUDAExecutionProvider fp16"
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        """uint8 N×H×W×3 RGB in, uint8 N×H×W×3 RGB out."""
+    def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
+        """uint8 N×H×W×3 RGB in, uint8 N×H×W×3 RGB out; ``times``: each frame's second in the output clip,
+        for engines that change along a clip (keyframes)."""
         ...
 
 
@@ -52,11 +53,21 @@ def check_frames(frames: np.ndarray) -> np.ndarray:
     return np.require(frames, requirements=["C_CONTIGUOUS", "WRITEABLE"])  # torch wants writeable memory
 
 
-class TorchEngine:
+class Network(Protocol):
+    """A painter file on a back end: every painter it holds, chosen or blended per frame by weights."""
+
+    painters: list[dict]  # one record per painter: name, style image and size, metrics
+    description: str
+
+    def __call__(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """uint8 N×H×W×3 frames and float N×P painter weights (rows summing to 1) in, uint8 frames out."""
+        ...
+
+
+class TorchNetwork:
     def __init__(self, path: Path, device: torch.device, half: bool) -> None:
         model, payload = load_painter(path)
-        self.name: str = payload["name"]
-        self.config: dict = payload["config"]  # the painter's TrainConfig
+        self.painters: list[dict] = payload["painters"]
         self.device = device
         # Contiguous (NCHW), not channels_last: on an H100 channels_last made fp16 eager 26% slower for this
         # network (instance norm and reflection padding copy between layouts; docs/PERFORMANCE.md).
@@ -64,15 +75,16 @@ class TorchEngine:
         self.description = f"torch {device.type} {'fp16' if half else 'fp32'}"
 
     @torch.inference_mode()
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
+    def __call__(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(check_frames(frames)).to(self.device, non_blocking=True)
+        mix = torch.tensor(weights, dtype=torch.float32, device=self.device)
         try:
-            return self.module(x).cpu().numpy()
+            return self.module(x, mix).cpu().numpy()
         except ValueError as exc:  # too small for the network
             raise EngineError(str(exc)) from None
 
 
-class OnnxEngine:
+class OnnxNetwork:
     def __init__(self, path: Path, device: torch.device) -> None:
         options = ort.SessionOptions()
         options.log_severity_level = 3  # the CPU fallback warning is reported by us, once, below
@@ -88,8 +100,13 @@ class OnnxEngine:
         meta = self.session.get_modelmeta().custom_metadata_map
         if "painter" not in meta:
             raise PainterFileError(f"{path} is an ONNX file but not an exported painter (no painter metadata)")
-        self.name = meta["painter"]
-        self.config: dict = json.loads(meta.get("train_config", "{}"))
+        if "painters" in meta:
+            self.painters = json.loads(meta["painters"])
+        else:  # exported before families: one painter, its training settings beside it
+            config = json.loads(meta.get("train_config", "{}"))
+            self.painters = [{"name": meta["painter"], "style_image": config.get("style"),
+                              "style_size": config.get("style_size")}]
+        self.takes_weights = len(self.session.get_inputs()) > 1
         self.provider = self.session.get_providers()[0]
         self.on_gpu = self.provider == "CUDAExecutionProvider"
         if device.type == "cuda" and not self.on_gpu:
@@ -97,23 +114,43 @@ class OnnxEngine:
         self.device_id = device.index or 0
         self.description = f"onnxruntime {self.provider} {meta.get('precision', 'fp32')}"
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
+    def __call__(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
         frames = check_frames(frames)
         if min(frames.shape[1:3]) < MIN_SIDE:
             raise EngineError(f"image of {frames.shape[2]}×{frames.shape[1]} px is too small: both sides must be "
                               f"at least {MIN_SIDE} px")
+        inputs = {"frames": frames}
+        if self.takes_weights:
+            inputs["painter_weights"] = np.ascontiguousarray(weights, dtype=np.float32)
         if not self.on_gpu:
-            return self.session.run(None, {"frames": frames})[0]
+            return self.session.run(None, inputs)[0]
         binding = self.session.io_binding()
-        binding.bind_ortvalue_input("frames", ort.OrtValue.ortvalue_from_numpy(frames, "cuda", self.device_id))
+        for key, value in inputs.items():
+            binding.bind_ortvalue_input(key, ort.OrtValue.ortvalue_from_numpy(value, "cuda", self.device_id))
         binding.bind_output("stylized", "cuda", self.device_id)
         self.session.run_with_iobinding(binding)
         return binding.copy_outputs_to_cpu()[0]
 
 
+class PainterEngine:
+    """One painter of a network (a one-hot weight row), or a fixed blend of its painters."""
+
+    def __init__(self, network: Network, weights: np.ndarray, name: str) -> None:
+        self.network = network
+        self.weights = np.asarray(weights, dtype=np.float32)
+        self.name = name
+        self.description = network.description
+        chosen = int(np.argmax(self.weights))
+        self.record: dict = network.painters[chosen]  # the painter's style image and settings (the largest share)
+
+    def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
+        return self.network(frames, np.broadcast_to(self.weights, (len(frames), len(self.weights))))
+
+
 class MosaicEngine:
-    """Several painters at once: each stylises the frame scaled down to one tile of a grid the size of
-    the frame, labelled with its name. So any clip renders as a side-by-side at its own size and cost."""
+    """Several painters at once: each stylises the frame scaled down to one tile of a grid inside the frame,
+    labelled with its name. Tiles keep the frame's aspect ratio, so any clip renders as a side-by-side at
+    its own size and cost."""
 
     def __init__(self, engines: list[Engine]) -> None:
         self.engines = engines
@@ -122,17 +159,19 @@ class MosaicEngine:
         self.name = " + ".join(engine.name for engine in engines)
         self.description = engines[0].description
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
+    def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
         frames = check_frames(frames)
         _, h, w, _ = frames.shape
-        th, tw = h // self.rows, w // self.columns
+        scale = 1 / max(self.columns, self.rows)
+        th, tw = int(h * scale), int(w * scale)
         if min(th, tw) < MIN_SIDE:
             raise EngineError(f"{w}×{h} px is too small for a {self.columns}×{self.rows} mosaic")
+        top0, left0 = (h - self.rows * th) // 2, (w - self.columns * tw) // 2
         small = np.stack([cv2.resize(frame, (tw, th), interpolation=cv2.INTER_AREA) for frame in frames])
         out = np.zeros_like(frames)  # black where the grid has no painter
         for k, engine in enumerate(self.engines):
-            top, left = (k // self.columns) * th, (k % self.columns) * tw
-            tiles = np.ascontiguousarray(engine(small))  # writable, in the layout OpenCV draws on
+            top, left = top0 + (k // self.columns) * th, left0 + (k % self.columns) * tw
+            tiles = np.ascontiguousarray(engine(small, times))  # writable, in the layout OpenCV draws on
             for tile in tiles:
                 _label(tile, engine.name)
             out[:, top:top + th, left:left + tw] = tiles
@@ -142,56 +181,32 @@ class MosaicEngine:
 def _label(image: np.ndarray, text: str) -> None:
     """Write ``text`` in the lower left corner, white on a dark outline, scaled to fit the width."""
     h, w = image.shape[:2]
-    width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)[0][0]
+    width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 3)[0][0] + 3  # the outline's width included
     scale = min(max(h / 400, 0.3), (w - 12) / width)
     for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):
         cv2.putText(image, text, (6, h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
 
 
-@dataclass
-class PainterFiles:
-    """The files a painter may have: the checkpoint and its exported ONNX variants."""
-
-    pt: Path | None
-    onnx: Path | None
-    onnx_fp16: Path | None
-
-
-def find_painter(painter: str | os.PathLike) -> PainterFiles:
-    """A painter name (looked up in checkpoints/) or a path to a ``.pt`` or ``.onnx`` file."""
-    path = Path(painter)
-    if path.suffix in (".pt", ".onnx"):
-        if not path.is_file():
-            raise PainterFileError(f"no such painter file: {path}")
-        if path.suffix == ".pt":
-            return PainterFiles(path, None, None)
-        return PainterFiles(None, None, path) if path.name.endswith(".fp16.onnx") else PainterFiles(None, path, None)
-    if path.suffix or path.exists():
-        raise PainterFileError(f"{path} is not a painter: give a name from checkpoints/ or a .pt or .onnx file")
-    files = PainterFiles(*(CHECKPOINTS / f"{painter}{ext}" for ext in (".pt", ".onnx", ".fp16.onnx")))
-    files = PainterFiles(*(p if p.is_file() else None for p in (files.pt, files.onnx, files.onnx_fp16)))
-    if not any((files.pt, files.onnx, files.onnx_fp16)):
-        known = sorted({p.name.split(".")[0] for p in CHECKPOINTS.iterdir() if p.suffix in (".pt", ".onnx")})
-        raise PainterFileError(f"unknown painter {painter!r}; known: {', '.join(known) or 'none yet'}")
-    return files
-
-
-def open_engine(painter: str | os.PathLike, engine: str = "auto", device: str = "auto",
-                precision: str = "auto") -> Engine:
-    """The engine for a painter. ``auto``: ONNX Runtime when an exported file exists, else PyTorch;
+def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto",
+                 precision: str = "auto") -> Network:
+    """A painter file on a back end. ``auto``: ONNX Runtime when an exported file exists, else PyTorch;
     fp16 on CUDA, fp32 on the CPU (where fp16 is slower and ONNX Runtime lacks fp16 kernels)."""
     if engine not in ENGINES or precision not in PRECISIONS:
         raise EngineError(f"engine must be one of {ENGINES} and precision one of {PRECISIONS}")
-    files = find_painter(painter)
     dev = pick_device(device)
     half = precision == "fp16" or (precision == "auto" and dev.type == "cuda")
     onnx_file = (files.onnx_fp16 or files.onnx) if half else (files.onnx or files.onnx_fp16)
     if engine == "torch" or (engine == "auto" and onnx_file is None):
         if files.pt is None:
-            raise EngineError(f"the PyTorch engine needs the painter's .pt file; {painter} has only ONNX files")
-        chosen: Engine = TorchEngine(files.pt, dev, half)
-    else:
-        if onnx_file is None:
-            raise EngineError(f"{painter} has no ONNX file; make one with: python -m infer export {painter}")
-        chosen = OnnxEngine(onnx_file, dev)
-    return chosen
+            raise EngineError("the PyTorch engine needs the painter's .pt file; there are only ONNX files")
+        return TorchNetwork(files.pt, dev, half)
+    if onnx_file is None:
+        raise EngineError(f"{files.pt} has no ONNX file; make one with: python -m infer export {files.pt.stem}")
+    return OnnxNetwork(onnx_file, dev)
+
+
+def painter_engines(network: Network, painter: str | None = None) -> list[PainterEngine]:
+    """One engine per painter of ``network``, or the one named ``painter``."""
+    names = [p["name"] for p in network.painters]
+    chosen = names if painter is None else [painter]
+    return [PainterEngine(network, np.eye(len(names), dtype=np.float32)[names.index(n)], n) for n in chosen]

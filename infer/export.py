@@ -1,9 +1,13 @@
 """Painter checkpoint -> ONNX with dynamic batch, height and width, checked before it is kept.
 
-The graph takes and returns uint8 N×H×W×3 RGB frames (see ``FrameTransformer``). An export is written
-to a temporary file, run with ONNX Runtime on the CPU against PyTorch on a real photo at two sizes (one
-odd), and only renamed into place if it agrees. The fp16 variant is compared with the fp32 PyTorch
-output as well, because fp16 InstanceNormalization has been wrong in ONNX Runtime before.
+The graph takes and returns uint8 N×H×W×3 RGB frames (see ``FrameTransformer``); a family's graph also
+takes the painter weights, float32 N×P (one row per frame), so painters can be blended live. One painter
+of a family, or a fixed blend, exports as a one-painter graph with the single ``frames`` input.
+
+An export is written to a temporary file, run with ONNX Runtime against PyTorch on a real photo at two
+sizes (one odd), for every painter and one blend, and only renamed into place if it agrees. The fp16
+variant is compared with the fp32 PyTorch output as well, because fp16 InstanceNormalization has been
+wrong in ONNX Runtime before.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from nets.transformer import MIN_SIDE, FrameTransformer
 
 OPSET = 18
 INPUT_CONVENTION = "frames: uint8 RGB N×H×W×3 (H, W ≥ 8) -> stylized: uint8 RGB N×H×W×3"
+FAMILY_CONVENTION = ("frames: uint8 RGB N×H×W×3 (H, W ≥ 8), painter_weights: float32 N×P (rows sum to 1, "
+                     "P = the painters in metadata 'painters') -> stylized: uint8 RGB N×H×W×3")
 #: uint8 levels an export may differ from PyTorch fp32 by. fp32: only values within float error of a
 #: .5 rounding boundary flip, by one level. fp16 (~3 significant digits through 16 layers): measured
 #: max 1, mean 0.04 on ONNX Runtime's CPU provider; the margin is for GPU kernels, which round differently.
@@ -46,20 +52,24 @@ class ExportReport:
     providers: list[str]
 
 
-def _export_graph(module: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
+def _export_graph(module: FrameTransformer, example: torch.Tensor, path: Path) -> None:
     batch, height, width = (torch.export.Dim(n, min=MIN_SIDE if n != "batch" else 1, max=16384)
                             for n in ("batch", "height", "width"))
+    family = module.net.painters > 1
+    args: tuple = (example, torch.full((len(example), module.net.painters), 1 / module.net.painters)) if family \
+        else (example,)
+    shapes: dict = {"frames": {0: batch, 1: height, 2: width}} | ({"mix": {0: batch}} if family else {})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
-            (example,),
+            args,
             str(path),
-            input_names=["frames"],
+            input_names=["frames", "painter_weights"] if family else ["frames"],
             output_names=["stylized"],
             opset_version=OPSET,
             dynamo=True,
-            dynamic_shapes={"frames": {0: batch, 1: height, 2: width}},
+            dynamic_shapes=shapes if family else {"frames": shapes["frames"]},
             external_data=False,
             verbose=False,
         )
@@ -79,17 +89,28 @@ def _providers() -> list[str]:
     return ["CPUExecutionProvider"] + (["CUDAExecutionProvider"] if cuda else [])
 
 
-def _check(path: Path, reference: torch.nn.Module, photos: list[np.ndarray], precision: str) -> ExportReport:
+def _check(path: Path, reference: FrameTransformer, photos: list[np.ndarray], precision: str) -> ExportReport:
+    """Every painter (one-hot) and an even blend of them, on every photo, on every provider there is."""
     limits = TOLERANCE[precision]
+    painters = reference.net.painters
+    blends = list(np.eye(painters, dtype=np.float32)) + ([np.full(painters, 1 / painters, np.float32)]
+                                                          if painters > 1 else [])
+    cases = [(photo, blend) for photo in photos for blend in blends]
     with torch.inference_mode():
-        wanted = [reference(torch.tensor(photo[None])).numpy().astype(np.int16) for photo in photos]
+        wanted = [reference(torch.tensor(photo[None]), torch.tensor(blend[None])).numpy().astype(np.int16)
+                  for photo, blend in cases]
     max_diff, mean_diff = {}, {}
     providers = _providers()
     for provider in providers:
         session = ort.InferenceSession(str(path), providers=[provider])
-        for photo, want in zip(photos, wanted, strict=True):
-            key = f"{photo.shape[1]}x{photo.shape[0]}" + ("" if provider == providers[0] else f" {provider}")
-            got = session.run(None, {"frames": photo[None]})[0].astype(np.int16)
+        for (photo, blend), want in zip(cases, wanted, strict=True):
+            key = f"{photo.shape[1]}x{photo.shape[0]}"
+            if painters > 1:
+                key += " " + ("blend" if blend.max() < 1 else f"painter {int(blend.argmax())}")
+            if provider != providers[0]:
+                key += f" {provider}"
+            inputs = {"frames": photo[None]} | ({"painter_weights": blend[None]} if painters > 1 else {})
+            got = session.run(None, inputs)[0].astype(np.int16)
             if got.shape != want.shape:
                 raise ExportError(f"exported graph gives shape {got.shape} for {key}, PyTorch {want.shape}")
             diff = np.abs(got - want)
@@ -103,17 +124,28 @@ def _check(path: Path, reference: torch.nn.Module, photos: list[np.ndarray], pre
 
 
 def export_painter(checkpoint: str | os.PathLike, output: str | os.PathLike, photos: list[np.ndarray],
-                   fp16: bool = False) -> ExportReport:
-    """Export, verify on ``photos`` (uint8 H×W×3; use two sizes, one odd) and keep the file only if it agrees."""
+                   fp16: bool = False, weights: np.ndarray | None = None, name: str | None = None) -> ExportReport:
+    """Export, verify on ``photos`` (uint8 H×W×3; use two sizes, one odd) and keep the file only if it agrees.
+
+    ``weights`` (one per painter of the file) exports that one painter or blend as a one-painter graph,
+    called ``name``; without them the whole file (a family: a graph with painter weights) is exported.
+    """
     checkpoint, output = Path(checkpoint), Path(output)
     model, payload = load_painter(checkpoint)
+    painters = payload["painters"]
+    if weights is not None:
+        model = model.blended(torch.as_tensor(weights, dtype=torch.float32))
+        shares = {p["name"]: float(w) for p, w in zip(painters, weights, strict=True) if w > 0}
+        painters = [painters[int(np.argmax(weights))] | {"name": name, "blend": shares}] if len(shares) > 1 \
+            else [painters[int(np.argmax(weights))]]
     reference = FrameTransformer(model).eval()
     precision = "fp16" if fp16 else "fp32"
     module = FrameTransformer(copy.deepcopy(model).half()).eval() if fp16 else reference
     metadata = {
-        "painter": payload["name"],
+        "painter": name or payload["name"],
+        "painters": json.dumps(painters),
         "precision": precision,
-        "input_convention": INPUT_CONVENTION,
+        "input_convention": FAMILY_CONVENTION if model.painters > 1 else INPUT_CONVENTION,
         "source_checkpoint": checkpoint.name,
         "source_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
         "train_config": json.dumps(payload["config"]),

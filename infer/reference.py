@@ -254,7 +254,7 @@ class ReferenceClipEngine:
             raise ReferenceError(f"{frames_dir} holds frames made with other settings; delete it to start over")
         settings.write_text(wanted)
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
+    def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
         out = []
         for frame in frames:
             small = _shrink(frame, self.max_side)

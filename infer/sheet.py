@@ -37,8 +37,11 @@ COLOURS = ("#444444", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8
 
 
 def line_plot(series: dict[str, Sequence[float]], title: str, xlabel: str, ylabel: str,
-              size: tuple[int, int] = (900, 420)) -> Image.Image:
-    """A plain line chart of named series over their index, with a legend: enough for a report."""
+              size: tuple[int, int] = (900, 420), x_step: int = 1) -> Image.Image:
+    """A plain line chart of named series over their index, with a legend: enough for a report.
+
+    The n-th point (from 1) is labelled n·``x_step`` on the x axis (steps of a curve logged every k steps).
+    """
     width, height = size
     left, right, top, bottom = 80, 20, 36, 44
     img = Image.new("RGB", size, "white")
@@ -62,7 +65,7 @@ def line_plot(series: dict[str, Sequence[float]], title: str, xlabel: str, ylabe
         i = round((count - 1) * k / max(min(count, 6) - 1, 1))
         x = point(i, 0)[0]
         draw.line((x, top + plot_h, x, top + plot_h + 4), fill="black")
-        draw.text((x, top + plot_h + 6), str(i + 1), fill="black", font=font, anchor="mt")
+        draw.text((x, top + plot_h + 6), str((i + 1) * x_step), fill="black", font=font, anchor="mt")
     draw.text((width / 2, 10), title, fill="black", font=font, anchor="mt")
     draw.text((left + plot_w / 2, height - 6), xlabel, fill="black", font=font, anchor="mb")
     draw.text((6, top - 20), ylabel, fill="black", font=font)

@@ -1,10 +1,12 @@
 """The Python API behind ``python -m infer``: open a painter once, stylise arrays, photos and clips.
 
     from infer.stylizer import Stylizer
-    stylizer = Stylizer("vangogh_starry_night")        # a name in checkpoints/, or a .pt / .onnx path
+    stylizer = Stylizer("vangogh_starry_night")        # a painter or family in checkpoints/, or a .pt / .onnx path
     out = stylizer.image(array)                          # H×W×3 uint8 RGB in, H×W×3 uint8 RGB out
     stylizer.video("clip.mp4", "clip_vangogh.mp4")       # every frame, audio kept
     Stylizer(["vangogh_starry_night", "munch_the_scream"]).video(...)  # a labelled side-by-side
+    Stylizer(blend="vangogh_starry_night=0.6,munch_the_scream=0.4", strength=0.8, preserve_colors=True)
+    Stylizer("four_painters").video(src, dst, keyframes="0:vangogh_starry_night; 4:munch_the_scream")
 """
 
 from __future__ import annotations
@@ -15,22 +17,83 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from infer.engines import Engine, EngineError, MosaicEngine, open_engine
+from infer.controls import (
+    Adjusted,
+    ControlError,
+    Keyframe,
+    KeyframeEngine,
+    blend_weights,
+    parse_blend,
+    parse_keyframes,
+)
+from infer.engines import Engine, EngineError, MosaicEngine, Network, PainterEngine, open_network, painter_engines
+from infer.painters import PainterRef, find_painter
 from infer.video import RenderOptions, RenderStats, stylize_video
 from nets.files import atomic_path
 from nets.images import fit_longest_side, open_rgb
 
+PainterSpec = str | os.PathLike
+
+
+def _family(ref: PainterRef) -> str:
+    source = ref.files.pt or ref.files.onnx or ref.files.onnx_fp16
+    return source.name.split(".")[0] if source else "?"
+
 
 class Stylizer:
-    """A painter loaded on an engine (see ``infer.engines.open_engine`` for the choices); several painters
-    make a labelled mosaic of them all, at the size of the input."""
+    """A painter loaded on an engine (see ``infer.engines.open_network`` for the choices).
 
-    def __init__(self, painter: str | os.PathLike | Sequence[str | os.PathLike], engine: str = "auto",
-                 device: str = "auto", precision: str = "auto") -> None:
-        painters = [painter] if isinstance(painter, str | os.PathLike) else list(painter)
-        engines = [open_engine(p, engine, device, precision) for p in painters]
-        self.engine: Engine = engines[0] if len(engines) == 1 else MosaicEngine(engines)
+    ``painter``: a painter, a family (all its painters side by side) or several of either (a labelled
+    mosaic). ``blend``: painters of one family mixed ("a=0.6,b=0.4" or a dict), with ``painter`` naming
+    that family or one of them if given. ``strength`` lays the painting over the photo (0 … 1) and
+    ``preserve_colors`` keeps the photo's colours; both work with any painter and engine.
+    """
+
+    def __init__(self, painter: PainterSpec | Sequence[PainterSpec] | None = None, engine: str = "auto",
+                 device: str = "auto", precision: str = "auto", *, blend: str | dict[str, float] | None = None,
+                 strength: float = 1.0, preserve_colors: bool = False) -> None:
+        specs = [] if painter is None else [painter] if isinstance(painter, str | os.PathLike) else list(painter)
+        weights = (parse_blend(blend) if isinstance(blend, str) else parse_blend(
+            ",".join(f"{k}={v}" for k, v in blend.items()))) if blend is not None else None
+        if weights is not None and len(specs) > 1:
+            raise ControlError("a blend takes at most one painter or family besides it")
+        if not specs and weights is None:
+            raise ControlError("name a painter (-m) or a blend (--blend)")
+        self.network: Network | None = None  # the one painter file in use, if there is just one
+        self.family = ""
+        if len(specs) <= 1:
+            ref = find_painter(specs[0] if specs else next(iter(weights or {})))
+            self.network, self.family = open_network(ref.files, engine, device, precision), _family(ref)
+            if weights is not None:
+                names = [p["name"] for p in self.network.painters]
+                label = " + ".join(f"{name} {share:.0%}" for name, share in weights.items())
+                base: Engine = PainterEngine(self.network, blend_weights(weights, names, self.family), label)
+            else:
+                engines = painter_engines(self.network, ref.painter)
+                base = engines[0] if len(engines) == 1 else MosaicEngine(engines)
+        else:
+            base = MosaicEngine([e for spec in specs for e in self._open(spec, engine, device, precision)])
+        self.strength, self.preserve_colors = strength, preserve_colors
+        self.engine: Engine = self._adjusted(base)
         self.name = self.engine.name
+
+    @staticmethod
+    def _open(spec: PainterSpec, engine: str, device: str, precision: str) -> list[PainterEngine]:
+        ref = find_painter(spec)
+        return painter_engines(open_network(ref.files, engine, device, precision), ref.painter)
+
+    def _adjusted(self, engine: Engine) -> Engine:
+        if self.strength == 1.0 and not self.preserve_colors:
+            return engine
+        return Adjusted(engine, self.strength, self.preserve_colors)
+
+    @classmethod
+    def of(cls, engine: Engine) -> Stylizer:
+        """A stylizer on an engine already open (one network shared by several painters, say)."""
+        stylizer = cls.__new__(cls)
+        stylizer.engine, stylizer.name, stylizer.network = engine, engine.name, None
+        stylizer.strength, stylizer.preserve_colors, stylizer.family = 1.0, False, ""
+        return stylizer
 
     def image(self, array: np.ndarray) -> np.ndarray:
         """Stylise one H×W×3 uint8 RGB image in a single full-resolution pass."""
@@ -45,7 +108,18 @@ class Stylizer:
         with atomic_path(dst) as tmp:
             result.save(tmp, quality=95)  # quality applies to JPEG/WebP; other formats ignore it
 
-    def video(self, src: str | os.PathLike, dst: str | os.PathLike, options: RenderOptions | None = None
-              ) -> RenderStats:
-        """Stylise every frame of a clip into ``dst``, keeping frame rate, size, duration and audio."""
-        return stylize_video(src, dst, self.engine, options)
+    def keyframed(self, keyframes: str | list[Keyframe]) -> Engine:
+        """The engine that cross-fades this stylizer's family along a clip by ``keyframes``."""
+        if self.network is None:
+            raise ControlError("keyframes blend the painters of one family: name one family or painter, not several")
+        frames = parse_keyframes(keyframes) if isinstance(keyframes, str) else keyframes
+        return self._adjusted(KeyframeEngine(self.network, frames, self.family))
+
+    def video(self, src: str | os.PathLike, dst: str | os.PathLike, options: RenderOptions | None = None,
+              keyframes: str | list[Keyframe] | None = None) -> RenderStats:
+        """Stylise every frame of a clip into ``dst``, keeping frame rate, size, duration and audio.
+
+        ``keyframes`` ("0:a; 4:b; 8:a=0.5,c=0.5"): blends at seconds of the output, eased between them.
+        """
+        engine = self.keyframed(keyframes) if keyframes is not None else self.engine
+        return stylize_video(src, dst, engine, options)

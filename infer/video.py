@@ -119,6 +119,7 @@ class _Pipeline:
         self.decoded: queue.Queue = queue.Queue(maxsize=4 * options.batch_size)
         self.encoded: queue.Queue = queue.Queue(maxsize=4 * options.batch_size)
         self.timings = {"decode": 0.0, "stylize": 0.0, "encode": 0.0}
+        self.first_time: float | None = None
         self.errors: list[BaseException] = []
 
     # -- queue helpers that give up when another stage has failed -----------------------------------
@@ -201,10 +202,13 @@ class _Pipeline:
                 continue
             finished = item is _END
             if not finished:
+                if self.first_time is None:  # the output's second 0
+                    self.first_time = float(item[0] * self.in_video.time_base)
                 batch.append(item)
             if batch and (finished or len(batch) == self.options.batch_size):
                 tick = time.perf_counter()
-                styled = self.engine(np.stack([array for _, array in batch]))
+                times = np.array([float(pts * self.in_video.time_base) for pts, _ in batch]) - self.first_time
+                styled = self.engine(np.stack([array for _, array in batch]), times)
                 self.timings["stylize"] += time.perf_counter() - tick
                 for (pts, _), array in zip(batch, styled, strict=True):
                     self.put(self.encoded, (pts, array))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 from PIL import Image, ImageOps
@@ -61,9 +60,17 @@ def to_pil(tensor: torch.Tensor) -> Image.Image:
     return Image.fromarray(array)
 
 
-def load_image(path: str | os.PathLike, size: int | None = None) -> torch.Tensor:
-    """A photo as a 1×3×H×W tensor in [0, 1], longest side ``size`` px if given."""
-    return to_tensor(fit_longest_side(open_rgb(path), size))
+def load_image(path: str | os.PathLike, size: int | None = None, crop: float = 0.0) -> torch.Tensor:
+    """A photo as a 1×3×H×W tensor in [0, 1], longest side ``size`` px if given.
+
+    ``crop`` cuts that fraction of the width and height from each side first: photographs of paintings
+    often show the frame or a painted border, which a style loss would teach a network to paint.
+    """
+    img = open_rgb(path)
+    if crop > 0:
+        dx, dy = round(img.width * crop), round(img.height * crop)
+        img = img.crop((dx, dy, img.width - dx, img.height - dy))
+    return to_tensor(fit_longest_side(img, size))
 
 
 def read_clip(source: str | os.PathLike, max_width: int | None = None) -> list[np.ndarray]:
@@ -73,6 +80,8 @@ def read_clip(source: str | os.PathLike, max_width: int | None = None) -> list[n
     if source.is_dir():
         frames = [open_rgb(p) for p in sorted(source.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
     else:
+        import av  # here, not at the top: training on frame folders needs no FFmpeg (GPU machines lack PyAV)
+
         try:
             with av.open(str(source)) as container:
                 frames = [frame.to_image() for frame in container.decode(video=0)]

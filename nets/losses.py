@@ -72,16 +72,17 @@ def temporal_loss(
 
 
 class PerceptualLoss(nn.Module):
-    """Content and style distances of images against their content images and one style image.
+    """Content and style distances of images against their content images and one or more style images.
 
-    The style image's Gram matrices are computed once and kept as buffers. Both terms are per image
-    (shape (B,)) and averaged over the chosen layers, so they double as evaluation metrics.
+    The style images' Gram matrices are computed once and kept as buffers, one row per style (a painter
+    family has several). Both terms are per image (shape (B,)) and averaged over the chosen layers, so
+    they double as evaluation metrics; ``styles`` says which style each image is measured against.
     """
 
     def __init__(
         self,
         vgg: VGGFeatures,
-        style_image: torch.Tensor,
+        style_images: torch.Tensor | Sequence[torch.Tensor],
         content_layers: Sequence[str] = JOHNSON_CONTENT_LAYERS,
         style_layers: Sequence[str] = JOHNSON_STYLE_LAYERS,
     ) -> None:
@@ -92,23 +93,37 @@ class PerceptualLoss(nn.Module):
         self.vgg = vgg
         self.content_layers = tuple(content_layers)
         self.style_layers = tuple(style_layers)
-        with torch.no_grad():
-            feats = vgg(style_image)
+        images = [style_images] if isinstance(style_images, torch.Tensor) else list(style_images)
+        with torch.no_grad():  # one at a time: the style images may differ in size
+            grams = [{n: gram_matrix(f) for n, f in vgg(image, self.style_layers).items()} for image in images]
         for name in self.style_layers:
-            self.register_buffer(f"gram_{name}", gram_matrix(feats[name]))
+            self.register_buffer(f"gram_{name}", torch.cat([g[name] for g in grams]))
+
+    @property
+    def styles(self) -> int:
+        return len(self.target_gram(self.style_layers[0]))
 
     def target_gram(self, layer: str) -> torch.Tensor:
+        """S×C×C: one Gram matrix per style image."""
         return getattr(self, f"gram_{layer}")
 
-    def forward(self, images: torch.Tensor, contents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor, contents: torch.Tensor, styles: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """(content distance, style distance) per image, for images stylised from ``contents``."""
         with torch.no_grad():
-            target = self.vgg(contents)
-        return self.distances(self.vgg(images), target)
+            target = self.vgg(contents, self.content_layers)
+        return self.distances(self.vgg(images), target, styles)
 
-    def distances(self, features: dict[str, torch.Tensor], content_features: dict[str, torch.Tensor]
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(content distance, style distance) from VGG features; lets an optimiser reuse fixed targets."""
+    def distances(self, features: dict[str, torch.Tensor], content_features: dict[str, torch.Tensor],
+                  styles: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(content distance, style distance) from VGG features; lets an optimiser reuse fixed targets.
+
+        ``styles``: the index of each image's style image (B,); ``None`` means the first for all.
+        """
+        def target(layer: str) -> torch.Tensor:
+            grams = self.target_gram(layer)
+            return grams[:1] if styles is None else grams[styles]
+
         content = torch.stack([content_loss(features[n], content_features[n]) for n in self.content_layers]).mean(0)
-        style = torch.stack([style_loss(features[n], self.target_gram(n)) for n in self.style_layers]).mean(0)
+        style = torch.stack([style_loss(features[n], target(n)) for n in self.style_layers]).mean(0)
         return content, style

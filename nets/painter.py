@@ -1,8 +1,16 @@
 """The painter checkpoint format: a trained TransformerNet as plain tensors plus the config that made it.
 
-A painter file is a dict ``{"format", "name", "model", "config", "step", "metrics"}`` of tensors, strings
-and numbers, saved with ``torch.save`` and loaded with ``weights_only=True`` so that opening somebody
-else's painter can never run code.
+A painter file holds one painter or a family of painters that share one network (``painter/2``)::
+
+    {"format": "painter/2", "name": the file's painter or family name, "model": state dict,
+     "painters": [one record per (γ, β) row: {"name", "style_image", "style_image_sha256", "style_size",
+                  "style_crop", "style_weight", "metrics": {metric: value}}],
+     "config": the settings of the run that wrote it, "step": int,
+     "history": [every training run that led to it, oldest first: settings, steps, time, device]}
+
+saved with ``torch.save`` and loaded with ``weights_only=True`` so that opening somebody else's painter
+can never run code. ``painter/1`` files (one painter, metrics not keyed by painter) still load, as a
+family of one with the same output.
 """
 
 from __future__ import annotations
@@ -16,30 +24,59 @@ import torch
 from nets.files import atomic_path
 from nets.transformer import TransformerNet
 
-FORMAT = "painter/1"
+FORMAT = "painter/2"
+_V1 = "painter/1"
 
 
 class PainterFileError(ValueError):
     """A file is missing or is not a painter checkpoint."""
 
 
-def save_painter(
-    path: str | os.PathLike,
-    model: TransformerNet,
-    name: str,
-    config: dict[str, Any],
-    step: int,
-    metrics: dict[str, float] | None = None,
-) -> None:
-    """Write a painter atomically, weights as fp32 on the CPU whatever device trained them."""
+def save_painter(path: str | os.PathLike, model: TransformerNet, name: str, painters: list[dict[str, Any]],
+                 config: dict[str, Any], step: int, history: list[dict[str, Any]] | None = None) -> None:
+    """Write a painter or family atomically, weights as fp32 on the CPU whatever device trained them."""
+    if len(painters) != model.painters:
+        raise ValueError(f"{len(painters)} painter records for a network of {model.painters} painters")
     state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
-    payload = {"format": FORMAT, "name": name, "model": state, "config": config, "step": step, "metrics": metrics or {}}
+    payload = {"format": FORMAT, "name": name, "painters": painters, "model": state, "config": config, "step": step,
+               "history": history or []}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
 
+def amend_painters(path: str | os.PathLike, painters: list[dict[str, Any]]) -> None:
+    """Rewrite a painter file's records (names, style images, metrics) in place; weights stay as they are.
+
+    How scripts add what they measure after training (a clip's warping error, say) to the file itself.
+    """
+    payload = read_painter(path)
+    if [p["name"] for p in painters] != painter_names(payload):
+        raise ValueError("amended records must keep the painters and their order")
+    with atomic_path(path) as tmp:
+        torch.save(payload | {"painters": painters}, tmp)
+
+
+def painter_names(payload: dict[str, Any]) -> list[str]:
+    """The painters of a painter file's dict, in the order of their (γ, β) rows."""
+    return [p["name"] for p in payload["painters"]]
+
+
+def _upgrade_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """A painter/1 dict as a family of one: instance-norm (γ, β) vectors become 1×C rows."""
+    expected = TransformerNet(1).state_dict()
+    model = {k: v[None] if k in expected and v.dim() == 1 and expected[k].dim() == 2 else v
+             for k, v in payload["model"].items()}
+    config = payload["config"]
+    painter = {"name": payload["name"], "style_image": config.get("style"), "style_image_sha256": None,
+               "style_size": config.get("style_size"), "style_crop": 0.0, "style_weight": config.get("style_weight"),
+               "metrics": payload.get("metrics", {})}
+    run = {"steps": payload.get("step"), "config": config}
+    return {k: v for k, v in payload.items() if k != "metrics"} | {"format": FORMAT, "painters": [painter],
+                                                                   "model": model, "history": [run]}
+
+
 def read_painter(path: str | os.PathLike) -> dict[str, Any]:
-    """The painter file's dict, checked; safe on untrusted files (``weights_only=True``)."""
+    """The painter file's dict, checked and in the current format; safe on untrusted files."""
     path = Path(path)
     if not path.is_file():
         raise PainterFileError(f"no such painter file: {path}")
@@ -47,15 +84,15 @@ def read_painter(path: str | os.PathLike) -> dict[str, Any]:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise PainterFileError(f"{path} is not a painter checkpoint ({exc.__class__.__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not isinstance(payload, dict) or payload.get("format") not in (FORMAT, _V1):
         raise PainterFileError(f"{path} is not a painter checkpoint (format {FORMAT} expected)")
-    return payload
+    return _upgrade_v1(payload) if payload["format"] == _V1 else payload
 
 
 def load_painter(path: str | os.PathLike) -> tuple[TransformerNet, dict[str, Any]]:
-    """A ready-to-run TransformerNet in eval mode and the painter's dict (name, config, metrics)."""
+    """A ready-to-run TransformerNet in eval mode and the painter file's dict (names, config, metrics)."""
     payload = read_painter(path)
-    model = TransformerNet()
+    model = TransformerNet(len(payload["painters"]))
     try:
         model.load_state_dict(payload["model"])
     except RuntimeError as exc:

@@ -1,9 +1,15 @@
-"""The feed-forward style network of Johnson et al. (2016), with the fixes that later work found.
+"""The feed-forward style network of Johnson et al. (2016), with the fixes that later work found, for one
+painter or a family of painters.
 
 Reflection padding instead of zero padding (zero padding darkens the borders), instance normalisation
 with affine parameters instead of batch norm (Ulyanov et al. 2016: the style of a frame must not depend
 on the other frames of the batch), and nearest-neighbour upsampling followed by a convolution instead of
 transposed convolutions (Odena et al. 2016: those leave checkerboard artefacts).
+
+A family (Dumoulin, Shlens & Kudlur 2017, conditional instance normalisation) shares every convolution;
+each painter owns one row of scale and shift (γ, β) in every instance norm. ``forward`` takes per-image
+painter weights: a one-hot row is one painter, any other row a blend, at the cost of one painter.
+A family of one is the single-painter network, with the same parameter names.
 """
 
 from __future__ import annotations
@@ -18,62 +24,132 @@ SIZE_MULTIPLE = 4
 MIN_SIDE = 8
 
 
-class ConvLayer(nn.Sequential):
+class TakesMix:
+    """Marks the modules whose ``forward`` takes the painter weights as well as the images."""
+
+
+class CondInstanceNorm(nn.Module, TakesMix):
+    """Instance norm whose scale and shift are the painter weights times one (γ, β) row per painter."""
+
+    def __init__(self, channels: int, painters: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(painters, channels))
+        self.bias = nn.Parameter(torch.zeros(painters, channels))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        # Weighted sums written out rather than a matmul: autocast would round (γ, β) to bf16, and a
+        # one-hot row gives back the painter's own row exactly.
+        mix = mix.to(self.weight.dtype)[:, :, None]
+        gamma = (mix * self.weight).sum(1).reshape(b * c)
+        beta = (mix * self.bias).sum(1).reshape(b * c)
+        # What F.instance_norm does inside (an NCHW batch norm over a batch of one with B·C channels), with a
+        # scale and shift per image: so a one-painter file gives exactly nn.InstanceNorm2d's output.
+        flat = x.contiguous().reshape(1, b * c, h, w)
+        y = F.batch_norm(flat, None, None, gamma, beta, training=True, eps=self.eps)
+        return y.reshape(b, c, h, w)
+
+
+class Conditioned(nn.Sequential, TakesMix):
+    """A sequence whose instance norms (and nested sequences) also get the painter weights."""
+
+    def forward(self, x: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        for module in self:
+            x = module(x, mix) if isinstance(module, TakesMix) else module(x)
+        return x
+
+
+class ConvLayer(Conditioned):
     """Reflection pad + convolution + (optional) instance norm and ReLU."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, norm_act: bool = True) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, painters: int, stride: int = 1, norm_act: bool = True
+                 ) -> None:
         layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride)]
         if norm_act:
-            layers += [nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
+            layers += [CondInstanceNorm(cout, painters), nn.ReLU(inplace=True)]
         super().__init__(*layers)
 
 
-class ResidualBlock(nn.Module):
+class ResidualBlock(nn.Module, TakesMix):
     """Two 3×3 convolutions with a skip connection; the second has no ReLU (Gross & Wilber 2016)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, painters: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            ConvLayer(channels, channels, 3),
+        self.body = Conditioned(
+            ConvLayer(channels, channels, 3, painters),
             nn.ReflectionPad2d(1),
             nn.Conv2d(channels, channels, 3),
-            nn.InstanceNorm2d(channels, affine=True),
+            CondInstanceNorm(channels, painters),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+    def forward(self, x: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x, mix)
 
 
-class UpsampleConv(nn.Sequential):
+class UpsampleConv(Conditioned):
     """Nearest ×2 upsampling, then a convolution: no checkerboard pattern."""
 
-    def __init__(self, cin: int, cout: int) -> None:
-        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvLayer(cin, cout, 3))
+    def __init__(self, cin: int, cout: int, painters: int) -> None:
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvLayer(cin, cout, 3, painters))
 
 
 class TransformerNet(nn.Module):
-    """c9s1-32, d64, d128, 5×R128, u64, u32, c9s1-3. RGB in [0, 1] in, RGB in [0, 1] out, any H×W ≥ 8."""
+    """c9s1-32, d64, d128, 5×R128, u64, u32, c9s1-3. RGB in [0, 1] in, RGB in [0, 1] out, any H×W ≥ 8.
 
-    def __init__(self, residual_blocks: int = 5) -> None:
+    ``painters`` is the size of the family; the convolutions are shared, the (γ, β) rows are not.
+    """
+
+    def __init__(self, painters: int = 1, residual_blocks: int = 5) -> None:
         super().__init__()
-        self.encoder = nn.Sequential(ConvLayer(3, 32, 9), ConvLayer(32, 64, 3, 2), ConvLayer(64, 128, 3, 2))
-        self.residuals = nn.Sequential(*[ResidualBlock(128) for _ in range(residual_blocks)])
-        self.decoder = nn.Sequential(
-            UpsampleConv(128, 64), UpsampleConv(64, 32), ConvLayer(32, 3, 9, norm_act=False)
+        self.painters = painters
+        self.encoder = Conditioned(
+            ConvLayer(3, 32, 9, painters), ConvLayer(32, 64, 3, painters, 2), ConvLayer(64, 128, 3, painters, 2)
+        )
+        self.residuals = Conditioned(*[ResidualBlock(128, painters) for _ in range(residual_blocks)])
+        self.decoder = Conditioned(
+            UpsampleConv(128, 64, painters), UpsampleConv(64, 32, painters),
+            ConvLayer(32, 3, 9, painters, norm_act=False),
         )
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Features after the residual blocks (at 1/4 size); the temporal feature loss compares these."""
-        return self.residuals(self.encoder(x))
+    def painter_weights(self, x: torch.Tensor, mix: torch.Tensor | None) -> torch.Tensor:
+        """B×P weights for a batch: ``None`` means the only painter of a family of one."""
+        if mix is None:
+            if self.painters != 1:
+                raise ValueError(f"this network holds {self.painters} painters: give the painter weights")
+            return x.new_ones(x.shape[0], 1)
+        if mix.shape != (x.shape[0], self.painters):
+            raise ValueError(f"painter weights must be {x.shape[0]}×{self.painters} (images × painters), "
+                             f"got {tuple(mix.shape)}")
+        return mix
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def blended(self, weights: torch.Tensor) -> TransformerNet:
+        """A one-painter network that paints as ``weights`` (P, summing to 1) blend this family's painters.
+
+        (γ, β) are mixed once, as ``forward`` would mix them for every image: a one-hot ``weights`` gives
+        that painter exactly. For tools that take one painter per file.
+        """
+        net = TransformerNet(1, len(self.residuals))
+        mix = weights.to(torch.float32)[:, None]
+        net.load_state_dict({k: (mix * v).sum(0, keepdim=True) if v.dim() == 2 else v
+                             for k, v in self.state_dict().items()})
+        return net
+
+    def encode(self, x: torch.Tensor, mix: torch.Tensor | None = None) -> torch.Tensor:
+        """Features after the residual blocks (at 1/4 size)."""
+        mix = self.painter_weights(x, mix)
+        return self.residuals(self.encoder(x, mix), mix)
+
+    def forward(self, x: torch.Tensor, mix: torch.Tensor | None = None) -> torch.Tensor:
+        """Stylise B×3×H×W images; ``mix`` (B×P, rows summing to 1) says which painter, or which blend."""
         h, w = x.shape[-2:]
         if h < MIN_SIDE or w < MIN_SIDE:
             raise ValueError(f"image of {w}×{h} px is too small: both sides must be at least {MIN_SIDE} px")
+        mix = self.painter_weights(x, mix)
         # Pad to a multiple of 4 so the two down- and up-sampling stages give back the input size.
         pad_h, pad_w = (-h) % SIZE_MULTIPLE, (-w) % SIZE_MULTIPLE
         padded = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
-        y = self.decoder(self.encode(padded))
+        y = self.decoder(self.encode(padded, mix), mix)
         # A sigmoid keeps the output a valid image without clamping away the gradient.
         return torch.sigmoid(y[..., :h, :w])
 
@@ -83,14 +159,14 @@ class FrameTransformer(nn.Module):
 
     Converting on the device (inside the graph, for ONNX) moves a quarter of the bytes that float frames
     would, and the NHWC input permuted to NCHW is already channels_last in memory. Computes in the dtype
-    of the wrapped network's weights.
+    of the wrapped network's weights. A family takes the painter weights (N×P) as a second input.
     """
 
     def __init__(self, net: TransformerNet) -> None:
         super().__init__()
         self.net = net
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor, mix: torch.Tensor | None = None) -> torch.Tensor:
         dtype = self.net.encoder[0][1].weight.dtype
         x = frames.permute(0, 3, 1, 2).to(dtype) / 255
-        return (self.net(x) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
+        return (self.net(x, mix) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)

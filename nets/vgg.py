@@ -125,12 +125,19 @@ class VGGFeatures(nn.Module):
         """Stay in eval mode: the loss network is frozen whatever its owner does."""
         return super().train(False)
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Activations of the requested layers for RGB images in [0, 1]."""
+    def forward(self, x: torch.Tensor, layers: Iterable[str] | None = None) -> dict[str, torch.Tensor]:
+        """Activations of the requested layers (default: all of this extractor's) for RGB images in [0, 1].
+
+        Stops after the deepest one asked for: content targets need only the shallow layers, which saves
+        most of the arithmetic of a second VGG pass.
+        """
+        wanted = set(self.layers if layers is None else layers)
         out: dict[str, torch.Tensor] = {}
         x = (x - self.mean) / self.std
         for name, module in zip(self._names, self.features, strict=True):
+            if len(out) == len(wanted):
+                break
             x = module(x)
-            if name in self.layers:
+            if name in wanted:
                 out[name] = x
         return out

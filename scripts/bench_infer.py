@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +30,9 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infer.__main__ import verification_photos  # noqa: E402
-from infer.engines import Engine, OnnxEngine, TorchEngine, find_painter  # noqa: E402
+from infer.engines import Engine, Network, OnnxNetwork, TorchNetwork, painter_engines  # noqa: E402
 from infer.export import export_painter  # noqa: E402
+from infer.painters import find_painter  # noqa: E402
 from infer.video import RenderOptions, stylize_video, write_video  # noqa: E402
 from nets.device import describe_device  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
@@ -85,25 +85,29 @@ def engine_factories(painter: str, device: torch.device, workdir: Path) -> dict[
     Engines are made one at a time and freed after use: every engine kept alive holds its own GPU
     buffers (ONNX Runtime's arena, CUDA graph pools), and together they run a 4K frame out of memory.
     """
-    files = find_painter(painter)
+    ref = find_painter(painter)
+    pt = ref.files.pt
     cuda = device.type == "cuda"
 
+    def on(network: Network) -> Engine:
+        return painter_engines(network, ref.painter)[0]
+
     def compiled() -> Engine:
-        engine = TorchEngine(files.pt, device, half=True)
-        engine.module = torch.compile(engine.module, mode="reduce-overhead", dynamic=False)  # Inductor + CUDA graphs
-        return engine
+        network = TorchNetwork(pt, device, half=True)
+        network.module = torch.compile(network.module, mode="reduce-overhead", dynamic=False)  # Inductor + CUDA graphs
+        return on(network)
 
     chosen: dict[str, tuple[Callable[[], Engine], int]] = {
-        BASELINE: (lambda: TorchEngine(files.pt, device, half=False), 1)}
+        BASELINE: (lambda: on(TorchNetwork(pt, device, half=False)), 1)}
     if cuda:
-        chosen["torch fp16 b4"] = (lambda: TorchEngine(files.pt, device, half=True), 4)
+        chosen["torch fp16 b4"] = (lambda: on(TorchNetwork(pt, device, half=True)), 4)
         chosen["torch fp16 compiled+cudagraphs b4"] = (compiled, 4)
     for precision in ["fp32", "fp16"] if cuda else ["fp32"]:
         path = workdir / f"painter.{precision}.onnx"
-        export_painter(files.pt, path, verification_photos(), fp16=precision == "fp16")
-        provider = "cuda" if OnnxEngine(path, device).on_gpu else "cpu"
+        export_painter(pt, path, verification_photos(), fp16=precision == "fp16")
+        provider = "cuda" if OnnxNetwork(path, device).on_gpu else "cpu"
         for batch in (1, 4):
-            chosen[f"onnx {provider} {precision} b{batch}"] = (partial(OnnxEngine, path, device), batch)
+            chosen[f"onnx {provider} {precision} b{batch}"] = (lambda path=path: on(OnnxNetwork(path, device)), batch)
     return chosen
 
 

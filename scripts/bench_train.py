@@ -1,22 +1,28 @@
-"""Training speed: images per second of the real trainer, fp32 batch-4 baseline vs the fast settings.
+"""Training speed of the real trainer under several settings, and whether they change the loss curve.
 
-Both runs are ``train.trainer.train`` on the same photos, measured in the same process: the baseline
-as in pytorch/examples (fp32, contiguous memory, batch 4), the candidate with bf16 autocast and
-channels_last (on CUDA) at a larger batch. Images per second count the loop only: the difference of
-the loop wall times of two run lengths, so set-up and warm-up cancel.
+Each variant is ``train.trainer.train`` on the same photos, seed and step count, differing only in the
+settings named (``amp``, ``channels_last``, ``compile``, ``batch_size`` …). Variants run round-robin
+``--repeats`` times, so that a slow spell of the machine hits them all; images per second are the median
+over the logged windows after the first (which holds the warm-up and any compilation). The loss curve of
+every variant is compared with the first variant's, point by point: the same seed draws the same crops,
+so only arithmetic differs.
 
-    python scripts/bench_train.py --photos ../shared/data/photos/train \\
+    python scripts/bench_train.py --photos ../shared/data/photos/train_short256 \\
         --style ../shared/data/styles/vangogh_starry_night.jpg --vgg-weights ../shared/weights \\
-        --size 256 --batch-size 16 --steps 200 --out bench_train.json
+        --size 128 --batch-size 4 --steps 40 --device cpu --out docs/bench/train_cpu_2core.json \\
+        --variant "fp32" amp=off --variant "bf16" amp=on --variant "fp32 channels_last" amp=off channels_last=1 \\
+        --variant "bf16 channels_last" amp=on channels_last=1
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -26,14 +32,22 @@ from train.config import TrainConfig  # noqa: E402
 from train.trainer import train  # noqa: E402
 
 
-def images_per_second(base: TrainConfig, steps: int) -> float:
-    """Loop throughput from two runs (``steps`` and 2·``steps``): the difference cancels start-up costs."""
-    times = []
-    for n in (steps, 2 * steps):
-        with tempfile.TemporaryDirectory() as tmp:
-            cfg = TrainConfig(**(base.to_dict() | {"steps": n, "out_dir": tmp, "log_dir": tmp, "overwrite": True}))
-            times.append(train(cfg)["wall_time_s"])
-    return steps * base.batch_size / max(times[1] - times[0], 1e-9)
+def parse_variant(items: list[str]) -> tuple[str, dict[str, Any]]:
+    """``["bf16", "amp=on", "batch_size=8"]`` -> ("bf16", {"amp": "on", "batch_size": 8})."""
+    label, settings = items[0], {}
+    for item in items[1:]:
+        key, _, value = item.partition("=")
+        default = getattr(TrainConfig(style=["x"], photos="x"), key)
+        settings[key] = type(default)(value) if not isinstance(default, bool) else value in ("1", "true", "on")
+    return label, settings
+
+
+def run(base: TrainConfig, settings: dict[str, Any]) -> list[dict[str, float]]:
+    """One training run; its logged curve (step, images/s, losses)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig.from_dict(base.to_dict() | settings | {"out_dir": tmp, "log_dir": tmp})
+        train(cfg)
+        return json.loads(Path(tmp, cfg.painter_name, "curve.json").read_text())
 
 
 def main() -> None:
@@ -42,29 +56,46 @@ def main() -> None:
     parser.add_argument("--style", required=True)
     parser.add_argument("--vgg-weights", default="")
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=16, help="the fast run's batch")
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--log-every", type=int, default=5)
     parser.add_argument("--temporal-weight", type=float, default=0.0)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--variant", nargs="+", action="append", required=True,
+                        help="a label, then key=value settings of TrainConfig; the first variant is the baseline")
     parser.add_argument("--out", type=Path, default=Path("bench_train.json"))
     args = parser.parse_args()
-    common = dict(style=args.style, photos=args.photos, vgg_weights=args.vgg_weights, image_size=args.size,
-                  temporal_weight=args.temporal_weight, workers=args.workers, log_every=10**9,
-                  sample_every=10**9, checkpoint_every=10**9)
-    runs = {
-        "fp32 batch 4 (baseline)": TrainConfig(**common, batch_size=4, amp=False),
-        f"bf16+channels_last batch {args.batch_size}": TrainConfig(**common, batch_size=args.batch_size, amp=True),
-    }
-    results = {name: images_per_second(cfg, args.steps) for name, cfg in runs.items()}
-    device = describe_device(pick_device("auto"))
+    base = TrainConfig(style=[args.style], photos=args.photos, vgg_weights=args.vgg_weights, image_size=args.size,
+                       style_size=2 * args.size, batch_size=args.batch_size, steps=args.steps,
+                       temporal_weight=args.temporal_weight, device=args.device, log_every=args.log_every,
+                       sample_every=10**9, checkpoint_every=10**9, overwrite=True, name="bench")
+    variants = dict(parse_variant(v) for v in args.variant)
+    speeds: dict[str, list[float]] = {label: [] for label in variants}
+    curves: dict[str, list[dict[str, float]]] = {}
+    for _ in range(args.repeats):
+        for label, settings in variants.items():
+            curve = run(base, settings)
+            speeds[label] += [point["images_per_s"] for point in curve[1:]]
+            curves[label] = curve
+    baseline = next(iter(variants))
+    results = {}
+    for label in variants:
+        diffs = [abs(a["total"] - b["total"]) / b["total"] for a, b in zip(curves[label], curves[baseline],
+                                                                              strict=True)]
+        results[label] = {"settings": variants[label], "images_per_s": statistics.median(speeds[label]),
+                          "curve_max_rel_diff": max(diffs), "final_total": curves[label][-1]["total"],
+                          "curve": curves[label]}
+    device = describe_device(pick_device(args.device))
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps({"device": device, "settings": vars(args) | {"out": str(args.out)},
-                                   "images_per_s": results}, indent=2) + "\n")
-    base = next(iter(results.values()))
-    print(f"training at {args.size} px on {device}")
-    print("| run | images/s | × baseline |\n|---|---|---|")
-    for name, value in results.items():
-        print(f"| {name} | {value:.1f} | {value / base:.2f}× |")
+                                   "results": results}, indent=2, default=str) + "\n")
+    base_speed = results[baseline]["images_per_s"]
+    print(f"training at {args.size} px, batch {args.batch_size}, {args.steps} steps × {args.repeats} on {device}")
+    print("| variant | images/s | × baseline | loss curve vs baseline (max rel. diff) |\n|---|---|---|---|")
+    for label, r in results.items():
+        print(f"| {label} | {r['images_per_s']:.2f} | {r['images_per_s'] / base_speed:.2f}× | "
+              f"{100 * r['curve_max_rel_diff']:.2f}% |")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
 """The demo: a clip and sample photos in the style of every shipped painter, and a mosaic of them all.
 
+Every painter of every painter file in checkpoints/ (a family holds several) takes part; each file's
+network is opened once and shared by its painters.
+
 Needs nothing but the installed packages and checkpoints/ (no internet, no ../shared): the clip is a
 slow pan and zoom over scikit-image's bundled coffee photo, made here. Writes into the output folder
-the input clip, one clip per painter, mosaic.mp4 (every painter side by side), one image per sample
-photo and painter, and a contact sheet (photo | painters…).
+the input clip, one clip per painter, mosaic.mp4 (every painter side by side), mashup.mp4 (the clip
+cross-fading through the painters of a family), one image per sample photo and painter, and a contact
+sheet (photo | painters…).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infer.engines import CHECKPOINTS, MosaicEngine  # noqa: E402
+from infer.engines import MosaicEngine, open_network, painter_engines  # noqa: E402
+from infer.painters import CHECKPOINTS, find_painter, painter_files  # noqa: E402
 from infer.sheet import image_grid  # noqa: E402
 from infer.stylizer import Stylizer  # noqa: E402
 from infer.video import write_video  # noqa: E402
@@ -54,10 +59,12 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=24)
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
-    painters = sorted(p.stem for p in CHECKPOINTS.glob("*.pt"))
-    if not painters:
+    engines = [engine for stem in painter_files() for engine in
+               painter_engines(open_network(find_painter(stem).files))]
+    if not engines:
         sys.exit(f"demo: error: no painters in {CHECKPOINTS}")
-    stylizers = [Stylizer(name) for name in painters]
+    painters = [engine.name for engine in engines]
+    stylizers = [Stylizer.of(engine) for engine in engines]
     photos = {name: fit_longest_side(Image.fromarray(getattr(data, name)()), args.size) for name in PHOTOS}
 
     started = time.perf_counter()
@@ -65,9 +72,14 @@ def main() -> None:
     height = 2 * round(args.clip_width * 9 / 32)
     coffee = Image.fromarray(getattr(data, CLIP_PHOTO)())
     write_video(clip, pan_zoom(coffee, args.clip_width, height, round(args.seconds * args.fps)), args.fps)
-    for stylizer in [*stylizers, Stylizer(painters)] if len(painters) > 1 else stylizers:
+    for stylizer in [*stylizers, Stylizer.of(MosaicEngine(engines))] if len(engines) > 1 else stylizers:
         name = "mosaic" if isinstance(stylizer.engine, MosaicEngine) else stylizer.name
         stylizer.video(clip, args.output / f"{name}.mp4")
+    family = next((stem for stem, names in painter_files().items() if len(names) > 1), None)
+    if family is not None:  # a mash-up: the clip cross-fades through the family's painters
+        names = painter_files()[family]
+        keyframes = "; ".join(f"{k * args.seconds / (len(names) - 1):g}:{name}" for k, name in enumerate(names))
+        Stylizer(family).video(clip, args.output / "mashup.mp4", keyframes=keyframes)
 
     rows = []
     with tqdm(total=len(photos) * len(stylizers), desc="photos", unit="image") as progress:

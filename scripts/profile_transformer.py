@@ -21,11 +21,11 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infer.engines import find_painter  # noqa: E402
+from infer.painters import find_painter  # noqa: E402
 from nets.device import describe_device, pick_device  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
 from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss, total_variation  # noqa: E402
-from nets.painter import load_painter  # noqa: E402
+from nets.painter import load_painter, painter_names  # noqa: E402
 from nets.vgg import VGGFeatures  # noqa: E402
 
 LAYOUTS = {"NCHW": torch.contiguous_format, "channels_last": torch.channels_last}
@@ -74,8 +74,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("profile_transformer.json"))
     args = parser.parse_args()
     device = pick_device(args.device)
-    model, _ = load_painter(find_painter(args.painter).pt)
-    model = model.to(device).eval()
+    ref = find_painter(args.painter)
+    model, payload = load_painter(ref.files.pt)
+    names = painter_names(payload)
+    model = model.blended(torch.eye(len(names))[names.index(ref.painter or names[0])]).to(device).eval()
     frames = torch.rand(args.batch, 3, args.height, args.width, device=device)
 
     rows, outputs = [], {}

@@ -11,7 +11,7 @@ exactly the same settings is reused, so an interrupted or extended experiment pi
         --photos ../shared/data/photos/train --val-photos ../shared/data/photos/val \\
         --clips ../shared/data/video/big_buck_bunny_320x176.mp4 --vgg-weights ../shared/weights \\
         --eval-clips ../shared/data/video/cockatoo_1280x720.mp4 ../shared/data/video/realshort_320x240.mp4 \\
-        --init checkpoints/vangogh_starry_night.pt --steps 600 --temporal-weights 0 100
+        --init checkpoints/four_painters.pt --steps 600 --temporal-weights 0 100
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infer.engines import TorchEngine  # noqa: E402
+from infer.engines import TorchNetwork, painter_engines  # noqa: E402
 from infer.metrics import warping_error  # noqa: E402
 from nets.device import pick_device  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
@@ -48,7 +48,6 @@ def main() -> None:
     parser.add_argument("--style-size", type=int, default=256)
     parser.add_argument("--style-weight", type=float, default=5.0)
     parser.add_argument("--temporal-pairs", type=int, default=2, help="frame pairs per step")
-    parser.add_argument("--workers", type=int, default=1, help="data loading processes")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run (photo order, pair motion)")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False,
                         help="bf16 autocast on CUDA (off: fp32, as on the CPU)")
@@ -64,7 +63,7 @@ def main() -> None:
             vgg_weights=args.vgg_weights, out_dir=str(args.work_dir / "painters"), log_dir=str(args.work_dir / "runs"),
             image_size=args.image_size, style_size=args.style_size, style_weight=args.style_weight,
             steps=args.steps, temporal_weight=weight, temporal_pairs=args.temporal_pairs, init=args.init,
-            workers=args.workers, amp=args.amp, seed=args.seed, overwrite=True,
+            amp=args.amp, seed=args.seed, overwrite=True,
         )
         card = train_or_reuse(cfg)
         painters[name] = {"temporal_weight": weight, "card": card, "path": args.work_dir / "painters" / f"{name}.pt"}
@@ -73,8 +72,9 @@ def main() -> None:
     results: dict = {"settings": vars(args) | {"eval_clips": [str(c) for c in args.eval_clips],
                                                "work_dir": str(args.work_dir), "out": str(args.out)},
                      "clips": {}, "painters": {}}
+    trained = Path(args.style).stem  # with a family --init, the other painters are carried along untouched
     for name, painter in painters.items():
-        metrics = painter["card"]["metrics"]
+        metrics = next(p for p in painter["card"]["painters"] if p["name"] == trained)["metrics"]
         results["painters"][name] = {"temporal_weight": painter["temporal_weight"],
                                      "val_style": metrics["val_style"], "val_content": metrics["val_content"],
                                      "wall_time_s": painter["card"]["wall_time_s"]}
@@ -83,7 +83,7 @@ def main() -> None:
         floor, _ = warping_error(frames, frames)
         row = {"frames": len(frames), "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}", "input": floor}
         for name, painter in painters.items():
-            engine = TorchEngine(painter["path"], device, half=False)
+            engine = painter_engines(TorchNetwork(painter["path"], device, half=False), trained)[0]
             styled = [engine(f[None])[0] for f in frames]
             row[name] = warping_error(frames, styled)[0]
         results["clips"][clip.name] = row

@@ -97,3 +97,13 @@ def tiny_painter(tmp_path_factory, style_image, photo_dir, weights_dir, val_dir)
     cfg = tiny_config(tmp, style_image, photo_dir, weights_dir, val_photos=str(val_dir))
     card = train(cfg)
     return Path(cfg.out_dir) / "tiny.pt", card, cfg
+
+
+@pytest.fixture(scope="session")
+def tiny_family(tmp_path_factory, style_image, photo_dir, weights_dir) -> Path:
+    """A family of two painters (Van Gogh, Munch) after 8 steps at 64 px, at a high learning rate so they differ."""
+    tmp = tmp_path_factory.mktemp("family")
+    styles = [str(style_image), str(shared("data", "styles", "munch_the_scream.jpg"))]
+    cfg = tiny_config(tmp, style_image, photo_dir, weights_dir, style=styles, name="duo", steps=8, lr=0.01)
+    train(cfg)
+    return Path(cfg.out_dir) / "duo.pt"

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -5,8 +7,9 @@ import torch
 
 from infer import export as export_module
 from infer.__main__ import verification_photos
-from infer.engines import OnnxEngine, TorchEngine
+from infer.engines import OnnxNetwork, TorchNetwork
 from infer.export import ExportError, export_painter
+from infer.stylizer import Stylizer
 from nets.painter import load_painter
 from nets.transformer import FrameTransformer
 
@@ -38,8 +41,8 @@ def test_exported_graph_has_dynamic_sizes_and_metadata(exported):
 
     # A size and batch never seen at export time, through both engines.
     frames = np.random.default_rng(0).integers(0, 256, (3, 37, 90, 3), dtype=np.uint8)
-    onnx_out = OnnxEngine(report.path, torch.device("cpu"))(frames)
-    torch_out = TorchEngine(checkpoint, torch.device("cpu"), half=False)(frames)
+    onnx_out = Stylizer(report.path, engine="onnx", device="cpu").engine(frames)
+    torch_out = Stylizer(checkpoint, engine="torch", device="cpu", precision="fp32").engine(frames)
     assert onnx_out.shape == frames.shape and onnx_out.dtype == np.uint8
     assert np.abs(onnx_out.astype(int) - torch_out.astype(int)).max() <= 1
 
@@ -74,3 +77,37 @@ def test_frame_transformer_is_the_network_on_uint8_frames(tiny_painter):
         wrapped = FrameTransformer(model)(torch.from_numpy(frames))
     expected = (direct * 255).round().byte().permute(0, 2, 3, 1)
     assert torch.equal(wrapped, expected)
+
+
+def test_a_family_exports_to_one_graph_with_painter_weights(tiny_family, tmp_path):
+    report = export_painter(tiny_family, tmp_path / "duo.onnx", verification_photos())
+    # Checked for each painter and an even blend, at both sizes.
+    assert set(report.max_diff) == {f"{size} {case}" for size in ("256x256", "181x139")
+                                    for case in ("painter 0", "painter 1", "blend")}
+    assert max(report.max_diff.values()) <= 1
+    model = onnx.load(str(report.path))
+    assert [i.name for i in model.graph.input] == ["frames", "painter_weights"]
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert [p["name"] for p in json.loads(meta["painters"])] == ["vangogh_starry_night", "munch_the_scream"]
+
+    # Per-frame weights never seen at export: a batch mixing a painter, a blend and the other painter.
+    frames = np.random.default_rng(2).integers(0, 256, (3, 33, 47, 3), dtype=np.uint8)
+    weights = np.array([[1, 0], [0.3, 0.7], [0, 1]], dtype=np.float32)
+    onnx_out = OnnxNetwork(report.path, torch.device("cpu"))(frames, weights)
+    torch_out = TorchNetwork(tiny_family, torch.device("cpu"), half=False)(frames, weights)
+    assert np.abs(onnx_out.astype(int) - torch_out.astype(int)).max() <= 1
+    assert np.abs(torch_out[0].astype(int) - torch_out[2]).mean() > 1  # the two painters differ
+
+
+def test_one_painter_of_a_family_exports_as_a_plain_graph(tiny_family, tmp_path):
+    weights = np.array([0.0, 1.0], dtype=np.float32)
+    report = export_painter(tiny_family, tmp_path / "munch.onnx", verification_photos(), weights=weights,
+                            name="munch_the_scream")
+    model = onnx.load(str(report.path))
+    assert [i.name for i in model.graph.input] == ["frames"]
+    assert {p.key: p.value for p in model.metadata_props}["painter"] == "munch_the_scream"
+    frames = np.random.default_rng(3).integers(0, 256, (2, 40, 30, 3), dtype=np.uint8)
+    alone = Stylizer(report.path, device="cpu").engine
+    in_family = Stylizer(tiny_family, engine="torch", device="cpu", precision="fp32").engine.engines[1]
+    assert alone.name == in_family.name == "munch_the_scream"
+    assert np.abs(alone(frames).astype(int) - in_family(frames)).max() <= 1

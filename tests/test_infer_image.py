@@ -1,8 +1,11 @@
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from infer.engines import EngineError
+from infer.painters import find_painter
 from infer.stylizer import Stylizer
 from nets.painter import PainterFileError
 from tests.conftest import assert_one_line_error, run_cli
@@ -98,3 +101,43 @@ def test_wrong_model_is_rejected_by_the_api(tmp_path):
     bad.write_bytes(b"\x00" * 100)
     with pytest.raises(PainterFileError):
         Stylizer(bad)
+
+
+def test_painters_are_found_by_file_or_by_name_inside_a_family(tiny_family, tiny_painter, tmp_path):
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    shutil.copy(tiny_family, folder / "duo.pt")
+    shutil.copy(tiny_painter[0], folder / "tiny.pt")
+    whole = find_painter("duo", folder)
+    assert whole.files.pt == folder / "duo.pt" and whole.painter is None
+    inside = find_painter("munch_the_scream", folder)
+    assert inside.files.pt == folder / "duo.pt" and inside.painter == "munch_the_scream"
+    assert find_painter("tiny", folder).painter is None
+    with pytest.raises(PainterFileError, match="known: duo, munch_the_scream, tiny, vangogh_starry_night"):
+        find_painter("picasso", folder)
+
+
+def test_a_family_renders_each_painter_or_all_of_them(tiny_family, val_dir):
+    photo = np.asarray(Image.open(sorted(val_dir.iterdir())[0]).convert("RGB").resize((96, 64)))
+    family = Stylizer(tiny_family, engine="torch", device="cpu")
+    assert family.name == "vangogh_starry_night + munch_the_scream"  # a family file is a mosaic of its painters
+    painters = family.engine.engines
+    first, second = painters[0](photo[None])[0], painters[1](photo[None])[0]
+    assert np.abs(first.astype(int) - second).mean() > 1
+    mosaic = family.image(photo)
+    # Two painters side by side, each a half-size tile of the frame's own aspect ratio, centred.
+    tile = (32, 48)
+    top = (64 - tile[0]) // 2
+    assert mosaic[:top].max() == 0 and mosaic[top + tile[0]:].max() == 0
+    small = np.asarray(Image.fromarray(photo).resize((48, 32), Image.Resampling.BOX))
+    alone = painters[1](small[None])[0]
+    assert np.abs(mosaic[top:top + 16, 48:].astype(int) - alone[:16]).mean() < 3
+
+
+def test_mosaic_labels_fit_their_tiles():
+    from infer.engines import _label
+
+    tile = np.zeros((40, 120, 3), np.uint8)
+    _label(tile, "seurat_sunday_on_la_grande_jatte")
+    columns = np.nonzero(tile.max(axis=(0, 2)))[0]
+    assert columns.min() >= 2 and columns.max() <= 117  # the last letter is inside the tile

@@ -11,7 +11,7 @@ from nets.losses import temporal_loss
 from nets.warp import flow_to_tensor, in_frame, luminance, occlusion_mask, warp
 from tests.clips import decoded_frames
 from tests.conftest import shared
-from train.pairs import ClipPairs, synthetic_pair
+from train.pairs import ClipPairs, mixed_pairs, synthetic_pairs
 
 # End-point error of DIS (MEDIUM) against Sintel ground truth on valid, non-occluded pixels, as measured
 # (0.28, 1.11, 15.26, 22.45 px; mean motion 2.9, 15, 33, 62 px), with ~30% margin.
@@ -81,13 +81,16 @@ def test_occlusion_mask_finds_sintel_occlusions():
 
 
 def test_synthetic_pair_flow_is_exact():
-    photo = image(rgb(shared("data", "video", "sintel", "alley_1_clean_0001-0004", "frame_0001.png")))[0]
+    photo = image(rgb(shared("data", "video", "sintel", "alley_1_clean_0001-0004", "frame_0001.png")))
+    crops = torch.cat([photo[..., :128, :128], photo[..., 100:228, 200:328]])
     generator = torch.Generator().manual_seed(3)
-    current, previous, flow, mask = synthetic_pair(photo[:, :300, :400], 128, generator, photometric=False)
-    assert flow.abs().max() > 2  # it really moved
-    inside = mask.bool().expand(3, -1, -1)
+    current, previous, flow, mask = synthetic_pairs(crops, generator, photometric=False)
+    assert current.shape == previous.shape == (2, 3, 128, 128) and flow.shape == (2, 2, 128, 128)
+    assert flow.abs().amax((1, 2, 3)).min() > 2  # both really moved, each its own way
+    assert (flow[0] - flow[1]).abs().mean() > 0.5
+    inside = mask.bool().expand(-1, 3, -1, -1)
     assert inside.float().mean() > 0.7
-    reproduced = warp(previous[None], flow[None])[0]
+    reproduced = warp(previous, flow)
     assert (reproduced - current).abs()[inside].mean() < 0.01  # only interpolation error
     assert (previous - current).abs()[inside].mean() > 0.03
 
@@ -124,13 +127,22 @@ def test_real_clip_warping_error_floor_is_small():
     assert floor < 0.01 and shuffled > 3 * floor
 
 
-def test_clip_pairs_are_cached(tmp_path, caplog):
+def test_clip_pairs_are_cached_and_mixed_with_synthetic_ones(tmp_path, caplog):
     clip = shared("data", "video", "sintel", "alley_1_clean_0001-0004")
     first = ClipPairs(clip, 64, tmp_path)
     assert len(first) == 3
-    current, previous, flow, mask = first[0]
-    assert current.shape == previous.shape == (3, 64, 64) and flow.shape == (2, 64, 64) and mask.shape == (1, 64, 64)
-    assert 0.5 < mask.mean() <= 1
+    generator = torch.Generator().manual_seed(0)
+    real = first.to(torch.device("cpu")).sample(6, generator)
+    current, previous, flow, mask = real
+    assert current.shape == previous.shape == (6, 3, 64, 64) and flow.shape == (6, 2, 64, 64)
+    assert mask.shape == (6, 1, 64, 64) and 0.5 < mask.mean() <= 1
+    assert current.dtype == torch.float32 and 0 <= current.min() and current.max() <= 1
+    synthetic = synthetic_pairs(torch.rand(6, 3, 64, 64), generator)
+    mixed = mixed_pairs(synthetic, real, 0.5, generator)
+    from_real = [bool(torch.equal(mixed[0][k], real[0][k])) for k in range(6)]
+    assert all(from_real[k] or torch.equal(mixed[0][k], synthetic[0][k]) for k in range(6))
+    for part in range(4):  # each slot takes all four tensors from the same source
+        assert all(torch.equal(mixed[part][k], (real if from_real[k] else synthetic)[part][k]) for k in range(6))
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.npz")}
     second = ClipPairs(clip, 64, tmp_path)
     assert second.items == first.items

@@ -1,6 +1,8 @@
 import dataclasses
 import json
 import logging
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -8,32 +10,34 @@ import torch
 
 from nets.images import load_image
 from nets.losses import PerceptualLoss
-from nets.painter import load_painter
+from nets.painter import load_painter, read_painter
 from nets.transformer import TransformerNet
 from nets.vgg import VGGFeatures
 from tests.conftest import assert_one_line_error, run_cli, shared, tiny_config
-from train.data import PhotoDataset, list_images
+from train.config import ConfigError, parse_duration
+from train.data import PhotoBank, list_images
 from train.trainer import TrainError, train, train_or_reuse
 
 
 def weighted_loss(model: TransformerNet, cfg, photos: torch.Tensor) -> float:
     vgg = VGGFeatures("vgg16", ["relu1_2", "relu2_2", "relu3_3", "relu4_3"], cfg.vgg_weights)
-    criterion = PerceptualLoss(vgg, load_image(cfg.style, cfg.style_size))
+    criterion = PerceptualLoss(vgg, load_image(cfg.style[0], cfg.style_size))
     with torch.no_grad():
         content, style = criterion(model(photos), photos)
-    return (cfg.content_weight * content + cfg.style_weight * style).mean().item()
+    return (cfg.content_weight * content + cfg.style_weight[0] * style).mean().item()
 
 
 def test_training_lowers_the_loss_and_writes_a_safe_checkpoint(tiny_painter):
     path, card, cfg = tiny_painter
     model, payload = load_painter(path)  # weights_only=True inside
     raw = torch.load(path, weights_only=True)
-    assert raw["format"] == "painter/1" and raw["step"] == 20
+    assert raw["format"] == "painter/2" and raw["step"] == 20
     assert payload["config"]["image_size"] == 64 and payload["config"]["style_weight"] == cfg.style_weight
 
     torch.manual_seed(cfg.seed)
     untrained = TransformerNet().eval()  # the trainer's initial weights: same seed, same construction
-    photos = torch.stack([PhotoDataset(list_images(cfg.photos), 64)[i] for i in range(4)])
+    bank = PhotoBank(list_images(cfg.photos), 64, torch.device("cpu"))
+    photos = bank.crops(4, bank.generator_for(5)).float() / 255
     before, after = weighted_loss(untrained, cfg, photos), weighted_loss(model, cfg, photos)
     assert after < 0.9 * before, (before, after)
 
@@ -41,9 +45,14 @@ def test_training_lowers_the_loss_and_writes_a_safe_checkpoint(tiny_painter):
     assert written == card
     assert card["steps"] == 20 and card["samples_seen"] == 40 and card["wall_time_s"] > 0
     assert card["device"].startswith("CPU") and card["config"]["style"] == cfg.style
-    metrics = card["metrics"]
+    [painter] = card["painters"]
+    assert painter["name"] == "tiny" and painter["style_image"] == cfg.style[0]
+    metrics = painter["metrics"]
     assert metrics["val_photos"] == 3 and metrics["val_style"] < metrics["val_identity_style"]
+    assert payload["painters"] == card["painters"]  # the painter file carries its painters' records too
     assert list(Path(cfg.log_dir, "tiny").glob("events.out.tfevents.*")), "no TensorBoard log"
+    curve = json.loads(Path(cfg.log_dir, "tiny", "curve.json").read_text())
+    assert [point["step"] for point in curve] == [5, 10, 15, 20] and curve[-1]["style"] < curve[0]["style"]
 
 
 def test_resume_continues_from_the_saved_step(tmp_path, style_image, photo_dir, weights_dir, caplog):
@@ -85,6 +94,13 @@ def test_unreadable_photos_are_skipped_with_a_warning(tmp_path, photo_dir, caplo
         ("painter_exists", "continue it with --resume"),
         ("bad_clip", "not a readable video"),
         ("no_pairs", "--temporal-pairs must be at least 1"),
+        ("no_steps", "--steps must be at least 1"),
+        ("weight_count", "--style-weight takes one value or one per style image (2), not 3"),
+        ("family_unnamed", "a family of several painters needs a --name"),
+        ("bad_time", "cannot read the duration"),
+        ("name_is_a_path", "--name is a file name, not a path"),
+        ("no_batch", "--batch-size must be at least 1"),
+        ("negative_lr", "--lr must be above 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(case, expected, tmp_path, style_image, photo_dir, weights_dir):
@@ -103,14 +119,29 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tmp_path, style_image,
         args |= {"--temporal-weight": "10", "--clips": str(tmp_path / "clip.mp4")}
     elif case == "no_pairs":
         args |= {"--temporal-weight": "10", "--temporal-pairs": "0"}
+    elif case == "no_steps":
+        args["--steps"] = "0"
+    elif case in ("weight_count", "family_unnamed"):
+        args["--style"] = f"{style_image} {shared('data', 'styles', 'munch_the_scream.jpg')}"
+        if case == "weight_count":
+            args["--style-weight"] = "1 2 3"
+    elif case == "bad_time":
+        args["--time-limit"] = "soon"
+    elif case == "name_is_a_path":
+        args["--name"] = "../escaped"
+    elif case == "no_batch":
+        args["--batch-size"] = "0"
+    elif case == "negative_lr":
+        args["--lr"] = "-1"
     elif case == "painter_exists":
         (tmp_path / "out").mkdir()
         (tmp_path / "out" / "vangogh_starry_night.pt").write_bytes(b"an earlier painter")
     else:
         args["--steps"] = "many"
-    result = run_cli("train", *[item for pair in args.items() for item in pair])
+    result = run_cli("train", *[part for key, value in args.items() for part in (key, *value.split(" "))])
     assert_one_line_error(result, expected, tmp_path)
     written = sorted(p.name for p in (tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else []
+    assert not (tmp_path / "escaped.pt").exists()
     assert written == (["vangogh_starry_night.pt"] if case == "painter_exists" else [])
     if case == "painter_exists":
         assert (tmp_path / "out" / "vangogh_starry_night.pt").read_bytes() == b"an earlier painter"
@@ -146,5 +177,105 @@ def test_temporal_training_mixes_synthetic_and_clip_pairs(tmp_path, style_image,
     cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, steps=6, log_every=3, temporal_weight=50.0,
                       clips=str(clips))
     card = train(cfg)
-    assert card["metrics"]["final_temporal"] > 0
+    assert card["final_losses"]["temporal"] > 0
     assert len(list((tmp_path / "runs" / "flow_cache").rglob("pair_*.npz"))) == 3  # the clip's 3 pairs, cached
+
+
+def test_photo_bank_crops_are_real_crops_flipped_at_random(photo_dir):
+    paths = list_images(photo_dir)[:2]
+    bank = PhotoBank(paths, 48, torch.device("cpu"), workers=2)
+    assert len(bank) == 2 and bank.pixels.dtype == torch.uint8
+    crops = bank.crops(64, bank.generator_for(0))
+    assert crops.shape == (64, 3, 48, 48) and crops.dtype == torch.uint8
+    # Every crop is a window of one of the photos (shorter side resized to 48), mirrored or not.
+    photos = [bank.pixels[o:o + 3 * h * w].view(3, h, w) for o, h, w in
+              zip(bank.offsets.tolist(), bank.heights.tolist(), bank.widths.tolist(), strict=True)]
+    assert min(min(p.shape[1:]) for p in photos) == 48
+    flipped = 0
+    for crop in crops[:16]:
+        found = None
+        for photo in photos:
+            for mirror in (False, True):
+                image = photo.flip(-1) if mirror else photo
+                windows = image.unfold(1, 48, 1).unfold(2, 48, 1)  # 3×Y×X×48×48
+                match = (windows == crop[:, None, None]).flatten(3).all(3).all(0)
+                if match.any():
+                    found = mirror
+        assert found is not None, "a crop that is no window of any photo"
+        flipped += found
+    assert 0 < flipped < 16
+    again = bank.crops(64, bank.generator_for(0))
+    assert torch.equal(crops, again)  # the seed fixes the crops (resume draws the same way)
+
+
+def test_a_family_trains_every_painter_and_resumes(tmp_path, style_image, photo_dir, weights_dir, val_dir):
+    styles = [str(style_image), str(shared("data", "styles", "munch_the_scream.jpg"))]
+    cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, style=styles, style_weight=[5.0, 3.0],
+                      name="pair", steps=8, log_every=4, checkpoint_every=4, val_photos=str(val_dir), lr=0.01)
+    card = train(cfg)
+    assert [p["name"] for p in card["painters"]] == ["vangogh_starry_night", "munch_the_scream"]
+    assert [p["style_weight"] for p in card["painters"]] == [5.0, 3.0]
+    for painter in card["painters"]:
+        metrics = painter["metrics"]
+        assert metrics["val_style"] < metrics["val_identity_style"], painter["name"]
+    model, payload = load_painter(Path(cfg.out_dir, "pair.pt"))
+    assert model.painters == 2 and payload["name"] == "pair"
+    photo = load_image(sorted(val_dir.iterdir())[0], 64)
+    with torch.no_grad():
+        outputs = [model(photo, torch.eye(2)[k:k + 1]) for k in range(2)]
+    assert (outputs[0] - outputs[1]).abs().mean() > 0.005  # two painters, not one
+
+    resumed = train(dataclasses.replace(cfg, steps=10, resume=True))
+    assert resumed["steps"] == 10 and [p["name"] for p in resumed["painters"]] == ["vangogh_starry_night",
+                                                                                    "munch_the_scream"]
+
+
+def test_adding_a_painter_trains_only_its_rows(tmp_path, tiny_painter, photo_dir, weights_dir):
+    path, _, base = tiny_painter
+    new_style = str(shared("data", "styles", "signac_riverscape.jpg"))
+    cfg = tiny_config(tmp_path, Path(new_style), photo_dir, weights_dir, init=str(path), name="grown", steps=6,
+                      log_every=3)
+    card = train(cfg)
+    assert [p["name"] for p in card["painters"]] == ["tiny", "signac_riverscape"] and card["trained"] == [
+        "signac_riverscape"]
+    before, _ = load_painter(path)
+    after, payload = load_painter(Path(cfg.out_dir, "grown.pt"))
+    assert payload["painters"][0] == read_painter(path)["painters"][0]  # the old painter's record is carried
+    old, new = after.state_dict(), before.state_dict()
+    for key, value in new.items():  # shared weights and the old painter's rows: bit-identical
+        assert torch.equal(old[key][:1] if value.dim() == 2 else old[key], value), key
+    assert any(not torch.equal(old[k][1], old[k][0]) for k in old if old[k].dim() == 2)  # the new rows moved
+    frames = torch.rand(1, 3, 40, 40)
+    with torch.no_grad():
+        assert torch.equal(after(frames, torch.tensor([[1.0, 0.0]])), before(frames))
+
+
+def test_time_limit_stops_cleanly_and_writes_the_painter(tmp_path, style_image, photo_dir, weights_dir):
+    cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, steps=100_000, time_limit="4s")
+    started = time.perf_counter()
+    card = train(cfg)
+    assert time.perf_counter() - started < 30
+    assert card["stopped_by_time_limit"] and 0 < card["steps"] < 100_000
+    assert load_painter(Path(cfg.out_dir, "tiny.pt"))[1]["step"] == card["steps"]
+    state = torch.load(Path(cfg.log_dir, "tiny", "state.pt"), weights_only=True)
+    assert state["step"] == card["steps"]  # --resume continues from there
+
+
+def test_durations_read_as_users_write_them():
+    assert parse_duration("90") == parse_duration("90s") == parse_duration("1m30s") == 90
+    assert parse_duration("1h30m") == 5400 and parse_duration("") == 0
+    with pytest.raises(ConfigError, match="duration"):
+        parse_duration("soon")
+
+
+def test_an_unreadable_validation_photo_does_not_lose_the_run(tmp_path, style_image, photo_dir, weights_dir, val_dir,
+                                                              caplog):
+    val = tmp_path / "val"
+    shutil.copytree(val_dir, val)
+    good = sorted(val.iterdir())[0].read_bytes()
+    (val / "truncated.jpg").write_bytes(good[: len(good) // 3])  # a valid header, then nothing
+    cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, steps=2, val_photos=str(val))
+    with caplog.at_level(logging.WARNING):
+        card = train(cfg)
+    assert card["painters"][0]["metrics"]["val_photos"] == 3
+    assert "truncated.jpg" in caplog.text and Path(cfg.out_dir, "tiny.pt").is_file()

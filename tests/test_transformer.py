@@ -1,7 +1,9 @@
 import pytest
 import torch
+from torch import nn
 
-from nets.transformer import MIN_SIDE, TransformerNet
+from nets.painter import load_painter
+from nets.transformer import MIN_SIDE, CondInstanceNorm, FrameTransformer, TransformerNet
 
 
 @pytest.mark.parametrize("size", [(8, 8), (37, 53), (64, 65), (33, 100)])
@@ -21,11 +23,93 @@ def test_too_small_is_a_clear_error():
 
 
 def test_architecture_follows_design():
-    net = TransformerNet()
+    net = TransformerNet(painters=3)
     modules = list(net.modules())
-    assert not any(isinstance(m, (torch.nn.BatchNorm2d, torch.nn.ConvTranspose2d)) for m in modules)
-    norms = [m for m in modules if isinstance(m, torch.nn.InstanceNorm2d)]
-    assert norms and all(m.affine for m in norms)
-    convs = [m for m in modules if isinstance(m, torch.nn.Conv2d)]
+    assert not any(isinstance(m, (nn.BatchNorm2d, nn.ConvTranspose2d, nn.InstanceNorm2d)) for m in modules)
+    norms = [m for m in modules if isinstance(m, CondInstanceNorm)]
+    assert len(norms) == 3 + 2 * 5 + 2 and all(m.weight.shape[0] == 3 for m in norms)
+    convs = [m for m in modules if isinstance(m, nn.Conv2d)]
     assert all(m.padding == (0, 0) for m in convs)  # all padding is reflection, in ReflectionPad2d layers
     assert len(convs) == 3 + 2 * 5 + 2 + 1
+    # Painters share every convolution: a family of 3 adds only 2 more (γ, β) rows per norm to one painter.
+    extra = sum(p.numel() for p in net.parameters()) - sum(p.numel() for p in TransformerNet().parameters())
+    assert extra == 2 * 2 * sum(m.weight.shape[1] for m in norms)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_one_painter_norm_is_exactly_instance_norm(channels_last):
+    """What painter/1 files ran (nn.InstanceNorm2d with affine) is what a one-hot row runs, bit for bit."""
+    torch.manual_seed(1)
+    reference = nn.InstanceNorm2d(16, affine=True)
+    nn.init.normal_(reference.weight)
+    nn.init.normal_(reference.bias)
+    norm = CondInstanceNorm(16, painters=3)
+    with torch.no_grad():
+        norm.weight[1], norm.bias[1] = reference.weight, reference.bias
+    x = torch.randn(2, 16, 21, 30)
+    if channels_last:  # uint8 NHWC frames permuted to NCHW reach the network in this layout
+        x = x.contiguous(memory_format=torch.channels_last)
+    mix = torch.tensor([[0.0, 1.0, 0.0]] * 2)
+    assert torch.equal(norm(x, mix), reference(x))
+
+
+def test_a_painter_1_file_loads_as_a_family_of_one_with_the_same_output(tmp_path):
+    torch.manual_seed(2)
+    net = TransformerNet()
+    for m in net.modules():
+        if isinstance(m, CondInstanceNorm):
+            nn.init.normal_(m.weight, 1.0, 0.2)
+            nn.init.normal_(m.bias, 0.0, 0.2)
+    # The layout painter/1 wrote: (γ, β) as vectors, metrics not keyed by painter.
+    old = {k: v[0] if v.dim() == 2 else v for k, v in net.state_dict().items()}
+    torch.save({"format": "painter/1", "name": "old", "model": old, "config": {"style": "s.jpg", "style_size": 256,
+                "style_weight": 5.0}, "step": 3, "metrics": {"val_style": 0.5}}, tmp_path / "old.pt")
+    model, payload = load_painter(tmp_path / "old.pt")
+    assert model.painters == 1 and payload["painters"][0]["name"] == "old"
+    assert payload["painters"][0]["metrics"] == {"val_style": 0.5}
+    frames = torch.randint(0, 256, (2, 40, 56, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        assert torch.equal(FrameTransformer(model.eval())(frames), FrameTransformer(net.eval())(frames))
+
+
+def family(painters: int = 3) -> TransformerNet:
+    torch.manual_seed(3)
+    net = TransformerNet(painters).eval()
+    for m in net.modules():
+        if isinstance(m, CondInstanceNorm):
+            nn.init.normal_(m.weight, 1.0, 0.3)
+            nn.init.normal_(m.bias, 0.0, 0.3)
+    return net
+
+
+def test_a_family_painter_is_exactly_its_weights_run_alone():
+    net = family()
+    x = torch.rand(3, 3, 32, 40)
+    with torch.no_grad():
+        together = net(x, torch.eye(3))  # each image its own painter, in one batch
+        for k in range(3):
+            alone = net.blended(torch.eye(3)[k])
+            assert alone.painters == 1
+            assert torch.equal(net(x, torch.eye(3)[k].expand(3, 3)), alone(x))
+            # Other painters in the batch do not change an image's result (beyond float noise of the batch size).
+            torch.testing.assert_close(together[k], alone(x)[k], rtol=0, atol=1e-5)
+    assert (together[0] - net(x[:1], torch.eye(3)[1:2])[0]).abs().mean() > 0.01  # the painters differ
+
+
+def test_a_blend_mixes_the_painters_and_equals_its_blended_network():
+    net = family()
+    x = torch.rand(1, 3, 32, 32)
+    half = torch.tensor([[0.5, 0.5, 0.0]])
+    with torch.no_grad():
+        blend, first, second = net(x, half), net(x, torch.eye(3)[:1]), net(x, torch.eye(3)[1:2])
+        torch.testing.assert_close(net.blended(half[0])(x), blend, rtol=0, atol=1e-6)
+    assert 0 < (blend - first).abs().mean() < (second - first).abs().mean()
+    assert 0 < (blend - second).abs().mean() < (second - first).abs().mean()
+
+
+def test_painter_weights_of_the_wrong_shape_are_refused():
+    net = family()
+    with pytest.raises(ValueError, match="give the painter weights"):
+        net(torch.rand(1, 3, 16, 16))
+    with pytest.raises(ValueError, match="must be 2×3"):
+        net(torch.rand(2, 3, 16, 16), torch.eye(3)[:1])

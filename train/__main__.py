@@ -9,7 +9,7 @@ from nets.device import DeviceError
 from nets.images import ImageReadError
 from nets.painter import PainterFileError
 from nets.vgg import VGGWeightsError
-from train.config import build_parser, config_from_args
+from train.config import ConfigError, build_parser, config_from_args
 from train.data import EmptyFolderError
 from train.trainer import TrainError, train
 
@@ -17,19 +17,24 @@ PROG = "python -m train"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser(PROG, "Train a feed-forward painter (Johnson et al. 2016) for one style image.")
-    cfg = config_from_args(parser.parse_args(argv))
+    parser = build_parser(PROG, "Train a feed-forward painter (Johnson et al. 2016), or a family of painters "
+                                "in one network (Dumoulin et al. 2017), from style images and a folder of photos.")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
     logging.getLogger("train").setLevel(logging.INFO)
     try:
+        cfg = config_from_args(args)
         card = train(cfg)
-    except (TrainError, EmptyFolderError, ImageReadError, VGGWeightsError, DeviceError, PainterFileError) as exc:
+    except (ConfigError, TrainError, EmptyFolderError, ImageReadError, VGGWeightsError, DeviceError,
+            PainterFileError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    metrics = card["metrics"]
-    summary = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
-    print(f"wrote {cfg.out_dir}/{card['name']}.pt and .json after {card['steps']} steps "
-          f"in {card['wall_time_s']:.0f} s ({summary})")
+    except KeyboardInterrupt:  # the trainer saved its state and said how to resume
+        return 130
+    print(f"wrote {cfg.out_dir}/{card['name']}.pt and .json after {card['steps']} steps in {card['wall_time_s']:.0f} s")
+    for painter in card["painters"]:
+        summary = ", ".join(f"{k}={v:.4g}" for k, v in painter["metrics"].items() if isinstance(v, float))
+        print(f"  {painter['name']}: {summary}")
     return 0
 
 

@@ -7,40 +7,69 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 from dataclasses import dataclass, field
-from typing import Any, get_type_hints
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+SWITCH_CHOICES = ("auto", "on", "off")
 
 
-def _opt(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _opt(default: Any, help: str, **metadata: Any) -> Any:
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help} | metadata)
+    return field(default=default, metadata={"help": help} | metadata)
+
+
+class ConfigError(ValueError):
+    """Settings that cannot work together, reported as one line."""
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``7m``, ``1h30m`` -> seconds; ``""`` -> 0 (no limit)."""
+    if not text:
+        return 0.0
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not match or not any(match.groups()):
+        raise ConfigError(f"cannot read the duration {text!r}: write e.g. 90s, 7m or 1h30m")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 @dataclass
 class TrainConfig:
-    style: str = _opt(None, "style image (the painting)")
+    style: list[str] = _opt(None, "style image(s) (the paintings); several train a family of painters in one network")
     photos: str = _opt(None, "folder of training photos, searched recursively")
-    name: str = _opt("", "painter name; default: the style image's file name without extension")
+    name: str = _opt("", "painter or family name; default: the style image's file name without extension "
+                         "(required for a family)")
     out_dir: str = _opt("checkpoints", "where <name>.pt and the model card <name>.json are written")
     log_dir: str = _opt("runs", "TensorBoard logs and the resumable training state go to <log-dir>/<name>")
     val_photos: str = _opt("", "folder of photos to measure style/content distance on at the end (optional)")
     vgg_weights: str = _opt("", "VGG16 weight file or folder (default: $VGG_WEIGHTS, else torchvision's download)")
     image_size: int = _opt(256, "training crop size in px")
     style_size: int = _opt(512, "longest side of the style image in px; sets the scale of the brush strokes")
-    batch_size: int = _opt(4, "photos per step")
+    style_crop: float = _opt(0.0, "fraction of the style images cut from each side (a frame or painted border)")
+    batch_size: int = _opt(4, "photos per step (shared out among a family's painters in turn)")
     steps: int = _opt(40_000, "optimizer steps (Johnson et al.: 40k steps of 4 = 160k samples)")
     lr: float = _opt(1e-3, "Adam learning rate")
     content_weight: float = _opt(1.0, "weight of the content distance (relu2_2)")
-    style_weight: float = _opt(5.0, "weight of the style distance (Gram, relu1_2..relu4_3)")
+    style_weight: list[float] = _opt([5.0], "weight of the style distance (Gram, relu1_2..relu4_3): one value, "
+                                            "or one per style image")
     tv_weight: float = _opt(1.0, "weight of the total variation (smoothness) term")
     temporal_weight: float = _opt(0.0, "weight of the temporal term (ReCoNet luminance loss on frame pairs)")
     temporal_pairs: int = _opt(2, "frame pairs added to every step when the temporal weight is > 0")
     clips: str = _opt("", "video file or folder of clips / frame folders for real frame pairs (optional; "
                       "synthetic pairs from the photos are always used)")
-    init: str = _opt("", "start from this painter's weights (.pt) instead of random ones")
+    init: str = _opt("", "start from this painter file: naming all its painters' styles fine-tunes it; naming "
+                         "some, or new ones (added to the family), trains only their instance-norm rows")
     seed: int = _opt(0, "random seed")
     device: str = _opt("auto", "auto, cpu, cuda or cuda:N")
-    amp: bool = _opt(True, "bfloat16 mixed precision and channels_last on CUDA (ignored on the CPU)")
-    workers: int = _opt(2, "data loading processes")
+    amp: str = _opt("auto", "bfloat16 autocast: auto (on CUDA), on, off", choices=SWITCH_CHOICES)
+    channels_last: bool = _opt(False, "channels_last memory format (NCHW measured faster on an H100)")
+    compile: str = _opt("auto", "torch.compile the training step: auto (on CUDA), on, off", choices=SWITCH_CHOICES)
+    workers: int = _opt(4, "threads decoding the photos into memory at the start")
+    time_limit: str = _opt("", "stop after training this long (e.g. 90s, 7m, 1h30m; set-up not counted) and "
+                               "write the painter as at the last step; --resume continues")
     log_every: int = _opt(50, "steps between TensorBoard scalars")
     sample_every: int = _opt(500, "steps between sample images in TensorBoard")
     checkpoint_every: int = _opt(500, "steps between resumable checkpoints")
@@ -48,14 +77,60 @@ class TrainConfig:
     resume: bool = _opt(False, "continue from <log-dir>/<name>/state.pt (settings come from the saved run)")
     overwrite: bool = _opt(False, "start over even if this painter or its run state already exists")
 
+    def __post_init__(self) -> None:
+        # Files written before families stored one style image and one style weight.
+        if isinstance(self.style, str):
+            self.style = [self.style]
+        if isinstance(self.style_weight, int | float):
+            self.style_weight = [float(self.style_weight)]
+        if isinstance(self.amp, bool):  # a switch before: on meant "on CUDA"
+            self.amp = "auto" if self.amp else "off"
+        if self.style is not None and len(self.style_weight) not in (1, len(self.style)):
+            raise ConfigError(f"--style-weight takes one value or one per style image ({len(self.style)}), "
+                              f"not {len(self.style_weight)}")
+        if not 0 <= self.style_crop < 0.5:
+            raise ConfigError(f"--style-crop is a fraction of each side, from 0 to below 0.5, not {self.style_crop}")
+        for option, value, low in (("steps", self.steps, 1), ("batch-size", self.batch_size, 1),
+                                   ("image-size", self.image_size, 16), ("style-size", self.style_size, 16)):
+            if value < low:
+                raise ConfigError(f"--{option} must be at least {low}, not {value}")
+        parse_duration(self.time_limit)  # a typo fails now, not when the limit is first checked
+        if not self.lr > 0:
+            raise ConfigError(f"--lr must be above 0, not {self.lr}")
+        if self.name and (Path(self.name).name != self.name or self.name in (".", "..")):
+            raise ConfigError(f"--name is a file name, not a path: {self.name!r} (use --out-dir and --log-dir)")
+
+    @property
+    def painter_names(self) -> list[str]:
+        """One painter per style image, named after its file."""
+        return [Path(style).stem for style in self.style]
+
     @property
     def painter_name(self) -> str:
-        from pathlib import Path
+        """The name of the file written: the family's ``--name``, or the one painter's."""
+        return self.name or self.painter_names[0]
 
-        return self.name or Path(self.style).stem
+    def switch(self, name: str, device_type: str) -> bool:
+        """Whether an auto/on/off setting (``amp``, ``compile``) is on for this device: auto means CUDA."""
+        value = getattr(self, name)
+        return value == "on" or (value == "auto" and device_type == "cuda")
+
+    def style_weights(self) -> list[float]:
+        """One weight per style image."""
+        return self.style_weight * len(self.style) if len(self.style_weight) == 1 else list(self.style_weight)
+
+    @property
+    def time_limit_s(self) -> float:
+        return parse_duration(self.time_limit)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """A config saved by this or an earlier version: settings added since take their defaults."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -74,11 +149,18 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         kind = hints[f.name]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        options: dict[str, Any] = {"default": default, "help": f.metadata["help"]}
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=f.metadata["help"])
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
+            continue
+        if get_origin(kind) is list:
+            options |= {"nargs": "+", "type": get_args(kind)[0]}
         else:
-            required = f.default is None
-            parser.add_argument(flag, type=kind, default=f.default, required=required, help=f.metadata["help"])
+            options["type"] = kind
+        if "choices" in f.metadata:
+            options["choices"] = f.metadata["choices"]
+        parser.add_argument(flag, required=default is None, **options)
     return parser
 
 

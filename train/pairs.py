@@ -1,11 +1,12 @@
-"""Frame pairs for the temporal loss: (current, previous, flow current->previous, trusted-pixel mask).
+"""Frame pairs for the temporal loss, made in batches on the training device.
 
-Two sources, mixed by concatenation:
-- ``SyntheticPairs``: a still photo and the same photo under a known motion (zoom, rotation,
+A batch of pairs is a tuple (current, previous, flow current->previous, trusted-pixel mask), float
+B×3×S×S, B×3×S×S, B×2×S×S, B×1×S×S. Two sources, mixed slot by slot:
+- synthetic pairs: a photo crop and the same crop under a known camera-like motion (zoom, rotation,
   translation and a smooth local deformation) with a small brightness change and noise. Both frames are
-  sampled from the photo itself, so the flow is exact and no video data set is needed.
+  sampled from the crop, so the flow is exact and no video data set is needed.
 - ``ClipPairs``: consecutive frames of real clips (video files or folders of frames), with DIS flow on
-  the frames and a forward-backward occlusion mask, computed once and cached on disk.
+  the frames and a forward-backward occlusion mask, computed once, cached on disk and kept on the device.
 """
 
 from __future__ import annotations
@@ -20,79 +21,63 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch.utils.data import Dataset
 
 from nets.flow import flow_pair
-from nets.images import IMAGE_SUFFIXES, open_rgb, read_clip, to_tensor
+from nets.images import IMAGE_SUFFIXES, read_clip
 from nets.warp import flow_to_tensor, in_frame, occlusion_mask, pixel_grid
-from train.data import EmptyFolderError
+from train.data import EmptyFolderError, shorter_side
 
 log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm"}
-Pair = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+Pairs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+#: Synthetic frames show the middle 1/ZOOM of their source crop: room for the motion to bring in new pixels.
+ZOOM = 1.3
 
 
-def random_flow(size: int, generator: torch.Generator | None = None, max_shift: float = 6.0, max_degrees: float = 3.0,
-                max_zoom: float = 0.05, deform: float = 2.0) -> torch.Tensor:
-    """A 2×size×size camera-like motion field in pixels: affine about the centre + smooth deformation."""
-    def uniform(low: float, high: float) -> float:
-        return low + (high - low) * torch.rand((), generator=generator).item()
+def random_flows(count: int, size: int, generator: torch.Generator, max_shift: float = 6.0,
+                 max_degrees: float = 3.0, max_zoom: float = 0.05, deform: float = 2.0) -> torch.Tensor:
+    """count×2×size×size camera-like motion fields in pixels: affine about the centre + smooth deformation.
 
-    angle = math.radians(uniform(-max_degrees, max_degrees))
-    zoom = 1 + uniform(-max_zoom, max_zoom)
-    shift = torch.tensor([uniform(-max_shift, max_shift), uniform(-max_shift, max_shift)]).view(2, 1, 1)
-    centred = pixel_grid(size, size) - (size - 1) / 2
-    x, y = centred[..., 0], centred[..., 1]
-    cos, sin = math.cos(angle) * zoom, math.sin(angle) * zoom
-    affine = torch.stack([cos * x - sin * y - x, sin * x + cos * y - y]) + shift
-    coarse = torch.randn(1, 2, 4, 4, generator=generator) * deform
-    smooth = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)[0]
-    return affine + smooth
-
-
-def synthetic_pair(photo: torch.Tensor, size: int, generator: torch.Generator | None = None,
-                   photometric: bool = True) -> Pair:
-    """(current, previous, flow, mask) from one 3×H×W photo whose shorter side is at least 1.3·size.
-
-    The previous frame is a plain crop; the current frame samples the photo at x + flow(x) of that crop,
-    so ``warp(previous, flow)`` reproduces it wherever x + flow(x) stays inside the crop (the mask).
+    Drawn on ``generator``'s device.
     """
-    _, h, w = photo.shape
-    top = int(torch.randint(0, h - size + 1, (), generator=generator))
-    left = int(torch.randint(0, w - size + 1, (), generator=generator))
-    previous = photo[:, top:top + size, left:left + size]
-    flow = random_flow(size, generator)
-    points = pixel_grid(size, size) + torch.tensor([left, top]) + flow.permute(1, 2, 0)
-    scale = torch.tensor([2 / (w - 1), 2 / (h - 1)])
-    current = F.grid_sample(photo[None], (points * scale - 1)[None], mode="bilinear", padding_mode="border",
-                            align_corners=True)[0]
+    device = generator.device
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return (low + (high - low) * torch.rand(count, generator=generator, device=device)).view(count, 1, 1)
+
+    angle = uniform(-math.radians(max_degrees), math.radians(max_degrees))
+    zoom = 1 + uniform(-max_zoom, max_zoom)
+    shift_x, shift_y = uniform(-max_shift, max_shift), uniform(-max_shift, max_shift)
+    centred = pixel_grid(size, size, device) - (size - 1) / 2
+    x, y = centred[..., 0], centred[..., 1]
+    cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
+    affine = torch.stack([cos * x - sin * y - x + shift_x, sin * x + cos * y - y + shift_y], dim=1)
+    coarse = torch.randn(count, 2, 4, 4, generator=generator, device=device) * deform
+    return affine + F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)
+
+
+def synthetic_pairs(crops: torch.Tensor, generator: torch.Generator, photometric: bool = True) -> Pairs:
+    """Pairs from B×3×S×S float crops: both frames show the middle 1/ZOOM of a crop, scaled to S×S.
+
+    The previous frame samples the crop at u(x), the current one at u(x + flow(x)), so
+    ``warp(previous, flow)`` reproduces the current frame wherever x + flow(x) stays in the frame (the mask).
+    """
+    count, _, size, _ = crops.shape
+    flow = random_flows(count, size, generator)
+    grid = pixel_grid(size, size, crops.device)[None]  # 1×S×S×2 frame coordinates
+
+    def sample(points: torch.Tensor) -> torch.Tensor:
+        source = (points - (size - 1) / 2) / ZOOM + (size - 1) / 2  # frame -> crop coordinates
+        return F.grid_sample(crops, source * (2 / (size - 1)) - 1, mode="bilinear", padding_mode="border",
+                             align_corners=True)
+
+    previous = sample(grid.expand(count, -1, -1, -1))
+    current = sample(grid + flow.permute(0, 2, 3, 1))
     if photometric:
-        gain = 1 + (torch.rand((), generator=generator).item() - 0.5) * 0.1
-        noise = torch.randn(current.shape, generator=generator) * 0.01
+        gain = 1 + (torch.rand(count, 1, 1, 1, generator=generator, device=crops.device) - 0.5) * 0.1
+        noise = torch.randn(current.shape, generator=generator, device=crops.device) * 0.01
         current = (current * gain + noise).clamp(0, 1)
-    return current, previous, flow, in_frame(flow[None])[0]
-
-
-class SyntheticPairs(Dataset):
-    """One synthetic pair per photo of a folder, new motion every time it is drawn."""
-
-    def __init__(self, paths: list[Path], size: int) -> None:
-        self.paths = paths
-        self.size = size
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> Pair:
-        # torch's global generator: seeded by the trainer, and per worker by the DataLoader.
-        photo = to_tensor(shorter_side(open_rgb(self.paths[index]), math.ceil(self.size * 1.3)))[0]
-        return synthetic_pair(photo, self.size)
-
-
-def shorter_side(img: Image.Image, side: int) -> Image.Image:
-    scale = side / min(img.size)
-    return img.resize((max(side, round(img.width * scale)), max(side, round(img.height * scale))),
-                      Image.Resampling.BICUBIC)
+    return current, previous, flow, in_frame(flow)
 
 
 def _square(frame: np.ndarray, size: int) -> np.ndarray:
@@ -117,8 +102,11 @@ def find_clips(root: str | os.PathLike) -> list[Path]:
     return clips
 
 
-class ClipPairs(Dataset):
-    """Consecutive frames of real clips with DIS flow and occlusion mask, cached as one .npz per pair."""
+class ClipPairs:
+    """Consecutive frames of real clips with DIS flow and occlusion mask, cached as one .npz per pair.
+
+    ``to(device)`` loads them all into tensors there, so that ``sample`` draws batches on the device.
+    """
 
     def __init__(self, root: str | os.PathLike, size: int, cache_dir: str | os.PathLike) -> None:
         self.items: list[Path] = []
@@ -135,6 +123,7 @@ class ClipPairs(Dataset):
             self.items += sorted(folder.glob("pair_*.npz"))
         if not self.items:
             raise EmptyFolderError(f"no clip in {root} has two frames")
+        self.tensors: Pairs | None = None
 
     @staticmethod
     def _compute(clip: Path, size: int, folder: Path) -> None:
@@ -150,8 +139,28 @@ class ClipPairs(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, index: int) -> Pair:
-        data = np.load(self.items[index])
-        flow = flow_to_tensor(data["flow"])[0]
-        mask = torch.from_numpy(data["mask"].astype(np.float32))[None]
-        return to_tensor(data["current"])[0], to_tensor(data["previous"])[0], flow, mask
+    def to(self, device: torch.device) -> ClipPairs:
+        """Load every pair onto ``device``: frames as uint8, flow as fp16, mask as uint8 (a 256 px pair: 0.7 MB)."""
+        data = [np.load(item) for item in self.items]
+        frames = {k: torch.from_numpy(np.stack([d[k] for d in data])).permute(0, 3, 1, 2).to(device)
+                  for k in ("current", "previous")}
+        flow = torch.from_numpy(np.stack([d["flow"] for d in data])).permute(0, 3, 1, 2).to(device)
+        mask = torch.from_numpy(np.stack([d["mask"] for d in data]))[:, None].to(device)
+        self.tensors = (frames["current"], frames["previous"], flow, mask)
+        return self
+
+    def sample(self, count: int, generator: torch.Generator) -> Pairs:
+        """``count`` random pairs as float tensors on the device given to ``to``."""
+        if self.tensors is None:
+            raise RuntimeError("ClipPairs.sample before ClipPairs.to(device)")
+        current, previous, flow, mask = self.tensors
+        pick = torch.randint(len(current), (count,), generator=generator, device=generator.device).to(current.device)
+        return current[pick].float() / 255, previous[pick].float() / 255, flow[pick].float(), mask[pick].float()
+
+
+def mixed_pairs(synthetic: Pairs, real: Pairs, real_share: float, generator: torch.Generator) -> Pairs:
+    """Each slot from ``real`` with probability ``real_share``, else from ``synthetic``: one batch, no host sync."""
+    count = synthetic[0].shape[0]
+    use_real = torch.rand(count, generator=generator, device=generator.device) < real_share
+    use_real = use_real.to(synthetic[0].device).view(count, 1, 1, 1)
+    return tuple(torch.where(use_real, r, s) for s, r in zip(synthetic, real, strict=True))  # type: ignore[return-value]

@@ -1,9 +1,15 @@
-"""The training loop: photos -> TransformerNet -> VGG perceptual losses -> Adam.
+"""The training loop: photos -> TransformerNet -> VGG perceptual losses -> Adam, for one painter or a family.
 
-With a temporal weight, every step also stylises ``temporal_pairs`` frame pairs in the same forward pass and
-adds the temporal term on them. The perceptual losses see only the photo batch, exactly as without the
-term: frame pairs (zoomed crops, resampled and noisy frames, cartoon clips) are a different image
-distribution, and letting them into the style loss cost more style than the temporal term itself.
+A family trains several painters in one network (conditional instance norm): each photo of a batch is
+given a painter in turn and measured against that painter's style image. With a temporal weight, every
+step also stylises ``temporal_pairs`` frame pairs in the same forward pass and adds the temporal term on
+them. The perceptual losses see only the photo batch: frame pairs (zoomed crops, resampled and noisy
+frames, cartoon clips) are a different image distribution, and letting them into the style loss cost
+more style than the temporal term itself.
+
+Fast by construction: photos are decoded once into a bank on the device and cropped there, frame pairs
+are made there, the loss of a step is one compiled graph (on CUDA), and losses are read back once per
+log step, so nothing in a step waits for the host.
 
 Read top to bottom: set-up (device, data, networks, optimizer, resume), one loop with logging, samples
 and periodic checkpoints, then the painter file, an evaluation on held-out photos and the model card.
@@ -15,14 +21,15 @@ import hashlib
 import json
 import logging
 import math
+import statistics
 import tempfile
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import ConcatDataset, Dataset
+import torch.nn.functional as F
+from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 from tqdm import tqdm
@@ -37,17 +44,21 @@ from nets.losses import (
     temporal_loss,
     total_variation,
 )
-from nets.painter import load_painter, save_painter
+from nets.painter import PainterFileError, painter_names, read_painter, save_painter
 from nets.transformer import TransformerNet
 from nets.vgg import VGGFeatures
 from train.config import TrainConfig
-from train.data import PhotoDataset, center_crops, endless_batches, list_images
-from train.pairs import ClipPairs, SyntheticPairs
+from train.data import PhotoBank, center_crops, list_images
+from train.pairs import ClipPairs, Pairs, mixed_pairs, synthetic_pairs
 
 log = logging.getLogger(__name__)
 SAMPLE_COUNT = 4
-#: Settings that a resumed run takes from the command line; all others come from the saved run.
-RESUME_MAY_CHANGE = ("steps", "resume", "overwrite")
+#: How a run executes rather than what it trains: these may change on --resume, and a finished run whose
+#: painter settings match is reused whatever they were.
+RUN_OPTIONS = ("device", "amp", "channels_last", "compile", "workers", "time_limit", "log_every", "sample_every",
+               "checkpoint_every", "resume", "overwrite", "out_dir", "log_dir")
+#: The loss terms logged, in the order the step returns them (then one style distance per trained painter).
+TERMS = ("total", "content", "style", "tv", "temporal")
 
 
 class TrainError(ValueError):
@@ -67,45 +78,162 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@torch.no_grad()
-def evaluate(model: TransformerNet, criterion: PerceptualLoss, paths: Iterable[Path], size: int) -> dict[str, float]:
-    """Mean content and style distance on whole photos (longest side ``size``), before and after stylising.
+def painter_settings(cfg: TrainConfig) -> dict[str, Any]:
+    """What defines the painter (``steps`` included), without the run options."""
+    return {k: v for k, v in cfg.to_dict().items() if k not in RUN_OPTIONS}
 
-    "Before" is the identity: the photo itself, whose style distance is where training starts from.
+
+def one_hot(rows: torch.Tensor, painters: int) -> torch.Tensor:
+    return F.one_hot(rows, painters).float()
+
+
+class Objective(nn.Module):
+    """One step's loss: stylise the photos (and frame pairs), weigh content, style, smoothness and flicker.
+
+    Returns one tensor: the weighted terms in ``TERMS`` order, then each trained painter's mean style
+    distance in this batch. Kept as one module so that ``torch.compile`` makes the whole forward (network
+    and VGG) and its backward one graph.
+    """
+
+    def __init__(self, model: TransformerNet, criterion: PerceptualLoss, cfg: TrainConfig, rows: list[int],
+                 use_amp: bool, memory_format: torch.memory_format) -> None:
+        super().__init__()
+        self.model = model
+        self.criterion = criterion
+        self.cfg = cfg
+        self.use_amp = use_amp
+        self.memory_format = memory_format
+        device = next(model.parameters()).device
+        self.register_buffer("rows", torch.tensor(rows, device=device), persistent=False)
+        self.register_buffer("style_weights", torch.tensor(cfg.style_weights(), device=device), persistent=False)
+
+    def forward(self, photos: torch.Tensor, styles: torch.Tensor, pairs: Pairs | None = None,
+                pair_styles: torch.Tensor | None = None) -> torch.Tensor:
+        """``photos``: B×3×S×S uint8; ``styles``: each photo's trained painter (index into the styles)."""
+        cfg, device = self.cfg, photos.device
+        photos = (photos.float() / 255).contiguous(memory_format=self.memory_format)
+        inputs, mixes = photos, one_hot(self.rows[styles], self.model.painters)
+        if pairs is not None and pair_styles is not None:
+            current, previous, flow, mask = pairs
+            pair_mix = one_hot(self.rows[pair_styles], self.model.painters)
+            inputs = torch.cat([photos, current, previous]).contiguous(memory_format=self.memory_format)
+            mixes = torch.cat([mixes, pair_mix, pair_mix])
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.use_amp):
+            outputs = self.model(inputs, mixes)
+            stylized = outputs[: len(photos)]
+            content, style = self.criterion(stylized, photos, styles)
+            tv = total_variation(stylized.float())
+        flicker = torch.zeros((), device=device)
+        if pairs is not None:
+            out_current, out_previous = outputs[len(photos):].float().chunk(2)
+            flicker = cfg.temporal_weight * temporal_loss(out_current, out_previous, current, previous, flow,
+                                                          mask).mean()
+        terms = [cfg.content_weight * content.mean(), (self.style_weights[styles] * style).mean(),
+                 cfg.tv_weight * tv.mean(), flicker]
+        chosen = one_hot(styles, len(self.style_weights))
+        per_painter = (chosen * style.float()[:, None]).sum(0) / chosen.sum(0).clamp(min=1)
+        return torch.cat([torch.stack([sum(terms), *terms]), per_painter])
+
+
+@torch.no_grad()
+def evaluate(model: TransformerNet, criterion: PerceptualLoss, rows: list[int], paths: list[Path], size: int
+             ) -> list[dict[str, float]]:
+    """Per trained painter: mean content and style distance on whole photos (longest side ``size``).
+
+    ``identity_style`` is the photo's own distance to the painting: where training starts from.
     """
     device = next(model.parameters()).device
-    sums = {"identity_style": 0.0, "content": 0.0, "style": 0.0}
+    sums = [{"identity_style": 0.0, "content": 0.0, "style": 0.0} for _ in rows]
     count = 0
     for path in paths:
-        photo = load_image(path, size).to(device)
-        _, identity_style = criterion(photo, photo)
-        content, style = criterion(model(photo), photo)
-        sums["identity_style"] += identity_style.item()
-        sums["content"] += content.item()
-        sums["style"] += style.item()
+        try:
+            photo = load_image(path, size).to(device)
+        except ImageReadError as exc:  # a finished run must not be lost to one bad validation photo
+            log.warning("skipping validation photo: %s", exc)
+            continue
         count += 1
-    return {key: value / count for key, value in sums.items()} | {"photos": count, "size": size}
+        for k, row in enumerate(rows):
+            style_index = torch.tensor([k], device=device)
+            _, identity = criterion(photo, photo, style_index)
+            content, style = criterion(model(photo, one_hot(torch.tensor([row], device=device), model.painters)),
+                                       photo, style_index)
+            for key, value in (("identity_style", identity), ("content", content), ("style", style)):
+                sums[k][key] += value.item()
+    return [{key: value / max(count, 1) for key, value in s.items()} | {"photos": count, "size": size}
+            for s in sums]
 
 
 def load_state(path: Path, cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any]]:
-    """The saved run state and its config; only ``steps`` may change on resume (to train longer)."""
+    """The saved run state and its config; run options (device, time limit …) and ``steps`` may change."""
     if not path.is_file():
         raise TrainError(f"nothing to resume: {path} does not exist")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        saved = TrainConfig(**state["config"])
+        saved = TrainConfig.from_dict(state["config"])
     except Exception as exc:
         raise TrainError(f"cannot resume from {path} ({exc.__class__.__name__}); start over with --overwrite") from None
-    differs = [k for k, v in cfg.to_dict().items() if k not in RESUME_MAY_CHANGE and getattr(saved, k) != v]
+    differs = [k for k, v in painter_settings(cfg).items() if k != "steps" and getattr(saved, k) != v]
     if differs:
         log.warning("resuming with the saved settings; ignoring changed %s", ", ".join(differs))
-    saved.steps, saved.resume = cfg.steps, True
-    return saved, state
+    changed = {k: getattr(cfg, k) for k in (*RUN_OPTIONS, "steps")}
+    return TrainConfig.from_dict(saved.to_dict() | changed | {"resume": True}), state
+
+
+def plan_family(cfg: TrainConfig, init: dict[str, Any] | None) -> tuple[list[str], list[int], bool]:
+    """(every painter of the network, the rows trained here, whether only those rows train).
+
+    Without ``--init`` the styles are the family (a lone painter is called ``--name`` if given). With it,
+    a style image is an init painter's when it has that painter's name or is its recorded style image;
+    naming every painter of the init fine-tunes the whole network, naming some of them, or new ones
+    (appended to the family), trains only their (γ, β) rows, so the other painters stay exactly as they were.
+    """
+    names = cfg.painter_names
+    if len(set(names)) != len(names):
+        raise TrainError(f"two style images give the same painter name: {', '.join(names)}")
+    if init is None:
+        if len(names) > 1 and not cfg.name:
+            raise TrainError("a family of several painters needs a --name")
+        return names if len(names) > 1 else [cfg.painter_name], list(range(len(names))), False
+    family = painter_names(init)
+    rows = []
+    for style, name in zip(cfg.style, names, strict=True):
+        digest = sha256(Path(style)) if Path(style).is_file() else None
+        row = next((k for k, p in enumerate(init["painters"]) if p["name"] == name or p["style_image"] == style
+                    or (digest is not None and p.get("style_image_sha256") == digest)), None)
+        if row is None:
+            family.append(name)
+            row = len(family) - 1
+        rows.append(row)
+    if len(set(rows)) != len(rows):
+        raise TrainError(f"two style images are the same painter of {cfg.init}")
+    return family, rows, sorted(rows) != list(range(len(family)))
+
+
+def build_model(painters: int, init: dict[str, Any] | None, rows_only: bool) -> TransformerNet:
+    """The network at its initial weights: random (seeded by the caller), or the init's.
+
+    Painters new to the init's family start from the mean of its rows; with ``rows_only`` every parameter
+    but the instance norms' (γ, β) rows is frozen (and rows of painters not trained get no gradient).
+    """
+    model = TransformerNet(painters)
+    if init is None:
+        return model
+    state = dict(init["model"])
+    for key, value in model.state_dict().items():
+        if value.shape != state[key].shape:
+            old = state[key]
+            state[key] = torch.cat([old, old.mean(0, keepdim=True).expand(painters - len(old), -1)])
+    model.load_state_dict(state)
+    if rows_only:
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad_(name.endswith((".weight", ".bias")) and parameter.dim() == 2)
+    return model
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run one training job and return its model card (also written to ``<out_dir>/<name>.json``)."""
     # ---- set-up -----------------------------------------------------------------------------------
+    time_limit = cfg.time_limit_s
     name = cfg.painter_name
     run_dir = Path(cfg.log_dir) / name
     state_path = run_dir / "state.pt"
@@ -117,48 +245,54 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         for existing in (out_dir / f"{name}.pt", state_path):
             if existing.exists():
                 raise TrainError(f"{existing} exists; continue it with --resume or start over with --overwrite")
-    style_path = Path(cfg.style)
     for folder in (out_dir, run_dir):
         check_writable(folder)
+    if cfg.temporal_weight > 0 and cfg.temporal_pairs < 1:
+        raise TrainError("--temporal-pairs must be at least 1 when --temporal-weight is above 0")
     try:
-        style_image = load_image(style_path, cfg.style_size)
-    except ImageReadError as exc:
-        raise TrainError(f"style image: {exc}") from None
+        init = read_painter(cfg.init) if cfg.init else None
+    except PainterFileError as exc:
+        raise TrainError(f"--init: {exc}") from None
+    names, rows, rows_only = plan_family(cfg, init)
+    style_paths = [Path(s) for s in cfg.style]
+    style_images = []
+    for path in style_paths:
+        try:
+            style_images.append(load_image(path, cfg.style_size, cfg.style_crop))
+        except ImageReadError as exc:
+            raise TrainError(f"style image: {exc}") from None
     photo_paths = list_images(cfg.photos)
-    pairs: Dataset | None = None
-    if cfg.temporal_weight > 0:
-        if cfg.temporal_pairs < 1:
-            raise TrainError("--temporal-pairs must be at least 1 when --temporal-weight is above 0")
-        sources: list[Dataset] = [SyntheticPairs(photo_paths, cfg.image_size)]
-        if cfg.clips:
-            sources.append(ClipPairs(cfg.clips, cfg.image_size, Path(cfg.log_dir) / "flow_cache"))
-        pairs = ConcatDataset(sources)
-    dataset = PhotoDataset(photo_paths, cfg.image_size)
     val_paths = list_images(cfg.val_photos) if cfg.val_photos else []
     device = pick_device(cfg.device)
-    use_amp = cfg.amp and device.type == "cuda"
-    memory_format = torch.channels_last if use_amp else torch.contiguous_format
-
+    use_amp = cfg.switch("amp", device.type)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    clips = ClipPairs(cfg.clips, cfg.image_size, Path(cfg.log_dir) / "flow_cache").to(device) \
+        if cfg.temporal_weight > 0 and cfg.clips else None
     vgg = VGGFeatures("vgg16", JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS, cfg.vgg_weights or None)
-    criterion = PerceptualLoss(vgg, style_image).to(device, memory_format=memory_format)
+    criterion = PerceptualLoss(vgg, style_images).to(device, memory_format=memory_format)
+    bank = PhotoBank(photo_paths, cfg.image_size, device, cfg.workers)  # last: the slow step, once all is checked
     torch.manual_seed(cfg.seed)  # right before the network, so the seed alone fixes its initial weights
-    model = TransformerNet().to(device, memory_format=memory_format)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    model = build_model(len(names), init, rows_only)
     step, elapsed = 0, 0.0
-    if cfg.init and not state:
-        model.load_state_dict(load_painter(cfg.init)[0].state_dict())
     if state:
         model.load_state_dict(state["model"])
+    model.to(device, memory_format=memory_format)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=cfg.lr, fused=device.type == "cuda")
+    if state:
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed = state["step"], state["elapsed"]
         log.info("resuming %s at step %d", name, step)
+    objective = Objective(model, criterion, cfg, rows, use_amp, memory_format)
+    step_loss: nn.Module = torch.compile(objective) if cfg.switch("compile", device.type) else objective
+    photo_generator = bank.generator_for(cfg.seed + step)
+    generator = torch.Generator(device).manual_seed(cfg.seed + step + 1)
+    real_share = len(clips) / (len(clips) + len(bank)) if clips else 0.0
 
-    samples = center_crops((val_paths or photo_paths)[:SAMPLE_COUNT], cfg.image_size)
-    batches = endless_batches(dataset, cfg.batch_size, cfg.workers, cfg.seed + step)
-    pair_batches = endless_batches(pairs, cfg.temporal_pairs, cfg.workers, cfg.seed + step + 1) if pairs else None
+    samples = center_crops(val_paths + photo_paths, cfg.image_size, SAMPLE_COUNT).to(device)
     writer = SummaryWriter(run_dir)
-    log.info("training %s on %s (%d photos%s, VGG16 from %s)", name, describe_device(device), len(dataset),
-             f" + {len(pairs)} frame pairs" if pairs else "", vgg.source)
+    log.info("training %s (%s) on %s: %d photos%s, VGG16 from %s", name, ", ".join(cfg.painter_names),
+             describe_device(device), len(bank), f" + {len(clips)} clip pairs" if clips else "", vgg.source)
 
     def save_state() -> None:
         payload = {
@@ -171,96 +305,123 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         with atomic_path(state_path) as tmp:
             torch.save(payload, tmp)
 
+    def painters_of(count: int, offset: int) -> torch.Tensor:
+        """Trained painters in turn, continuing across steps: every painter gets the same share."""
+        return (torch.arange(count, device=device) + offset) % len(rows)
+
     # ---- the loop ---------------------------------------------------------------------------------
     started = time.perf_counter()
-    window: dict[str, torch.Tensor] = {}
+    window: torch.Tensor | None = None
     last_logged: dict[str, float] = {}
-    seen = 0
-    window_start = started
+    last_styles: list[float] = []
+    curve: list[dict[str, float]] = []
+    seen, window_start, stopped_early = 0, started, False
+    first_step_s = None  # compilation happens in the first step: its duration says what that cost
     progress = tqdm(total=cfg.steps, initial=step, desc=name, unit="step", dynamic_ncols=True)
     try:
         while step < cfg.steps:
-            photos = next(batches).to(device, memory_format=memory_format, non_blocking=True)
-            inputs = photos
-            if pair_batches:  # (current, previous, flow current->previous, mask)
-                current, previous, flow, mask = (t.to(device, non_blocking=True) for t in next(pair_batches))
-                inputs = torch.cat([photos, current, previous]).contiguous(memory_format=memory_format)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                outputs = model(inputs)
-                stylized = outputs[: len(photos)]
-                content, style = criterion(stylized, photos)
-                tv = total_variation(stylized.float())
-            terms = {
-                "content": cfg.content_weight * content.mean(),
-                "style": cfg.style_weight * style.mean(),
-                "tv": cfg.tv_weight * tv.mean(),
-            }
-            if pair_batches:
-                out_current, out_previous = outputs[len(photos):].float().chunk(2)
-                flicker = temporal_loss(out_current, out_previous, current, previous, flow, mask)
-                terms["temporal"] = cfg.temporal_weight * flicker.mean()
-            loss = sum(terms.values())
+            photos = bank.crops(cfg.batch_size, photo_generator)
+            styles = painters_of(cfg.batch_size, step * cfg.batch_size)
+            pairs = pair_styles = None
+            if cfg.temporal_weight > 0:
+                crops = bank.crops(cfg.temporal_pairs, photo_generator).float() / 255
+                pairs = synthetic_pairs(crops, generator)
+                if clips:
+                    pairs = mixed_pairs(pairs, clips.sample(cfg.temporal_pairs, generator), real_share, generator)
+                pair_styles = painters_of(cfg.temporal_pairs, step * cfg.temporal_pairs)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            try:
+                values = step_loss(photos, styles, pairs, pair_styles)
+                values[0].backward()
+            except Exception as exc:  # a compiler failure must not cost the run: go on without it
+                if step_loss is objective:
+                    raise
+                log.warning("torch.compile failed (%s: %s); training without it", exc.__class__.__name__,
+                            str(exc).splitlines()[0][:200] if str(exc) else "")
+                step_loss = objective
+                optimizer.zero_grad(set_to_none=True)
+                values = step_loss(photos, styles, pairs, pair_styles)
+                values[0].backward()
             optimizer.step()
             step += 1
             progress.update()
+            if first_step_s is None:
+                first_step_s = round(time.perf_counter() - started, 2)
 
             # Summed on the device and read once per log step: a .item() per step would stall the GPU.
-            for key, value in terms.items():
-                window[key] = window.get(key, 0) + value.detach().float()
-            window["total"] = window.get("total", 0) + loss.detach().float()
+            window = values.detach() if window is None else window + values.detach()
             seen += 1
-            if step % cfg.log_every == 0 or step == cfg.steps:
-                totals = dict(zip(window, torch.stack(list(window.values())).tolist(), strict=True))
-                if not math.isfinite(totals["total"]):
-                    raise TrainError(f"the loss became {totals['total']} before step {step}; lower --lr")
-                last_logged = {key: value / seen for key, value in totals.items()}
+            out_of_time = bool(time_limit) and time.perf_counter() - started >= time_limit
+            if step % cfg.log_every == 0 or step == cfg.steps or out_of_time:
+                means = [value / seen for value in window.tolist()]
+                if not math.isfinite(means[0]):
+                    raise TrainError(f"the loss became {means[0]} before step {step}; lower --lr")
+                last_logged = dict(zip(TERMS, means, strict=False))
+                last_styles = means[len(TERMS):]
+                now = time.perf_counter()
+                speed = seen * cfg.batch_size / (now - window_start)
                 for key, value in last_logged.items():
                     writer.add_scalar(f"loss/{key}", value, step)
-                now = time.perf_counter()
-                writer.add_scalar("speed/images_per_s", seen * cfg.batch_size / (now - window_start), step)
-                window_start = now
+                for painter, value in zip(cfg.painter_names, means[len(TERMS):], strict=True):
+                    writer.add_scalar(f"style/{painter}", value, step)
+                writer.add_scalar("speed/images_per_s", speed, step)
+                curve.append({"step": step, "time_s": round(elapsed + now - started, 2), "images_per_s": speed,
+                              **last_logged})
                 progress.set_postfix(loss=f"{last_logged['total']:.3f}", style=f"{last_logged['style']:.3f}")
-                window = {}
-                seen = 0
-            if step % cfg.sample_every == 0 or step == cfg.steps:
-                model.eval()
+                window, seen, window_start = None, 0, now
+            if step % cfg.sample_every == 0 or step == cfg.steps or out_of_time:
                 with torch.no_grad():
-                    out = model(samples.to(device)).float().cpu()
-                model.train()
-                writer.add_image("samples", make_grid(torch.cat([samples, out]), nrow=len(samples)), step)
+                    rendered = [model(samples, one_hot(torch.full((len(samples),), row, device=device),
+                                                       model.painters)).float() for row in rows]
+                writer.add_image("samples", make_grid(torch.cat([samples, *rendered]).cpu(), nrow=len(samples)),
+                                 step)
             if step % cfg.checkpoint_every == 0:
                 save_state()
+            if out_of_time:
+                log.info("time limit of %s reached at step %d of %d", cfg.time_limit, step, cfg.steps)
+                stopped_early = True
+                break
     except KeyboardInterrupt:
         save_state()
         progress.close()
-        raise TrainError(f"interrupted at step {step}; continue with the same command and --resume") from None
+        log.warning("interrupted at step %d; continue with the same command and --resume", step)
+        raise
     progress.close()
     save_state()
     wall_time = elapsed + time.perf_counter() - started
 
     # ---- results ----------------------------------------------------------------------------------
     model.eval()
-    metrics = {f"final_{key}": value for key, value in last_logged.items()}
+    with atomic_path(run_dir / "curve.json") as tmp:
+        tmp.write_text(json.dumps(curve) + "\n")
+    painters = [dict(p) for p in init["painters"]] if init is not None else []
+    for k, row in enumerate(rows):
+        record = {"name": names[row], "style_image": cfg.style[k], "style_image_sha256": sha256(style_paths[k]),
+                  "style_size": cfg.style_size, "style_crop": cfg.style_crop, "style_weight": cfg.style_weights()[k],
+                  "metrics": {"final_style": last_styles[k]}}  # its own photos' style distance, unweighted
+        painters[row:row + 1] = [record]
     if val_paths:
         log.info("evaluating on %d photos from %s", len(val_paths), cfg.val_photos)
-        metrics |= {f"val_{k}": v for k, v in evaluate(model, criterion, val_paths, cfg.val_size).items()}
-    save_painter(out_dir / f"{name}.pt", model, name, cfg.to_dict(), step, metrics)
-    card = {
-        "name": name,
-        "style_image": str(style_path),
-        "style_image_sha256": sha256(style_path),
-        "init_sha256": sha256(Path(cfg.init)) if cfg.init else None,  # the painter it was fine-tuned from
+        for row, values in zip(rows, evaluate(model, criterion, rows, val_paths, cfg.val_size), strict=True):
+            painters[row]["metrics"] |= {f"val_{k}": v for k, v in values.items()}
+    run = {
+        "trained": [names[row] for row in rows],
+        "init_sha256": sha256(Path(cfg.init)) if cfg.init else None,  # the painter file it started from
         "steps": step,
         "samples_seen": step * cfg.batch_size,
         "wall_time_s": round(wall_time, 1),
+        "stopped_by_time_limit": stopped_early,
+        "first_step_s": first_step_s,  # includes compiling the step
+        "images_per_s": statistics.median(c["images_per_s"] for c in curve[1:]) if len(curve) > 1 else None,
         "device": describe_device(device),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "vgg": vgg.source,
-        "metrics": metrics,
+        "final_losses": last_logged,
         "config": cfg.to_dict(),
     }
+    history = (init.get("history", []) if init is not None else []) + [run]  # every run that made this file
+    save_painter(out_dir / f"{name}.pt", model, name, painters, cfg.to_dict(), step, history)
+    card = {"name": name, "painters": painters} | run | {"history": history}
     with atomic_path(out_dir / f"{name}.json") as tmp:
         tmp.write_text(json.dumps(card, indent=2) + "\n")
     writer.close()
@@ -268,14 +429,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def train_or_reuse(cfg: TrainConfig) -> dict[str, Any]:
-    """The model card of a finished run with exactly these settings, else a new run's card.
+    """The model card of a finished run with the same painter settings, else a new run's card.
 
-    Lets a script that trains several painters pick up where it stopped. A setting added to TrainConfig
-    after the card was written takes its default, so old cards still match.
+    Lets a script that trains several painters pick up where it stopped. Run options (device, workers …)
+    do not count, and a setting added to TrainConfig after the card was written takes its default.
     """
     card_path = Path(cfg.out_dir) / f"{cfg.painter_name}.json"
     if card_path.is_file():
         card = json.loads(card_path.read_text())
-        if TrainConfig(**card["config"]) == cfg:
+        if painter_settings(TrainConfig.from_dict(card["config"])) == painter_settings(cfg):
             return card
     return train(cfg)

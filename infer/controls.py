@@ -1,0 +1,137 @@
+"""Render-time controls: blends of a family's painters, cross-fades along a clip, strength, the photo's colours.
+
+Blends and keyframes are painter weights fed to the network, so a mix of painters costs one pass, like a
+single painter, on every engine. Strength and colour preservation work on the output frames, so they
+apply to any painter on any engine.
+
+    --blend "vangogh_starry_night=0.6,munch_the_scream=0.4"
+    --keyframes "0:vangogh_starry_night; 4:munch_the_scream; 8:hokusai_great_wave=0.5,munch_the_scream=0.5"
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from infer.engines import Engine, EngineError, Network, check_frames
+
+
+class ControlError(ValueError):
+    """A blend, keyframe list, strength or painter choice that cannot work, said in one line."""
+
+
+def parse_blend(text: str) -> dict[str, float]:
+    """``"a=0.6,b=0.4"`` (or a bare ``"a"``) -> weights summing to 1."""
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        try:
+            weight = float(value) if value else 1.0
+        except ValueError:
+            raise ControlError(f"cannot read the weight of {name.strip()!r} in {text!r}") from None
+        if not math.isfinite(weight) or weight < 0:
+            raise ControlError(f"blend weights must be finite and not negative: {part!r}")
+        weights[name.strip()] = weights.get(name.strip(), 0.0) + weight
+    total = sum(weights.values())
+    if not weights or total <= 0:
+        raise ControlError(f"{text!r} is no blend: write painter=weight, painter=weight …")
+    return {name: weight / total for name, weight in weights.items()}
+
+
+def blend_weights(blend: dict[str, float], painters: list[str], family: str) -> np.ndarray:
+    """The blend as one weight per painter of the network (a row of painter weights)."""
+    unknown = [name for name in blend if name not in painters]
+    if unknown:
+        raise ControlError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in {family} "
+                           f"({', '.join(painters)}); a blend mixes painters of one family")
+    return np.array([blend.get(name, 0.0) for name in painters], dtype=np.float32)
+
+
+@dataclass
+class Keyframe:
+    time: float  # seconds of the output
+    blend: dict[str, float]
+
+
+def parse_keyframes(text: str) -> list[Keyframe]:
+    """``"0:a; 4:b; 8:c=0.5,b=0.5"`` -> keyframes in time order."""
+    keyframes = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        when, colon, blend = part.partition(":")
+        try:
+            time = float(when)
+        except ValueError:
+            time = math.nan
+        if not colon or not math.isfinite(time) or time < 0:
+            raise ControlError(f"a keyframe is seconds:blend, e.g. 4:munch_the_scream, not {part!r}")
+        keyframes.append(Keyframe(time, parse_blend(blend)))
+    if not keyframes:
+        raise ControlError("--keyframes needs at least one seconds:blend")
+    times = [k.time for k in keyframes]
+    if len(set(times)) != len(times):
+        raise ControlError("two keyframes at the same time")
+    return sorted(keyframes, key=lambda k: k.time)
+
+
+def keyframe_weights(keyframes: list[Keyframe], painters: list[str], family: str, times: np.ndarray) -> np.ndarray:
+    """N×P painter weights at ``times``: eased (smoothstep) between keyframes, held before and after them."""
+    stops = np.array([k.time for k in keyframes])
+    rows = np.stack([blend_weights(k.blend, painters, family) for k in keyframes])
+    times = np.asarray(times, dtype=np.float64)
+    after = np.clip(np.searchsorted(stops, times, side="right"), 1, len(stops) - 1) if len(stops) > 1 else None
+    if after is None:
+        return np.repeat(rows, len(times), axis=0)
+    start, end = stops[after - 1], stops[after]
+    x = np.clip((times - start) / (end - start), 0.0, 1.0)
+    ease = (x * x * (3 - 2 * x))[:, None]
+    return ((1 - ease) * rows[after - 1] + ease * rows[after]).astype(np.float32)
+
+
+class KeyframeEngine:
+    """A family whose blend changes along a clip: each frame gets the weights of its time."""
+
+    def __init__(self, network: Network, keyframes: list[Keyframe], family: str) -> None:
+        self.network, self.keyframes, self.family = network, keyframes, family
+        self.painters = [p["name"] for p in network.painters]
+        keyframe_weights(keyframes, self.painters, family, np.zeros(1))  # unknown names fail here, not mid-clip
+        self.name = " → ".join("+".join(k.blend) for k in keyframes)
+        self.description = network.description
+        self.record = network.painters[0]
+
+    def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
+        if times is None:
+            raise EngineError("keyframes need the time of every frame: they apply to clips")
+        return self.network(frames, keyframe_weights(self.keyframes, self.painters, self.family, times))
+
+
+class Adjusted:
+    """An engine's output laid over the input at ``strength``, optionally in the input's own colours.
+
+    Colours: the painting's luminance (Y) with the photo's chroma (Cb, Cr), as luminance-only style
+    transfer (Gatys et al. 2017) does. Strength: input + strength·(painting − input), per pixel.
+    """
+
+    def __init__(self, engine: Engine, strength: float = 1.0, preserve_colors: bool = False) -> None:
+        if not 0.0 <= strength <= 1.0:
+            raise ControlError(f"--strength is from 0 (the photo) to 1 (the painting), not {strength:g}")
+        self.engine, self.strength, self.preserve_colors = engine, strength, preserve_colors
+        extras = ([f"strength {strength:g}"] if strength < 1 else []) + (["photo colours"] if preserve_colors else [])
+        self.name = engine.name + (f" ({', '.join(extras)})" if extras else "")
+        self.description = engine.description
+
+    def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
+        frames = check_frames(frames)
+        styled = self.engine(frames, times)
+        out = []
+        for photo, painted in zip(frames, styled, strict=True):
+            if self.preserve_colors:
+                ycc = cv2.cvtColor(photo, cv2.COLOR_RGB2YCrCb)
+                ycc[..., 0] = cv2.cvtColor(np.ascontiguousarray(painted), cv2.COLOR_RGB2YCrCb)[..., 0]
+                painted = cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+            if self.strength < 1:
+                painted = cv2.addWeighted(painted, self.strength, photo, 1 - self.strength, 0)
+            out.append(painted)
+        return np.stack(out)
