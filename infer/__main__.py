@@ -4,7 +4,9 @@ reference optimisation method, and compare the two."""
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +26,7 @@ from infer.reference import (
     ReferenceError,
     ReferenceStylizer,
     frames_dir_for,
+    snapshot_labels,
 )
 from infer.stylizer import Stylizer
 from infer.video import RenderOptions, VideoError, probe, stylize_video
@@ -35,6 +38,8 @@ from nets.vgg import VGGWeightsError
 
 PROG = "python -m infer"
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
 
 
 class UsageError(ValueError):
@@ -85,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("-o", "--output", type=Path, required=True, help=f"output clip ({', '.join(VIDEO_SUFFIXES)})")
     video.add_argument("--batch-size", type=int, default=4, help="frames per engine call")
     video.add_argument("--crf", type=int, default=18, help="H.264 quality: 0 lossless, 18 visually lossless, 51 worst")
-    video.add_argument("--preset", default="medium", help="x264 speed preset (ultrafast … veryslow)")
+    video.add_argument("--preset", default="medium", choices=X264_PRESETS, help="x264 speed preset")
     video.add_argument("--start", type=float, default=0.0, help="start of the range to render, in seconds")
     video.add_argument("--duration", type=float, default=None, help="length of the range in seconds (default: all)")
     video.add_argument("--keyframes", default=None,
@@ -162,8 +167,22 @@ def check_output(src: Path | None, dst: Path, overwrite: bool, suffixes: tuple[s
         raise UsageError("the output path is the input path; inputs are never overwritten")
     if not dst.parent.is_dir():
         raise UsageError(f"output folder does not exist: {dst.parent}")
+    if dst.is_dir():
+        raise UsageError(f"{dst} is a folder; give a file name")
     if dst.exists() and not overwrite:
         raise UsageError(f"{dst} exists; pass --overwrite to replace it")
+    if not os.access(dst.parent, os.W_OK):
+        raise UsageError(f"cannot write to the folder {dst.parent}")
+
+
+def check_image_output(src: Path | None, dst: Path, overwrite: bool) -> None:
+    """``check_output`` for pictures, and whether Pillow can write an RGB picture under that name (it
+    reads more formats than it writes: .psd, .xbm, .mpg …)."""
+    check_output(src, dst, overwrite, tuple(Image.registered_extensions()))
+    try:
+        Image.new("RGB", (8, 8)).save(io.BytesIO(), format=Image.registered_extensions()[dst.suffix.lower()])
+    except Exception:  # noqa: BLE001 - each Pillow plugin refuses in its own way (OSError, KeyError …)
+        raise UsageError(f"cannot write {dst.suffix} pictures; use .png, .jpg, .tif or .webp") from None
 
 
 def check_input(src: Path) -> None:
@@ -178,7 +197,7 @@ def _stylizer(args: argparse.Namespace) -> Stylizer:
 
 def run_image(args: argparse.Namespace) -> str:
     check_input(args.input)
-    check_output(args.input, args.output, args.overwrite, tuple(Image.registered_extensions()))
+    check_image_output(args.input, args.output, args.overwrite)
     stylizer = _stylizer(args)
     stylizer.file(args.input, args.output, args.max_size)
     return f"wrote {args.output} ({stylizer.name}, {stylizer.engine.description})"
@@ -189,6 +208,8 @@ def run_video(args: argparse.Namespace) -> str:
     check_output(args.input, args.output, args.overwrite, VIDEO_SUFFIXES)
     if args.batch_size < 1 or args.start < 0 or (args.duration is not None and args.duration <= 0):
         raise UsageError("--batch-size and --duration must be positive and --start not negative")
+    if not 0 <= args.crf <= 51:
+        raise UsageError(f"--crf is from 0 (lossless) to 51 (worst), not {args.crf}")
     keyframes = parse_keyframes(args.keyframes) if args.keyframes else None
     if keyframes and args.blend:
         raise UsageError("give --blend (one mix for the whole clip) or --keyframes (mixes along it), not both")
@@ -233,8 +254,10 @@ def run_export(args: argparse.Namespace) -> str:
 def run_reference(args: argparse.Namespace) -> str:
     check_input(args.input)
     is_clip = args.input.suffix.lower() not in IMAGE_SUFFIXES
-    check_output(args.input, args.output, args.overwrite,
-                 VIDEO_SUFFIXES if is_clip else tuple(Image.registered_extensions()))
+    if is_clip:
+        check_output(args.input, args.output, args.overwrite, VIDEO_SUFFIXES)
+    else:
+        check_image_output(args.input, args.output, args.overwrite)
     if (args.size is not None and args.size < 1) or args.save_every < 0:
         raise UsageError("--size and --save-every must be positive")
     cfg = ReferenceConfig(
@@ -245,6 +268,10 @@ def run_reference(args: argparse.Namespace) -> str:
         save_every=args.save_every, seed=args.seed, device=args.device, vgg_weights=args.vgg_weights)
     if is_clip:
         probe(args.input)
+    else:  # intermediate images are refused now, not after minutes of optimising
+        for label in snapshot_labels(cfg):
+            snapshot = args.output.with_stem(f"{args.output.stem}_{label}")
+            check_image_output(args.input, snapshot, args.overwrite)
     reference = ReferenceStylizer(cfg)  # checks the settings and reads the style image before loading VGG
     if is_clip:
         frames = frames_dir_for(args.output)
@@ -287,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         message = command(args)
     except USER_ERRORS as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the system refused a write (disk full, permissions …): nothing half-written is kept
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; no output written", file=sys.stderr)

@@ -106,7 +106,12 @@ class OnnxNetwork:
             config = json.loads(meta.get("train_config", "{}"))
             self.painters = [{"name": meta["painter"], "style_image": config.get("style"),
                               "style_size": config.get("style_size")}]
-        self.takes_weights = len(self.session.get_inputs()) > 1
+        inputs = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        if inputs not in (["frames"], ["frames", "painter_weights"]) or outputs != ["stylized"]:
+            raise PainterFileError(f"{path} has painter metadata but takes {', '.join(inputs)} and gives "
+                                   f"{', '.join(outputs)}: not a graph exported by this tool")
+        self.takes_weights = len(inputs) > 1
         self.provider = self.session.get_providers()[0]
         self.on_gpu = self.provider == "CUDAExecutionProvider"
         if device.type == "cuda" and not self.on_gpu:

@@ -192,7 +192,7 @@ class ReferenceStylizer:
                 start = self._start(content)
             else:
                 start = F.interpolate(image, size=size, mode="bicubic").clamp(0, 1)
-            step = self._snapshot(on_save, full, f"scale{number}") if on_save else None
+            step = self._snapshot(on_save, full, number) if on_save else None
             image, scale_losses = self.optimise(content, start, self.cfg.iterations, on_save=step,
                                                 desc=f"scale {number}/{len(sizes)}")
             losses += scale_losses
@@ -221,13 +221,26 @@ class ReferenceStylizer:
             image = chroma_from(full, image)
         return np.asarray(to_pil(image))
 
-    def _snapshot(self, on_save: Callable[[str, np.ndarray], None], full: torch.Tensor, scale: str
+    def _snapshot(self, on_save: Callable[[str, np.ndarray], None], full: torch.Tensor, scale: int
                   ) -> Callable[[int, torch.Tensor], None]:
         def save(iteration: int, image: torch.Tensor) -> None:
             if image.shape[-2:] != full.shape[-2:]:
                 image = F.interpolate(image, size=full.shape[-2:], mode="bicubic").clamp(0, 1)
-            on_save(f"{scale}_it{iteration:05d}", self._finish(image, full))
+            on_save(snapshot_label(scale, iteration), self._finish(image, full))
         return save
+
+
+def snapshot_label(scale: int, iteration: int) -> str:
+    """The name of an intermediate image (``save_every``): ``scale2_it00100``."""
+    return f"scale{scale}_it{iteration:05d}"
+
+
+def snapshot_labels(cfg: ReferenceConfig) -> list[str]:
+    """Every label ``image`` may save under with these settings (scales too small to run give fewer)."""
+    if not cfg.save_every:
+        return []
+    return [snapshot_label(scale, iteration) for scale in range(1, cfg.scales + 1)
+            for iteration in range(cfg.save_every, cfg.iterations + 1, cfg.save_every)]
 
 
 class ReferenceClipEngine:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
+
+from nets.files import atomic_path
 
 
 def image_grid(rows: Sequence[Sequence[Image.Image]], gap: int = 4) -> Image.Image:
@@ -20,6 +23,14 @@ def image_grid(rows: Sequence[Sequence[Image.Image]], gap: int = 4) -> Image.Ima
             sheet.paste(img, (x, y))
             x += width + gap
         y += height + gap
+    return sheet
+
+
+def save_grid(rows: Sequence[Sequence[Image.Image]], path: str | os.PathLike) -> Image.Image:
+    """``image_grid`` of the rows, written atomically (JPEG at quality 88, or the format of the name)."""
+    sheet = image_grid(rows)
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, quality=88)  # quality applies to JPEG and WebP; other formats ignore it
     return sheet
 
 

@@ -1,14 +1,18 @@
 """Stylising a whole clip: decode, stylise in batches and encode at the same time, keeping its timing.
 
-A reader thread decodes frames (and passes audio packets through untouched), the calling thread runs
-the engine on batches, and a writer thread encodes and muxes, with small queues between them so the
-engine waits on I/O as little as possible. Frame timestamps are copied, so frame count, frame rate and
-duration stay those of the input; the audio track is copied without re-encoding. The output is written
-to a temporary file and renamed only when complete.
+A reader thread decodes frames (and passes audio and subtitle packets through untouched), the calling
+thread runs the engine on batches, and a writer thread encodes and muxes, with small queues between them
+so the engine waits on I/O as little as possible. Frame timestamps are copied, so frame count, frame rate
+and duration stay those of the input; every audio and subtitle track the output container can hold is
+copied without re-encoding (the others are named in a warning). A phone clip's rotation is applied, so
+the painting is made and written upright, and the pixel aspect ratio of anamorphic clips is kept.
+Times (``start``, ``duration``, keyframes) count from the clip's first frame, whatever timestamp the
+container starts at. The output is written to a temporary file and renamed only when complete.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import queue
@@ -37,12 +41,15 @@ class VideoError(ValueError):
 
 @dataclass
 class ClipInfo:
-    width: int
+    width: int  # as shown: after the clip's rotation
     height: int
     fps: Fraction
     frames: int
     duration: float
     audio: str | None  # codec name of the first audio track, if any
+    rotation: int = 0  # degrees counter-clockwise that turn the stored frames upright: 0, 90, 180, 270
+    start: float = 0.0  # the first frame's timestamp in seconds: where the clip's own time 0 is
+    sample_aspect_ratio: Fraction | None = None  # of the pixels, as shown; None or 1: square
 
 
 @dataclass
@@ -96,31 +103,44 @@ def probe(path: str | os.PathLike) -> ClipInfo:
         else:
             duration = frames / float(fps)
         audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
-        return ClipInfo(stream.width, stream.height, Fraction(fps), frames, duration, audio)
+        sar = stream.sample_aspect_ratio
+    with _open(path) as container:  # again from the start: raw streams cannot seek
+        try:
+            first = next(container.decode(video=0), None)
+        except av.FFmpegError:
+            first = None
+    if first is None:
+        raise VideoError(f"{path} has no decodable video frames")
+    rotation = round(first.rotation / 90) * 90 % 360 if first.rotation == first.rotation else 0  # NaN: none
+    width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
+    if sar is not None and rotation in (90, 270):
+        sar = 1 / sar
+    return ClipInfo(width, height, Fraction(fps), frames, duration, audio, rotation,
+                    first.time if first.time is not None else 0.0, sar)
 
 
 class _Pipeline:
     """Three stages joined by bounded queues: reader thread -> engine (calling thread) -> writer thread.
 
-    Audio packets travel through the same queues, so they reach the muxer in roughly their demuxed
-    order. Any stage that fails sets ``stop``; the others notice within 0.1 s and end.
+    Audio and subtitle packets travel through the same queues, so they reach the muxer in roughly their
+    demuxed order. Any stage that fails sets ``stop``; the others notice within 0.1 s and end.
     """
 
     def __init__(self, inp: av.container.InputContainer, out: av.container.OutputContainer, engine: Engine,
-                 options: RenderOptions, expected: int) -> None:
-        self.inp, self.out, self.engine, self.options, self.expected = inp, out, engine, options, expected
+                 options: RenderOptions, info: ClipInfo, expected: int, copied: dict[int, Any]) -> None:
+        self.inp, self.out, self.engine, self.options, self.info = inp, out, engine, options, info
+        self.expected, self.copied = expected, copied  # copied: input stream index -> output stream
         self.in_video = inp.streams.video[0]
         self.in_video.thread_type = "AUTO"
-        self.in_audio = inp.streams.audio[0] if inp.streams.audio else None
         self.out_video = out.streams.video[0]
-        self.out_audio = out.streams.audio[0] if out.streams.audio else None
         self.end = options.start + options.duration if options.duration is not None else float("inf")
+        self.origin = info.start + options.start  # the input's timestamp of the output's second 0
         self.stop = threading.Event()
         self.decoded: queue.Queue = queue.Queue(maxsize=4 * options.batch_size)
         self.encoded: queue.Queue = queue.Queue(maxsize=4 * options.batch_size)
         self.timings = {"decode": 0.0, "stylize": 0.0, "encode": 0.0}
-        self.first_time: float | None = None
         self.errors: list[BaseException] = []
+        self.reopened: av.container.InputContainer | None = None  # when read() had to start again
 
     # -- queue helpers that give up when another stage has failed -----------------------------------
     def put(self, q: queue.Queue, item: Any) -> None:
@@ -138,60 +158,86 @@ class _Pipeline:
                 continue
         return _END
 
-    def offset(self, time_base: Fraction) -> int:
-        """Timestamps shift by the start of the range, the same for every stream, so sync is kept."""
-        return int(self.options.start / time_base)
+    def shift(self, time_base: Fraction) -> int:
+        """Timestamps shift by where the output starts, the same for every stream, so sync is kept."""
+        return round(self.origin / time_base)
 
     # -- stages ---------------------------------------------------------------------------------------
     def read(self) -> None:
-        start, end = self.options.start, self.end
-        if start > 0:
-            self.inp.seek(int(start / self.in_video.time_base), stream=self.in_video, backward=True)
-        streams = [s for s in (self.in_video, self.in_audio) if s is not None]
-        tick = time.perf_counter()
+        """Decode the range into the queue. A seek that lands past it (MPEG-TS seeks by bytes) or a stream
+        that cannot seek (raw H.264) is read again from the first frame instead."""
+        start, sent = self.options.start, 0
+        try:
+            if start > 0:
+                self.inp.seek(int(self.origin / self.in_video.time_base), stream=self.in_video, backward=True)
+            sent = self.demux()
+        except av.FFmpegError:  # only with start > 0 (demux reports damage itself otherwise): go again from 0
+            pass
+        if sent == 0 and start > 0 and not self.stop.is_set():
+            self.reopened = _open(Path(self.inp.name))
+            self.inp, self.in_video = self.reopened, self.reopened.streams.video[0]
+            self.demux()
+        self.put(self.decoded, _END)
+
+    def demux(self) -> int:
+        """One pass over the container from where it stands; the number of frames in the range queued."""
+        start, end, info = self.options.start, self.end, self.info
+        video_base = self.in_video.time_base
+        streams = [self.in_video] + [self.inp.streams[index] for index in self.copied]
+        tick, index, sent = time.perf_counter(), 0, 0
         try:
             for packet in self.inp.demux(*streams):
                 if self.stop.is_set():
-                    return
-                if packet.stream is self.in_audio:
-                    when = packet.pts * packet.time_base if packet.pts is not None else None
+                    return sent
+                if packet.stream is not self.in_video:
+                    when = packet.pts * packet.time_base - info.start if packet.pts is not None else None
                     # Keep the encoder-priming packets (negative pts) of an untrimmed clip too.
                     if when is not None and (start == 0 or when >= start) and when < end:
                         self.put(self.decoded, packet)
                     continue
                 for frame in packet.decode():
-                    if frame.time is None or not start - 1e-6 <= frame.time < end - 1e-6:
+                    if frame.pts is None:  # a raw stream carries no timestamps: frames follow at the clip's rate
+                        pts = round((info.start + index / float(info.fps)) / video_base)
+                    else:
+                        pts = frame.pts
+                    index += 1
+                    when = float(pts * video_base) - info.start
+                    if not start - 1e-6 <= when < end - 1e-6:
                         continue
                     array = frame.to_ndarray(format="rgb24")
+                    if info.rotation:
+                        array = np.ascontiguousarray(np.rot90(array, info.rotation // 90))
                     self.timings["decode"] += time.perf_counter() - tick
-                    self.put(self.decoded, (frame.pts, array))
+                    self.put(self.decoded, (pts - self.shift(video_base), array))
+                    sent += 1
                     tick = time.perf_counter()
         except av.FFmpegError as exc:
+            if sent == 0 and start > 0:
+                raise  # read() tries again from the start
             raise VideoError(f"{self.inp.name} is damaged ({exc.strerror or exc})") from None
-        self.put(self.decoded, _END)
+        return sent
 
     def write(self) -> None:
-        video_offset = self.offset(self.in_video.time_base)
         while (item := self.get(self.encoded)) is not _END:
             tick = time.perf_counter()
             if isinstance(item, av.Packet):
-                shift = self.offset(item.time_base)
+                shift = self.shift(item.time_base)
                 item.pts -= shift
                 if item.dts is not None:
                     item.dts -= shift
-                item.stream = self.out_audio
+                item.stream = self.copied[item.stream.index]
                 self.out.mux(item)
             else:
                 pts, array = item
                 frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-                frame.pts, frame.time_base = pts - video_offset, self.in_video.time_base
+                frame.pts, frame.time_base = pts, self.in_video.time_base
                 self.out.mux(self.out_video.encode(frame))
             self.timings["encode"] += time.perf_counter() - tick
         if not self.stop.is_set():
             self.out.mux(self.out_video.encode(None))
 
     def stylize(self, bar: tqdm) -> int:
-        """Batch frames through the engine; return how many were stylised."""
+        """Batch frames through the engine (with each frame's second in the output); return how many."""
         count, batch, finished = 0, [], False
         while not finished:
             item = self.get(self.decoded)
@@ -202,12 +248,10 @@ class _Pipeline:
                 continue
             finished = item is _END
             if not finished:
-                if self.first_time is None:  # the output's second 0
-                    self.first_time = float(item[0] * self.in_video.time_base)
                 batch.append(item)
             if batch and (finished or len(batch) == self.options.batch_size):
                 tick = time.perf_counter()
-                times = np.array([float(pts * self.in_video.time_base) for pts, _ in batch]) - self.first_time
+                times = np.array([float(pts * self.in_video.time_base) for pts, _ in batch])
                 styled = self.engine(np.stack([array for _, array in batch]), times)
                 self.timings["stylize"] += time.perf_counter() - tick
                 for (pts, _), array in zip(batch, styled, strict=True):
@@ -242,10 +286,15 @@ class _Pipeline:
             for thread in threads:
                 thread.join()
             bar.close()
+            if self.reopened is not None:
+                self.reopened.close()
         if self.errors:
             raise self.errors[0]
         if count == 0:
             raise VideoError(f"{self.inp.name} has no decodable video frames")
+        if self.options.duration is None and self.options.start == 0 and count < self.info.frames:
+            log.warning("%s ended after %d of its %d frames: it may be truncated or damaged", self.inp.name,
+                        count, self.info.frames)
         return RenderStats(count, time.perf_counter() - started, self.timings)
 
 
@@ -263,12 +312,34 @@ def _add_video_stream(out: av.container.OutputContainer, width: int, height: int
     return video
 
 
+def _holds(container_format: str, stream: av.stream.Stream) -> bool:
+    """Whether a container of this format can hold a copy of ``stream``: its header is tried in memory."""
+    try:
+        with av.open(io.BytesIO(), "w", format=container_format) as trial:
+            trial.add_stream_from_template(stream)
+            trial.start_encoding()
+    except (av.FFmpegError, ValueError, TypeError):
+        return False
+    return True
+
+
 def _add_streams(out: av.container.OutputContainer, inp: av.container.InputContainer, info: ClipInfo,
-                 options: RenderOptions) -> None:
-    """H.264 video at the input's size and time base, and a copy of the input's first audio track."""
-    _add_video_stream(out, info.width, info.height, info.fps, inp.streams.video[0].time_base, options)
-    if inp.streams.audio:
-        out.add_stream_from_template(inp.streams.audio[0])
+                 options: RenderOptions) -> dict[int, Any]:
+    """H.264 video at the shown size, pixel aspect and the input's time base, and a copy of every audio and
+    subtitle track the container can hold; returns input stream index -> output stream for the copies."""
+    video = _add_video_stream(out, info.width, info.height, info.fps, inp.streams.video[0].time_base, options)
+    if info.sample_aspect_ratio and info.sample_aspect_ratio != 1:
+        video.codec_context.sample_aspect_ratio = info.sample_aspect_ratio
+    copied, dropped = {}, []
+    for stream in [*inp.streams.audio, *inp.streams.subtitles]:
+        if _holds(out.format.name, stream):
+            copied[stream.index] = out.add_stream_from_template(stream)
+        else:
+            dropped.append(f"{stream.type} track {stream.index} ({stream.codec_context.name})")
+    if dropped:
+        log.warning("%s cannot hold %s: left out (an .mkv output keeps nearly any track)",
+                    Path(out.name).suffix or out.format.name, ", ".join(dropped))
+    return copied
 
 
 def write_video(dst: str | os.PathLike, frames: Iterable[np.ndarray], fps: int,
@@ -308,7 +379,10 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, engine: Engine
             raise VideoError(f"cannot write {dst} ({exc}); use an .mp4, .mkv or .mov name") from None
         with out:
             try:
-                _add_streams(out, inp, info, options)
+                copied = _add_streams(out, inp, info, options)
+                out.start_encoding()  # the header, now: a container that cannot hold a track says so before the work
             except (av.FFmpegError, ValueError) as exc:
                 raise VideoError(f"cannot write this clip as {dst.suffix} ({exc})") from None
-            return _Pipeline(inp, out, engine, options, expected).run()
+            if info.rotation:
+                log.info("%s is stored turned by %d°: painting it upright", src.name, info.rotation)
+            return _Pipeline(inp, out, engine, options, info, expected, copied).run()

@@ -30,11 +30,26 @@ def open_rgb(path: str | os.PathLike) -> Image.Image:
         raise ImageReadError(f"no such file: {path}") from None
     except (OSError, Image.DecompressionBombError, ValueError) as exc:
         raise ImageReadError(f"{path} is not a readable image ({exc})") from None
+    if img.mode.startswith("I") or img.mode == "F":
+        img = _gray_to_8bit(img)
     if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
     return img.convert("RGB")
+
+
+def _gray_to_8bit(img: Image.Image) -> Image.Image:
+    """Gray deeper than 8 bits (16-bit PNG or TIFF, 32-bit integer or float TIFF) scaled to 8 bits.
+
+    Pillow's own conversion clips such values at 255, which turns a 16-bit photo nearly white.
+    """
+    values = np.asarray(img, dtype=np.float64)
+    if img.mode.startswith("I;16") or (img.mode == "I" and values.max() > 255):
+        values = values / 257
+    elif img.mode == "F" and values.max() <= 1:
+        values = values * 255
+    return Image.fromarray(np.clip(values.round(), 0, 255).astype(np.uint8), "L")
 
 
 def fit_longest_side(img: Image.Image, size: int | None) -> Image.Image:

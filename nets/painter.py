@@ -86,7 +86,14 @@ def read_painter(path: str | os.PathLike) -> dict[str, Any]:
         raise PainterFileError(f"{path} is not a painter checkpoint ({exc.__class__.__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") not in (FORMAT, _V1):
         raise PainterFileError(f"{path} is not a painter checkpoint (format {FORMAT} expected)")
-    return _upgrade_v1(payload) if payload["format"] == _V1 else payload
+    needed = ("name", "model", "config") + (("painters",) if payload["format"] == FORMAT else ())
+    missing = [key for key in needed if key not in payload]
+    if missing or not isinstance(payload["model"], dict):
+        raise PainterFileError(f"{path} is a damaged painter checkpoint (no {', '.join(missing) or 'weights'})")
+    payload = _upgrade_v1(payload) if payload["format"] == _V1 else payload
+    if not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in payload["painters"]):
+        raise PainterFileError(f"{path} is a damaged painter checkpoint (a painter without a name)")
+    return payload
 
 
 def load_painter(path: str | os.PathLike) -> tuple[TransformerNet, dict[str, Any]]:

@@ -61,10 +61,11 @@ def _load_state(arch: str, path: Path | None) -> dict[str, torch.Tensor]:
     if path is not None:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise VGGWeightsError(f"cannot read VGG weights from {path}: {exc}") from exc
-        if not isinstance(state, dict):
-            raise VGGWeightsError(f"{path} is not a VGG state dict")
+        except Exception as exc:  # torch's own message would advise weights_only=False: never do that here
+            raise VGGWeightsError(f"cannot read VGG weights from {path}: not a PyTorch weight file "
+                                  f"({exc.__class__.__name__})") from None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise VGGWeightsError(f"{path} is not a VGG state dict (a painter file, perhaps?)")
         return state
     enum = models.VGG16_Weights if arch == "vgg16" else models.VGG19_Weights
     try:

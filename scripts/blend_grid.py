@@ -18,9 +18,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infer.engines import PainterEngine  # noqa: E402
-from infer.sheet import image_grid  # noqa: E402
+from infer.sheet import save_grid  # noqa: E402
 from infer.stylizer import Stylizer  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
 from nets.images import fit_longest_side, open_rgb  # noqa: E402
 
 
@@ -47,9 +46,7 @@ def main() -> None:
             weights = np.array([shares.get(name, 0.0) for name in names], dtype=np.float32)
             row.append(Image.fromarray(PainterEngine(family.network, weights, "blend")(photo[None])[0]))
         rows.append(row)
-    sheet = image_grid(rows)
-    with atomic_path(args.output) as tmp:
-        sheet.save(tmp, quality=88)
+    sheet = save_grid(rows, args.output)
     print(f"wrote {args.output}: corners {', '.join(corners)} ({sheet.width}×{sheet.height})")
 
 

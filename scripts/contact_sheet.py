@@ -1,6 +1,7 @@
 """Contact sheet of painters: one row per photo, photo | each painter's result, as one JPEG or PNG.
 
     python scripts/contact_sheet.py -m vangogh_starry_night munch_the_scream -o docs/sheet.jpg a.jpg b.jpg
+    python scripts/contact_sheet.py -m old/vangogh.pt vangogh_starry_night --labels "before" "after" ...
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infer.sheet import image_grid  # noqa: E402
+from infer.sheet import caption, save_grid  # noqa: E402
 from infer.stylizer import Stylizer  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
 from nets.images import fit_longest_side, open_rgb  # noqa: E402
 
 
@@ -26,15 +26,16 @@ def main() -> None:
     parser.add_argument("-m", "--painter", nargs="+", required=True, help="painter names in checkpoints/ or paths")
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--size", type=int, default=256, help="longest side of each photo in px")
+    parser.add_argument("--labels", nargs="+", default=None, help="column headers, one per painter")
     args = parser.parse_args()
+    if args.labels is not None and len(args.labels) != len(args.painter):
+        parser.error("--labels takes one header per painter")
     stylizers = [Stylizer(painter) for painter in args.painter]
-    rows = []
+    rows = [[caption("photo")] + [caption(label) for label in args.labels]] if args.labels else []
     for path in args.photos:
         photo = fit_longest_side(open_rgb(path), args.size)
         rows.append([photo] + [Image.fromarray(s.image(np.asarray(photo))) for s in stylizers])
-    sheet = image_grid(rows)
-    with atomic_path(args.output) as tmp:
-        sheet.save(tmp, quality=88)
+    sheet = save_grid(rows, args.output)
     print(f"wrote {args.output} ({sheet.width}×{sheet.height})")
 
 

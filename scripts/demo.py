@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infer.engines import MosaicEngine, open_network, painter_engines  # noqa: E402
 from infer.painters import CHECKPOINTS, find_painter, painter_files  # noqa: E402
-from infer.sheet import image_grid  # noqa: E402
+from infer.sheet import save_grid  # noqa: E402
 from infer.stylizer import Stylizer  # noqa: E402
 from infer.video import write_video  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
@@ -92,8 +92,7 @@ def main() -> None:
                 row.append(styled)
                 progress.update()
             rows.append(row)
-    with atomic_path(args.output / "contact_sheet.jpg") as tmp:
-        image_grid(rows).save(tmp, quality=88)
+    save_grid(rows, args.output / "contact_sheet.jpg")
     print(f"made {clip.name} ({args.clip_width}x{height}, {args.seconds:g} s) and stylised it and {len(photos)} photos "
           f"with {', '.join(painters)} in {time.perf_counter() - started:.1f} s on "
           f"{stylizers[0].engine.description}; see {args.output}/")

@@ -36,6 +36,9 @@ def main() -> None:
     parser.add_argument("--photos", type=Path, required=True)
     parser.add_argument("--size", type=int, default=256, help="longest side of the photos")
     parser.add_argument("--style-sizes", type=int, nargs="+", default=[512], help="longest side of the style images")
+    parser.add_argument("--style-crop", type=float, default=None,
+                        help="crop every style image this much (default: each painter's own training crop)")
+    parser.add_argument("--only", nargs="+", default=None, help="evaluate only the painters of these names")
     parser.add_argument("--clip", type=Path, required=True)
     parser.add_argument("--clip-width", type=int, default=320)
     parser.add_argument("--vgg-weights", default="")
@@ -51,9 +54,11 @@ def main() -> None:
     rows = []
     for path in args.painters:
         for engine in painter_engines(TorchNetwork(path, device, half=False)):
+            if args.only and engine.name not in args.only:
+                continue
             record = engine.record
-            styles = [load_image(record["style_image"], size, record.get("style_crop") or 0.0).to(device)
-                      for size in args.style_sizes]
+            crop = record.get("style_crop") or 0.0 if args.style_crop is None else args.style_crop
+            styles = [load_image(record["style_image"], size, crop).to(device) for size in args.style_sizes]
             criterion = PerceptualLoss(vgg, styles)  # one style index per size
             sums = {"content": 0.0} | {f"{k}_{size}": 0.0 for size in args.style_sizes for k in ("identity", "style")}
             for photo in photos:
@@ -69,6 +74,7 @@ def main() -> None:
                 sums["content"] += content.item()
             styled_clip = [engine(f[None])[0] for f in frames]
             rows.append({"file": str(path), "painter": engine.name, "style_image": record["style_image"],
+                         "style_crop": crop,
                          **{k: v / len(photos) for k, v in sums.items()},
                          "warping_error": warping_error(frames, styled_clip)[0]})
             print(rows[-1], flush=True)

@@ -39,7 +39,7 @@ import torch  # noqa: E402
 
 from nets.device import describe_device, pick_device  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
-from scripts.train_painters import FAMILY, FAMILY_NAME  # noqa: E402
+from scripts.train_painters import FAMILY, FAMILY_NAME, painters_table  # noqa: E402
 from train.config import TrainConfig, parse_duration  # noqa: E402
 from train.trainer import train  # noqa: E402
 
@@ -175,10 +175,7 @@ def main() -> None:
         card = json.loads(card_path.read_text())
         print(f"family: {card['steps']} steps × {args.batch_size} = {card['samples_seen']} samples in "
               f"{card['wall_time_s']} s")
-        for painter in card["painters"]:
-            m = painter["metrics"]
-            print(f"  {painter['name']}: val style {m.get('val_identity_style', float('nan')):.3f} -> "
-                  f"{m.get('val_style', float('nan')):.3f}, content {m.get('val_content', float('nan')):.3f}")
+        print(painters_table(card))
 
 
 if __name__ == "__main__":

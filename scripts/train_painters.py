@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -79,6 +80,18 @@ def finish(painter: Path, eval_clip: Path, eval_width: int) -> dict:
     return card
 
 
+def painters_table(card: dict) -> str:
+    """A markdown table of a model card's painters: validation numbers, and warping error where measured."""
+    lines = ["| painter | val style (photo → painter) | val content | warping error (input floor) |",
+             "|---|---|---|---|"]
+    for record in card["painters"]:
+        m = record["metrics"]
+        flicker = f"{m['warping_error']:.5f} ({m['input_warping_error']:.5f})" if "warping_error" in m else "–"
+        lines.append(f"| {record['name']} | {m.get('val_identity_style', math.nan):.3f} → "
+                     f"{m.get('val_style', math.nan):.3f} | {m.get('val_content', math.nan):.3f} | {flicker} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--finish", type=Path, default=None, help="only evaluate and export this trained family")
@@ -114,11 +127,7 @@ def main() -> None:
     exported = ", ".join(k for k, v in card["exports"].items() if "rejected" not in v)
     print(f"{card['name']}: {card['device']}, {card['steps']} steps × {card['config']['batch_size']}, "
           f"{card['wall_time_s']:.0f} s; exports: {exported}")
-    print("| painter | val style (photo → painter) | val content | warping error (input floor) |\n|---|---|---|---|")
-    for record in card["painters"]:
-        m = record["metrics"]
-        print(f"| {record['name']} | {m['val_identity_style']:.3f} → {m['val_style']:.3f} | {m['val_content']:.3f} | "
-              f"{m['warping_error']:.5f} ({m['input_warping_error']:.5f}) |")
+    print(painters_table(card))
 
 
 if __name__ == "__main__":

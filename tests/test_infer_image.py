@@ -1,12 +1,15 @@
 import shutil
 
 import numpy as np
+import onnx
 import pytest
+import torch
 from PIL import Image
 
 from infer.engines import EngineError
 from infer.painters import find_painter
 from infer.stylizer import Stylizer
+from nets.images import open_rgb
 from nets.painter import PainterFileError
 from tests.conftest import assert_one_line_error, run_cli
 
@@ -62,6 +65,10 @@ def test_cli_stylises_grayscale_alpha_and_rotated_photos(tiny_painter, tmp_path,
     ("same_as_input", "inputs are never overwritten"),
     ("missing_folder", "output folder does not exist"),
     ("exists", "pass --overwrite"),
+    ("folder_output", "is a folder; give a file name"),
+    ("unwritable_format", "cannot write .psd pictures"),
+    ("nameless_painter", "damaged painter checkpoint"),
+    ("foreign_onnx", "not a graph exported by this tool"),
 ])
 def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path, val_dir):
     painter, _, _ = tiny_painter
@@ -83,13 +90,36 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
         dst = src
     elif case == "missing_folder":
         dst = tmp_path / "missing" / "out.png"
+    elif case == "folder_output":
+        dst = tmp_path / "out.png"
+        dst.mkdir()
+    elif case == "unwritable_format":
+        dst = tmp_path / "out.psd"  # Pillow reads Photoshop files but cannot write them
+    elif case == "nameless_painter":
+        payload = torch.load(painter, weights_only=True)
+        del payload["name"]
+        model = str(tmp_path / "nameless.pt")
+        torch.save(payload, model)
+    elif case == "foreign_onnx":
+        model = str(tmp_path / "other.onnx")
+        graph = onnx.helper.make_graph(
+            [onnx.helper.make_node("Identity", ["x"], ["y"])], "other",
+            [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.UINT8, [1, 8, 8, 3])],
+            [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.UINT8, [1, 8, 8, 3])])
+        other = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)])
+        other.ir_version = 9
+        other.metadata_props.add(key="painter", value="pretend")
+        onnx.save(other, model)
     else:
         dst.write_bytes(b"keep me")
     before = src.read_bytes() if src.exists() else None
-    result = run_cli("infer", "image", str(src), "-m", model, "-o", str(dst))
+    extra = ["--overwrite"] if case == "folder_output" else []
+    result = run_cli("infer", "image", str(src), "-m", model, "-o", str(dst), *extra)
     assert_one_line_error(result, expected, tmp_path)
     if case == "exists":
         assert dst.read_bytes() == b"keep me"
+    elif case == "folder_output":
+        assert dst.is_dir()
     elif case != "same_as_input":
         assert not dst.exists()
     if before is not None:
@@ -141,3 +171,14 @@ def test_mosaic_labels_fit_their_tiles():
     _label(tile, "seurat_sunday_on_la_grande_jatte")
     columns = np.nonzero(tile.max(axis=(0, 2)))[0]
     assert columns.min() >= 2 and columns.max() <= 117  # the last letter is inside the tile
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_16_bit_gray_photos_keep_their_tones(val_dir, tmp_path, suffix):
+    gray = np.asarray(Image.open(sorted(val_dir.iterdir())[0]).convert("L").resize((64, 48))).astype(np.uint16)
+    deep = tmp_path / f"deep{suffix}"
+    Image.fromarray(gray * 257).save(deep)  # the same picture, 16 bits per pixel
+    with Image.open(deep) as img:
+        assert img.mode.startswith("I")
+    rgb = np.asarray(open_rgb(deep)).astype(int)
+    assert np.abs(rgb[..., 0] - gray).max() <= 1 and np.array_equal(rgb[..., 0], rgb[..., 2])

@@ -159,3 +159,21 @@ def test_compare_clip_reports_flicker(clip, tmp_path, tiny_painter, weights_dir)
     assert report_numbers((out / "report.md").read_text()) == expected
     again = run_cli("infer", "compare", str(path), "-m", str(painter), "-o", str(out))
     assert_one_line_error(again, "exists", tmp_path)
+
+
+def test_snapshots_never_overwrite_files_without_overwrite(tmp_path, style_image, weights_dir):
+    photo = tmp_path / "photo.png"
+    Image.open(shared("data", "photos", "val", "bsds300_img_003.jpg")).resize((48, 32)).save(photo)
+    before = photo.read_bytes()
+    out = tmp_path / "p.png"
+    taken = tmp_path / "p_scale1_it00002.png"
+    taken.write_bytes(b"keep me")
+    args = ["infer", "reference", str(photo), "-o", str(out), "--style", str(style_image), "--vgg-weights",
+            str(weights_dir), "--iterations", "2", "--save-every", "2", "--scales", "1", "--device", "cpu"]
+    assert_one_line_error(run_cli(*args), "p_scale1_it00002.png exists; pass --overwrite", tmp_path)
+    assert taken.read_bytes() == b"keep me" and not out.exists() and photo.read_bytes() == before
+    same = tmp_path / "photo_scale1_it00002.png"
+    photo.rename(same)  # now the snapshot of -o photo.png would be the input
+    result = run_cli("infer", "reference", str(same), "-o", str(photo), *args[5:], "--overwrite")
+    assert_one_line_error(result, "inputs are never overwritten", tmp_path)
+    assert same.read_bytes() == before

@@ -48,11 +48,14 @@ def test_truncated_file_names_the_missing_layer(weights_dir):
         VGGFeatures("vgg16", ["relu5_1"], weights_dir / "vgg16_relu4_3_fp16.pth")
 
 
-def test_wrong_file_is_a_clear_error(tmp_path, style_image):
-    with pytest.raises(VGGWeightsError, match="cannot read VGG weights"):
+def test_wrong_file_is_a_clear_error(tmp_path, style_image, tiny_painter):
+    with pytest.raises(VGGWeightsError, match="cannot read VGG weights") as error:
         VGGFeatures("vgg16", ["relu1_2"], style_image)
+    assert "weights_only" not in str(error.value)  # torch's advice to load unsafely never reaches a user
     with pytest.raises(VGGWeightsError, match="no vgg16"):
         VGGFeatures("vgg16", ["relu1_2"], tmp_path)
+    with pytest.raises(VGGWeightsError, match="not a VGG state dict"):
+        VGGFeatures("vgg16", ["relu1_2"], tiny_painter[0])
 
 
 def test_offline_without_weights_says_how_to_supply_them(tmp_path, monkeypatch):
