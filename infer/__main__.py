@@ -29,6 +29,7 @@ from infer.reference import (
     snapshot_labels,
 )
 from infer.stylizer import Stylizer
+from infer.tiles import Tiling, parse_size
 from infer.video import RenderOptions, VideoError, probe, stylize_video
 from nets.device import DeviceError
 from nets.files import atomic_path
@@ -66,6 +67,11 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=float, default=1.0, help="0 gives back the photo, 1 the painting")
     parser.add_argument("--preserve-colors", action="store_true",
                         help="the painting's brightness in the photo's colours")
+    parser.add_argument("--tile", type=int, default=None,
+                        help="paint in tiles of this many px a side, sharing the whole frame's statistics "
+                             "(default: only frames too big for --max-memory)")
+    parser.add_argument("--max-memory", default=None,
+                        help="memory a frame may take, e.g. 3G (default: half the free memory of the device)")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="onnx (ONNX Runtime) or torch; auto: onnx when the painter has an exported file")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -191,8 +197,14 @@ def check_input(src: Path) -> None:
 
 
 def _stylizer(args: argparse.Namespace) -> Stylizer:
+    if args.tile is not None and args.tile < 16:
+        raise UsageError(f"--tile must be at least 16 px, not {args.tile}")
+    try:
+        budget = parse_size(args.max_memory) if args.max_memory else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return Stylizer(args.painter, args.engine, args.device, args.precision, blend=args.blend,
-                    strength=args.strength, preserve_colors=args.preserve_colors)
+                    strength=args.strength, preserve_colors=args.preserve_colors, tiling=Tiling(args.tile, budget))
 
 
 def run_image(args: argparse.Namespace) -> str:

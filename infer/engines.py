@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Protocol
 
@@ -24,9 +25,10 @@ import onnxruntime as ort
 import torch
 
 from infer.painters import PainterFiles
+from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Tiling, free_memory, stylize_tiled
 from nets.device import pick_device
 from nets.painter import PainterFileError, load_painter
-from nets.transformer import MIN_SIDE, FrameTransformer
+from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
 
 log = logging.getLogger(__name__)
 ENGINES = ("auto", "onnx", "torch")
@@ -64,39 +66,91 @@ class Network(Protocol):
         ...
 
 
-class TorchNetwork:
-    def __init__(self, path: Path, device: torch.device, half: bool) -> None:
+class _TiledNetwork(ABC):
+    """What both back ends share: frames run whole while they fit the memory budget, else in tiles that
+    share one set of instance-norm statistics (``infer.tiles``), so no size ends in an allocation failure."""
+
+    tiling: Tiling
+    bytes_per_pixel: float
+    cuda_device: torch.device | None
+
+    def budget(self) -> int:
+        """Half the memory free now on the GPU; on the CPU that too, at most ``CPU_BUDGET``."""
+        if self.cuda_device is not None:
+            return torch.cuda.mem_get_info(self.cuda_device)[0] // 2
+        return min(free_memory() // 2, CPU_BUDGET)
+
+    def __call__(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        frames = check_frames(frames)
+        count, h, w, _ = frames.shape
+        if min(h, w) < MIN_SIDE:
+            raise EngineError(f"image of {w}×{h} px is too small: both sides must be at least {MIN_SIDE} px")
+        weights = np.array(weights, dtype=np.float32)
+        budget = self.budget()
+        if self.tiling.tile_side(h * count, w, budget, self.bytes_per_pixel) is None:
+            return self.whole(frames, weights)
+        core = self.tiling.tile_side(h, w, budget, self.bytes_per_pixel)
+        if core is None:  # one frame at a time fits
+            return np.concatenate([self.whole(frames[k:k + 1], weights[k:k + 1]) for k in range(count)])
+        return np.stack([stylize_tiled(frame, row, core, self.statistics, self.tile, progress=count == 1)
+                         for frame, row in zip(frames, weights, strict=True)])
+
+    @abstractmethod
+    def whole(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``frames`` in one pass, each normalised with its own statistics."""
+
+    @abstractmethod
+    def statistics(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """N×S instance-norm statistics of a pass over ``frames`` (see ``nets.transformer.NormStats``)."""
+
+    @abstractmethod
+    def tile(self, frames: np.ndarray, weights: np.ndarray, stats: np.ndarray) -> np.ndarray:
+        """``frames`` (tiles of one frame) normalised with the frame's statistics ``stats`` (1×S)."""
+
+
+class TorchNetwork(_TiledNetwork):
+    def __init__(self, path: Path, device: torch.device, half: bool, tiling: Tiling | None = None) -> None:
         model, payload = load_painter(path)
         self.painters: list[dict] = payload["painters"]
         self.device = device
+        self.channels = model.norm_channels
         # Contiguous (NCHW), not channels_last: on an H100 channels_last made fp16 eager 26% slower for this
         # network (instance norm and reflection padding copy between layouts; docs/PERFORMANCE.md).
         self.module = FrameTransformer(model.half() if half else model).to(device).eval()
         self.description = f"torch {device.type} {'fp16' if half else 'fp32'}"
+        self.tiling = tiling or Tiling()
+        self.bytes_per_pixel = BYTES_PER_PIXEL * (0.6 if half else 1.0)
+        self.cuda_device = device if device.type == "cuda" else None
 
     @torch.inference_mode()
-    def __call__(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(check_frames(frames)).to(self.device, non_blocking=True)
-        mix = torch.tensor(weights, dtype=torch.float32, device=self.device)
-        try:
-            return self.module(x, mix).cpu().numpy()
-        except ValueError as exc:  # too small for the network
-            raise EngineError(str(exc)) from None
+    def run(self, frames: np.ndarray, weights: np.ndarray, stats: NormStats | None = None) -> np.ndarray:
+        x = torch.from_numpy(np.require(frames, requirements=["C_CONTIGUOUS", "WRITEABLE"])).to(self.device)
+        mix = torch.from_numpy(weights).to(self.device)
+        return self.module(x, mix, stats).cpu().numpy()
+
+    def whole(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return self.run(frames, weights)
+
+    def statistics(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        stats = NormStats(record=True)
+        self.run(frames, weights, stats)
+        return stats.flat().cpu().numpy()
+
+    def tile(self, frames: np.ndarray, weights: np.ndarray, stats: np.ndarray) -> np.ndarray:
+        return self.run(frames, weights, NormStats.from_flat(torch.from_numpy(stats).to(self.device), self.channels))
 
 
-class OnnxNetwork:
-    def __init__(self, path: Path, device: torch.device) -> None:
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # the CPU fallback warning is reported by us, once, below
-        providers: list = ["CPUExecutionProvider"]
+class OnnxNetwork(_TiledNetwork):
+    """An exported graph; frames that need tiles run on its companion ``<name>.tiles.onnx`` graph."""
+
+    def __init__(self, path: Path, device: torch.device, tiling: Tiling | None = None) -> None:
+        self.path, self.device_id = path, device.index or 0
+        self.providers: list = ["CPUExecutionProvider"]
         if device.type == "cuda":
-            providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
+            self.providers.insert(0, ("CUDAExecutionProvider", {"device_id": self.device_id}))
             if hasattr(ort, "preload_dlls"):  # onnxruntime-gpu >= 1.21: CUDA/cuDNN from the nvidia-* wheels
                 ort.preload_dlls()
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=providers)
-        except Exception as exc:
-            raise PainterFileError(f"{path} is not a painter ONNX file ({str(exc).splitlines()[0][:200]})") from None
+        self.session = self._session(path)
         meta = self.session.get_modelmeta().custom_metadata_map
         if "painter" not in meta:
             raise PainterFileError(f"{path} is an ONNX file but not an exported painter (no painter metadata)")
@@ -107,34 +161,65 @@ class OnnxNetwork:
             self.painters = [{"name": meta["painter"], "style_image": config.get("style"),
                               "style_size": config.get("style_size")}]
         inputs = [i.name for i in self.session.get_inputs()]
-        outputs = [o.name for o in self.session.get_outputs()]
-        if inputs not in (["frames"], ["frames", "painter_weights"]) or outputs != ["stylized"]:
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        if inputs not in (["frames"], ["frames", "painter_weights"]) or self.outputs[0] != "stylized":
             raise PainterFileError(f"{path} has painter metadata but takes {', '.join(inputs)} and gives "
-                                   f"{', '.join(outputs)}: not a graph exported by this tool")
+                                   f"{', '.join(self.outputs)}: not a graph exported by this tool")
         self.takes_weights = len(inputs) > 1
         self.provider = self.session.get_providers()[0]
         self.on_gpu = self.provider == "CUDAExecutionProvider"
         if device.type == "cuda" and not self.on_gpu:
             log.warning("onnxruntime could not use CUDA here; running on the CPU")
-        self.device_id = device.index or 0
-        self.description = f"onnxruntime {self.provider} {meta.get('precision', 'fp32')}"
+        precision = meta.get("precision", "fp32")
+        self.description = f"onnxruntime {self.provider} {precision}"
+        self.tiling = tiling or Tiling()
+        self.bytes_per_pixel = BYTES_PER_PIXEL * (0.6 if precision == "fp16" else 1.0)
+        self.cuda_device = device if self.on_gpu else None
+        self.tiles: ort.InferenceSession | None = None  # opened when a frame first needs tiles
 
-    def __call__(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        frames = check_frames(frames)
-        if min(frames.shape[1:3]) < MIN_SIDE:
-            raise EngineError(f"image of {frames.shape[2]}×{frames.shape[1]} px is too small: both sides must be "
-                              f"at least {MIN_SIDE} px")
-        inputs = {"frames": frames}
-        if self.takes_weights:
-            inputs["painter_weights"] = np.ascontiguousarray(weights, dtype=np.float32)
+    def _session(self, path: Path) -> ort.InferenceSession:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # the CPU fallback warning is reported by us, once
+        try:
+            return ort.InferenceSession(str(path), options, providers=self.providers)
+        except Exception as exc:
+            raise PainterFileError(f"{path} is not a painter ONNX file ({str(exc).splitlines()[0][:200]})") from None
+
+    def run(self, session: ort.InferenceSession, output: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
         if not self.on_gpu:
-            return self.session.run(None, inputs)[0]
-        binding = self.session.io_binding()
+            return session.run([output], inputs)[0]
+        binding = session.io_binding()
         for key, value in inputs.items():
             binding.bind_ortvalue_input(key, ort.OrtValue.ortvalue_from_numpy(value, "cuda", self.device_id))
-        binding.bind_output("stylized", "cuda", self.device_id)
-        self.session.run_with_iobinding(binding)
-        return binding.copy_outputs_to_cpu()[0]
+        for name in (o.name for o in session.get_outputs()):
+            binding.bind_output(name, "cuda", self.device_id)
+        session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[[o.name for o in session.get_outputs()].index(output)]
+
+    def _inputs(self, frames: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+        return {"frames": frames} | ({"painter_weights": weights} if self.takes_weights else {})
+
+    def whole(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return self.run(self.session, "stylized", self._inputs(frames, weights))
+
+    def statistics(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        if "norm_stats" not in self.outputs:
+            raise EngineError(f"{self.path} was exported before tiling; export it again (python -m infer export)")
+        return self.run(self.session, "norm_stats", self._inputs(frames, weights))
+
+    def tile(self, frames: np.ndarray, weights: np.ndarray, stats: np.ndarray) -> np.ndarray:
+        if self.tiles is None:
+            tiles = tiles_graph(self.path)
+            if not tiles.is_file():
+                raise EngineError(f"{self.path.name} has no tile graph {tiles.name} for frames this big; export "
+                                  "it again (python -m infer export), or use --engine torch")
+            self.tiles = self._session(tiles)
+        return self.run(self.tiles, "stylized", self._inputs(frames, weights) | {"norm_stats": stats})
+
+
+def tiles_graph(path: Path) -> Path:
+    """Where the tile graph of an exported painter lives: ``x.onnx`` -> ``x.tiles.onnx``."""
+    return path.with_name(path.name.removesuffix(".onnx") + ".tiles.onnx")
 
 
 class PainterEngine:
@@ -193,7 +278,7 @@ def _label(image: np.ndarray, text: str) -> None:
 
 
 def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto",
-                 precision: str = "auto") -> Network:
+                 precision: str = "auto", tiling: Tiling | None = None) -> Network:
     """A painter file on a back end. ``auto``: ONNX Runtime when an exported file exists, else PyTorch;
     fp16 on CUDA, fp32 on the CPU (where fp16 is slower and ONNX Runtime lacks fp16 kernels)."""
     if engine not in ENGINES or precision not in PRECISIONS:
@@ -204,10 +289,10 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
     if engine == "torch" or (engine == "auto" and onnx_file is None):
         if files.pt is None:
             raise EngineError("the PyTorch engine needs the painter's .pt file; there are only ONNX files")
-        return TorchNetwork(files.pt, dev, half)
+        return TorchNetwork(files.pt, dev, half, tiling)
     if onnx_file is None:
         raise EngineError(f"{files.pt} has no ONNX file; make one with: python -m infer export {files.pt.stem}")
-    return OnnxNetwork(onnx_file, dev)
+    return OnnxNetwork(onnx_file, dev, tiling)
 
 
 def painter_engines(network: Network, painter: str | None = None) -> list[PainterEngine]:

@@ -2,9 +2,12 @@
 
 The graph takes and returns uint8 N×H×W×3 RGB frames (see ``FrameTransformer``); a family's graph also
 takes the painter weights, float32 N×P (one row per frame), so painters can be blended live. One painter
-of a family, or a fixed blend, exports as a one-painter graph with the single ``frames`` input.
+of a family, or a fixed blend, exports as a one-painter graph with the single ``frames`` input. The graph
+also gives the instance-norm statistics of its pass (``norm_stats``, N×S), and a second graph beside it,
+``<name>.tiles.onnx``, takes them as an input: frames too big for memory run as tiles of the second graph
+with the statistics of a thumbnail from the first (``infer.tiles``).
 
-An export is written to a temporary file, run with ONNX Runtime against PyTorch on a real photo at two
+An export is written to temporary files, run with ONNX Runtime against PyTorch on a real photo at two
 sizes (one odd), for every painter and one blend, and only renamed into place if it agrees. The fp16
 variant is compared with the fp32 PyTorch output as well, because fp16 InstanceNormalization has been
 wrong in ONNX Runtime before.
@@ -12,6 +15,7 @@ wrong in ONNX Runtime before.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -24,19 +28,25 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from torch import nn
 
+from infer.engines import tiles_graph
 from nets.files import atomic_path
 from nets.painter import load_painter
-from nets.transformer import MIN_SIDE, FrameTransformer
+from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
 
 OPSET = 18
-INPUT_CONVENTION = "frames: uint8 RGB N×H×W×3 (H, W ≥ 8) -> stylized: uint8 RGB N×H×W×3"
+INPUT_CONVENTION = ("frames: uint8 RGB N×H×W×3 (H, W ≥ 8) -> stylized: uint8 RGB N×H×W×3, norm_stats: float32 "
+                    "N×S")
 FAMILY_CONVENTION = ("frames: uint8 RGB N×H×W×3 (H, W ≥ 8), painter_weights: float32 N×P (rows sum to 1, "
-                     "P = the painters in metadata 'painters') -> stylized: uint8 RGB N×H×W×3")
+                     "P = the painters in metadata 'painters') -> stylized: uint8 RGB N×H×W×3, norm_stats: "
+                     "float32 N×S")
 #: uint8 levels an export may differ from PyTorch fp32 by. fp32: only values within float error of a
 #: .5 rounding boundary flip, by one level. fp16 (~3 significant digits through 16 layers): measured
 #: max 1, mean 0.04 on ONNX Runtime's CPU provider; the margin is for GPU kernels, which round differently.
 TOLERANCE = {"fp32": {"max": 1, "mean": 0.1}, "fp16": {"max": 8, "mean": 0.5}}
+#: Largest difference of the norm statistics to PyTorch's, relative to their mean magnitude.
+STATS_TOLERANCE = {"fp32": 1e-3, "fp16": 3e-2}
 
 
 class ExportError(ValueError):
@@ -47,29 +57,57 @@ class ExportError(ValueError):
 class ExportReport:
     path: Path
     precision: str
-    max_diff: dict[str, int]  # per checked size, in uint8 levels
+    max_diff: dict[str, int]  # per checked case, in uint8 levels
     mean_diff: dict[str, float]
     providers: list[str]
 
 
-def _export_graph(module: FrameTransformer, example: torch.Tensor, path: Path) -> None:
+class _Graph(nn.Module):
+    """What is exported: frames (and painter weights) -> stylised frames and their norm statistics."""
+
+    def __init__(self, frames: FrameTransformer) -> None:
+        super().__init__()
+        self.frames = frames
+
+    def forward(self, frames: torch.Tensor, mix: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        stats = NormStats(record=True)
+        return self.frames(frames, mix, stats), stats.flat()
+
+
+class _TileGraph(nn.Module):
+    """Tiles of one frame (and painter weights) and that frame's norm statistics (1×S) -> stylised tiles."""
+
+    def __init__(self, frames: FrameTransformer) -> None:
+        super().__init__()
+        self.frames = frames
+
+    def forward(self, frames: torch.Tensor, mix: torch.Tensor | None, norm_stats: torch.Tensor) -> torch.Tensor:
+        return self.frames(frames, mix, NormStats.from_flat(norm_stats, self.frames.net.norm_channels))
+
+
+def _export_graph(module: nn.Module, net: nn.Module, example: torch.Tensor, path: Path, tiles: bool) -> None:
     batch, height, width = (torch.export.Dim(n, min=MIN_SIDE if n != "batch" else 1, max=16384)
                             for n in ("batch", "height", "width"))
-    family = module.net.painters > 1
-    args: tuple = (example, torch.full((len(example), module.net.painters), 1 / module.net.painters)) if family \
-        else (example,)
-    shapes: dict = {"frames": {0: batch, 1: height, 2: width}} | ({"mix": {0: batch}} if family else {})
+    family = net.painters > 1
+    mix = torch.full((len(example), net.painters), 1 / net.painters)
+    args: list = [example, mix if family else None]
+    names = ["frames"] + (["painter_weights"] if family else [])
+    shapes: dict = {"frames": {0: batch, 1: height, 2: width}, "mix": {0: batch} if family else None}
+    if tiles:
+        args.append(torch.zeros(1, 2 * sum(net.norm_channels)))
+        names.append("norm_stats")
+        shapes["norm_stats"] = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
-            args,
+            tuple(args),
             str(path),
-            input_names=["frames", "painter_weights"] if family else ["frames"],
-            output_names=["stylized"],
+            input_names=names,
+            output_names=["stylized"] if tiles else ["stylized", "norm_stats"],
             opset_version=OPSET,
             dynamo=True,
-            dynamic_shapes=shapes if family else {"frames": shapes["frames"]},
+            dynamic_shapes=shapes,
             external_data=False,
             verbose=False,
         )
@@ -89,43 +127,54 @@ def _providers() -> list[str]:
     return ["CPUExecutionProvider"] + (["CUDAExecutionProvider"] if cuda else [])
 
 
-def _check(path: Path, reference: FrameTransformer, photos: list[np.ndarray], precision: str) -> ExportReport:
-    """Every painter (one-hot) and an even blend of them, on every photo, on every provider there is."""
+def _check(path: Path, tiles: Path, reference: FrameTransformer, photos: list[np.ndarray], precision: str
+           ) -> ExportReport:
+    """Every painter (one-hot) and an even blend of them, on every photo, on every provider there is; the
+    statistics the graph gives; and the tile graph fed them."""
     limits = TOLERANCE[precision]
     painters = reference.net.painters
     blends = list(np.eye(painters, dtype=np.float32)) + ([np.full(painters, 1 / painters, np.float32)]
                                                           if painters > 1 else [])
     cases = [(photo, blend) for photo in photos for blend in blends]
+    wanted = []
     with torch.inference_mode():
-        wanted = [reference(torch.tensor(photo[None]), torch.tensor(blend[None])).numpy().astype(np.int16)
-                  for photo, blend in cases]
+        for photo, blend in cases:
+            stats = NormStats(record=True)
+            image = reference(torch.tensor(photo[None]), torch.tensor(blend[None]), stats)
+            wanted.append((image.numpy().astype(np.int16), stats.flat().numpy()))
     max_diff, mean_diff = {}, {}
     providers = _providers()
     for provider in providers:
-        session = ort.InferenceSession(str(path), providers=[provider])
-        for (photo, blend), want in zip(cases, wanted, strict=True):
+        sessions = [ort.InferenceSession(str(p), providers=[provider]) for p in (path, tiles)]
+        for (photo, blend), (want, want_stats) in zip(cases, wanted, strict=True):
             key = f"{photo.shape[1]}x{photo.shape[0]}"
             if painters > 1:
                 key += " " + ("blend" if blend.max() < 1 else f"painter {int(blend.argmax())}")
             if provider != providers[0]:
                 key += f" {provider}"
             inputs = {"frames": photo[None]} | ({"painter_weights": blend[None]} if painters > 1 else {})
-            got = session.run(None, inputs)[0].astype(np.int16)
-            if got.shape != want.shape:
-                raise ExportError(f"exported graph gives shape {got.shape} for {key}, PyTorch {want.shape}")
-            diff = np.abs(got - want)
-            max_diff[key], mean_diff[key] = int(diff.max()), float(diff.mean())
-            if diff.max() > limits["max"] or diff.mean() > limits["mean"]:
-                raise ExportError(
-                    f"{precision} export differs from PyTorch at {key}: max {diff.max()} levels, mean "
-                    f"{diff.mean():.3f} (allowed {limits['max']}, {limits['mean']}); not kept"
-                )
+            got, stats = sessions[0].run(None, inputs)
+            scale = np.abs(want_stats).mean()
+            if np.abs(stats - want_stats).max() > STATS_TOLERANCE[precision] * scale:
+                raise ExportError(f"{precision} export's norm statistics differ from PyTorch at {key}; not kept")
+            tiled = sessions[1].run(None, inputs | {"norm_stats": stats})[0]
+            for label, result in ((key, got), (f"{key} tiles", tiled)):
+                if result.shape != want.shape:
+                    raise ExportError(f"exported graph gives shape {result.shape} for {label}, PyTorch {want.shape}")
+                diff = np.abs(result.astype(np.int16) - want)
+                max_diff[label], mean_diff[label] = int(diff.max()), float(diff.mean())
+                if diff.max() > limits["max"] or diff.mean() > limits["mean"]:
+                    raise ExportError(
+                        f"{precision} export differs from PyTorch at {label}: max {diff.max()} levels, mean "
+                        f"{diff.mean():.3f} (allowed {limits['max']}, {limits['mean']}); not kept"
+                    )
     return ExportReport(path, precision, max_diff, mean_diff, providers)
 
 
 def export_painter(checkpoint: str | os.PathLike, output: str | os.PathLike, photos: list[np.ndarray],
                    fp16: bool = False, weights: np.ndarray | None = None, name: str | None = None) -> ExportReport:
-    """Export, verify on ``photos`` (uint8 H×W×3; use two sizes, one odd) and keep the file only if it agrees.
+    """Export ``output`` and its tile graph, verify both on ``photos`` (uint8 H×W×3; use two sizes, one
+    odd) and keep the files only if they agree.
 
     ``weights`` (one per painter of the file) exports that one painter or blend as a one-painter graph,
     called ``name``; without them the whole file (a family: a graph with painter weights) is exported.
@@ -149,12 +198,16 @@ def export_painter(checkpoint: str | os.PathLike, output: str | os.PathLike, pho
         "source_checkpoint": checkpoint.name,
         "source_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
         "train_config": json.dumps(payload["config"]),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
     }
-    example = torch.tensor(photos[0][None])
-    with atomic_path(output) as tmp:
-        _export_graph(module, example, tmp)
-        _add_metadata(tmp, metadata)
-        report = _check(tmp, reference, photos, precision)
+    example = torch.tensor(np.stack([photos[0]] * 2))  # a batch of 1 would fix the batch size at 1
+    with contextlib.ExitStack() as stack:
+        graph, tiles = (stack.enter_context(atomic_path(p)) for p in (output, tiles_graph(output)))
+        _export_graph(_Graph(module), model, example, graph, tiles=False)
+        _export_graph(_TileGraph(module), model, example, tiles, tiles=True)
+        _add_metadata(graph, metadata)
+        _add_metadata(tiles, metadata | {"input_convention": "the graph's, plus norm_stats: float32 1×S, the "
+                                                             "norm statistics of the whole frame the tiles come from"})
+        report = _check(graph, tiles, reference, photos, precision)
     report.path = output
     return report

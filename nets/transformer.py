@@ -14,6 +14,8 @@ A family of one is the single-painter network, with the same parameter names.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,8 +26,32 @@ SIZE_MULTIPLE = 4
 MIN_SIDE = 8
 
 
+@dataclass
+class NormStats:
+    """Instance-norm statistics (mean, variance; each N×C, float32) of every norm of a network, by index.
+
+    ``record``: each norm stores the statistics of its own input (a pass over a thumbnail of a frame).
+    Otherwise each norm normalises with the stored ones instead of its input's: passes over tiles of the
+    full frame are then all normalised as one frame, so nothing shows where tiles meet.
+    """
+
+    record: bool
+    values: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+    def flat(self) -> torch.Tensor:
+        """N×S: every norm's means then variances, in index order (what an ONNX graph passes along)."""
+        return torch.cat([torch.cat(self.values[k], 1) for k in sorted(self.values)], 1)
+
+    @classmethod
+    def from_flat(cls, flat: torch.Tensor, channels: list[int]) -> NormStats:
+        """The statistics ``flat`` holds for norms of these channel counts, to be applied."""
+        parts = torch.split(flat, [2 * c for c in channels], dim=1)
+        return cls(False, {k: (part[:, :c], part[:, c:]) for k, (part, c) in enumerate(zip(parts, channels,
+                                                                                             strict=True))})
+
+
 class TakesMix:
-    """Marks the modules whose ``forward`` takes the painter weights as well as the images."""
+    """Marks the modules whose ``forward`` takes the painter weights (and norm statistics) as well."""
 
 
 class CondInstanceNorm(nn.Module, TakesMix):
@@ -36,27 +62,36 @@ class CondInstanceNorm(nn.Module, TakesMix):
         self.weight = nn.Parameter(torch.ones(painters, channels))
         self.bias = nn.Parameter(torch.zeros(painters, channels))
         self.eps = eps
+        self.index = 0  # its place among the network's norms, set by TransformerNet
 
-    def forward(self, x: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mix: torch.Tensor, stats: NormStats | None = None) -> torch.Tensor:
         b, c, h, w = x.shape
         # Weighted sums written out rather than a matmul: autocast would round (γ, β) to bf16, and a
         # one-hot row gives back the painter's own row exactly.
         mix = mix.to(self.weight.dtype)[:, :, None]
-        gamma = (mix * self.weight).sum(1).reshape(b * c)
-        beta = (mix * self.bias).sum(1).reshape(b * c)
+        gamma = (mix * self.weight).sum(1)
+        beta = (mix * self.bias).sum(1)
+        if stats is not None and stats.record:
+            var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False)
+            stats.values[self.index] = (mean, var)
+        if stats is not None and not stats.record:
+            mean, var = (v.to(x.dtype)[:, :, None, None] for v in stats.values[self.index])
+            scale = (gamma[:, :, None, None] * torch.rsqrt(var + self.eps)).to(x.dtype)
+            return (x - mean) * scale + beta[:, :, None, None].to(x.dtype)
         # What F.instance_norm does inside (an NCHW batch norm over a batch of one with B·C channels), with a
         # scale and shift per image: so a one-painter file gives exactly nn.InstanceNorm2d's output.
         flat = x.contiguous().reshape(1, b * c, h, w)
-        y = F.batch_norm(flat, None, None, gamma, beta, training=True, eps=self.eps)
+        y = F.batch_norm(flat, None, None, gamma.reshape(b * c), beta.reshape(b * c), training=True, eps=self.eps)
         return y.reshape(b, c, h, w)
 
 
 class Conditioned(nn.Sequential, TakesMix):
     """A sequence whose instance norms (and nested sequences) also get the painter weights."""
 
-    def forward(self, x: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, x: torch.Tensor, mix: torch.Tensor,  # type: ignore[override]
+                stats: NormStats | None = None) -> torch.Tensor:
         for module in self:
-            x = module(x, mix) if isinstance(module, TakesMix) else module(x)
+            x = module(x, mix, stats) if isinstance(module, TakesMix) else module(x)
         return x
 
 
@@ -83,8 +118,8 @@ class ResidualBlock(nn.Module, TakesMix):
             CondInstanceNorm(channels, painters),
         )
 
-    def forward(self, x: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x, mix)
+    def forward(self, x: torch.Tensor, mix: torch.Tensor, stats: NormStats | None = None) -> torch.Tensor:
+        return x + self.body(x, mix, stats)
 
 
 class UpsampleConv(Conditioned):
@@ -111,6 +146,10 @@ class TransformerNet(nn.Module):
             UpsampleConv(128, 64, painters), UpsampleConv(64, 32, painters),
             ConvLayer(32, 3, 9, painters, norm_act=False),
         )
+        self.norm_channels = []  # of each norm, in the order they run: the layout of NormStats.flat
+        for index, norm in enumerate(m for m in self.modules() if isinstance(m, CondInstanceNorm)):
+            norm.index = index
+            self.norm_channels.append(norm.weight.shape[1])
 
     def painter_weights(self, x: torch.Tensor, mix: torch.Tensor | None) -> torch.Tensor:
         """B×P weights for a batch: ``None`` means the only painter of a family of one."""
@@ -135,13 +174,12 @@ class TransformerNet(nn.Module):
                              for k, v in self.state_dict().items()})
         return net
 
-    def encode(self, x: torch.Tensor, mix: torch.Tensor | None = None) -> torch.Tensor:
-        """Features after the residual blocks (at 1/4 size)."""
-        mix = self.painter_weights(x, mix)
-        return self.residuals(self.encoder(x, mix), mix)
+    def forward(self, x: torch.Tensor, mix: torch.Tensor | None = None, stats: NormStats | None = None
+                ) -> torch.Tensor:
+        """Stylise B×3×H×W images; ``mix`` (B×P, rows summing to 1) says which painter, or which blend.
 
-    def forward(self, x: torch.Tensor, mix: torch.Tensor | None = None) -> torch.Tensor:
-        """Stylise B×3×H×W images; ``mix`` (B×P, rows summing to 1) says which painter, or which blend."""
+        ``stats``: record every norm's statistics, or normalise with recorded ones (see ``NormStats``).
+        """
         h, w = x.shape[-2:]
         if h < MIN_SIDE or w < MIN_SIDE:
             raise ValueError(f"image of {w}×{h} px is too small: both sides must be at least {MIN_SIDE} px")
@@ -149,7 +187,7 @@ class TransformerNet(nn.Module):
         # Pad to a multiple of 4 so the two down- and up-sampling stages give back the input size.
         pad_h, pad_w = (-h) % SIZE_MULTIPLE, (-w) % SIZE_MULTIPLE
         padded = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
-        y = self.decoder(self.encode(padded, mix), mix)
+        y = self.decoder(self.residuals(self.encoder(padded, mix, stats), mix, stats), mix, stats)
         # A sigmoid keeps the output a valid image without clamping away the gradient.
         return torch.sigmoid(y[..., :h, :w])
 
@@ -166,7 +204,8 @@ class FrameTransformer(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, frames: torch.Tensor, mix: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor, mix: torch.Tensor | None = None, stats: NormStats | None = None
+                ) -> torch.Tensor:
         dtype = self.net.encoder[0][1].weight.dtype
         x = frames.permute(0, 3, 1, 2).to(dtype) / 255
-        return (self.net(x, mix) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
+        return (self.net(x, mix, stats) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
