@@ -92,8 +92,9 @@ class _TiledNetwork(ABC):
         core = self.tiling.tile_side(h, w, budget, self.bytes_per_pixel)
         if core is None:  # one frame at a time fits
             return np.concatenate([self.whole(frames[k:k + 1], weights[k:k + 1]) for k in range(count)])
-        return np.stack([stylize_tiled(frame, row, core, self.statistics, self.tile, progress=count == 1)
-                         for frame, row in zip(frames, weights, strict=True)])
+        pixels = (self.tiling.max_memory or budget) / self.bytes_per_pixel  # the biggest thumbnail that fits
+        return np.stack([stylize_tiled(frame, row, core, self.statistics, self.tile, thumbnail_pixels=pixels,
+                                       progress=count == 1) for frame, row in zip(frames, weights, strict=True)])
 
     @abstractmethod
     def whole(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -180,6 +181,9 @@ class OnnxNetwork(_TiledNetwork):
     def _session(self, path: Path) -> ort.InferenceSession:
         options = ort.SessionOptions()
         options.log_severity_level = 3  # the CPU fallback warning is reported by us, once
+        # ONNX Runtime's CPU arena keeps the largest block it ever took, for every frame size it has seen:
+        # tiles of several sizes then add up to far more than the budget a frame was cut to fit.
+        options.enable_cpu_mem_arena = False
         try:
             return ort.InferenceSession(str(path), options, providers=self.providers)
         except Exception as exc:

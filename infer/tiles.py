@@ -7,6 +7,10 @@ et al. 2022) and every full-size tile is normalised with them. Tiles overlap by 
 receptive field, so each tile's core is exactly what an untiled pass with the same statistics gives; only
 the thumbnail's statistics differ a little from the full frame's own.
 
+The thumbnail is as big as the memory budget allows (its statistics pass costs what a whole frame of that
+size does): statistics of a smaller copy differ more from the frame's own, most in the first layers,
+whose 9×9 filters see finer texture at full size (measured in docs/PERFORMANCE.md).
+
 A network supports tiling with two calls (see ``infer.engines.Network``): ``statistics`` (a thumbnail ->
 flat norm statistics) and ``tile`` (tiles and those statistics -> stylised tiles).
 """
@@ -25,8 +29,8 @@ from tqdm import tqdm
 #: one changed pixel moves outputs up to 53 px away), and a multiple of 4 to keep the network's two
 #: stride-2 stages on the same grid as the whole frame's.
 OVERLAP = 64
-#: Longest side of the thumbnail whose statistics every tile uses (chosen by measurement, docs/PERFORMANCE.md).
-THUMBNAIL = 1024
+#: The smallest thumbnail, longest side in px, whatever the budget.
+MIN_THUMBNAIL = 512
 #: Memory a full pass takes per pixel, fp32 (measured on the CPU: ONNX Runtime 842, PyTorch 1030 bytes).
 BYTES_PER_PIXEL = 1100
 #: On the CPU, frames above this much of a full pass are tiled by default: a 1080p frame runs whole, a
@@ -80,10 +84,12 @@ def free_memory() -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def thumbnail(frame: np.ndarray, side: int = THUMBNAIL) -> np.ndarray:
-    """The frame scaled down (area averaging) so that its longest side is at most ``side``."""
+def thumbnail(frame: np.ndarray, side: int | None = None, pixels: float | None = None) -> np.ndarray:
+    """The frame scaled down (area averaging) so that its longest side is at most ``side``, or its area at
+    most ``pixels`` (but its longest side at least ``MIN_THUMBNAIL``)."""
     h, w = frame.shape[:2]
-    scale = side / max(h, w)
+    scale = side / max(h, w) if side is not None else max((pixels or h * w) / (h * w), 0) ** 0.5
+    scale = max(scale, MIN_THUMBNAIL / max(h, w))
     if scale >= 1:
         return frame
     return cv2.resize(frame, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
@@ -109,12 +115,15 @@ def boxes(height: int, width: int, core: int, overlap: int = OVERLAP) -> list[tu
 def stylize_tiled(frame: np.ndarray, weights: np.ndarray, core: int,
                   statistics: Callable[[np.ndarray, np.ndarray], np.ndarray],
                   tile: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
-                  stats: np.ndarray | None = None, progress: bool = False) -> np.ndarray:
-    """One H×W×3 uint8 frame in tiles of ``core`` px, all normalised with the thumbnail's statistics (or
-    ``stats`` when given, e.g. smoothed over a clip); the same size out."""
+                  stats: np.ndarray | None = None, thumbnail_pixels: float | None = None,
+                  progress: bool = False) -> np.ndarray:
+    """One H×W×3 uint8 frame in tiles of ``core`` px, all normalised with the statistics of a thumbnail of
+    at most ``thumbnail_pixels`` (default: the size of a tile with its margins), or with ``stats`` when
+    given; the same size out."""
     row = weights[None].astype(np.float32)
     if stats is None:
-        stats = statistics(thumbnail(frame)[None], row)
+        pixels = thumbnail_pixels if thumbnail_pixels is not None else (core + 2 * OVERLAP) ** 2
+        stats = statistics(thumbnail(frame, pixels=pixels)[None], row)
     out = np.empty_like(frame)
     parts = boxes(*frame.shape[:2], core)
     for rows, cols, core_rows, core_cols in tqdm(parts, desc="tiles", unit="tile", disable=not progress,

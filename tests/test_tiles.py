@@ -95,7 +95,9 @@ def test_tiling_engages_for_a_frame_over_the_budget_and_never_raises(photo, monk
 
 def test_thumbnails_and_boxes_cover_the_frame():
     frame = np.zeros((1000, 1500, 3), np.uint8)
-    assert thumbnail(frame, 300).shape == (200, 300, 3) and thumbnail(frame, 4000) is frame
+    assert thumbnail(frame, 600).shape == (400, 600, 3) and thumbnail(frame, 4000) is frame
+    assert thumbnail(frame, pixels=600 * 400).shape == (400, 600, 3)
+    assert thumbnail(frame, pixels=10).shape == (341, 512, 3)  # never below MIN_THUMBNAIL
     covered = np.zeros((1000, 1500), int)
     for rows, cols, core_rows, core_cols in boxes(1000, 1500, 300):
         assert rows.start % 4 == 0 and cols.start % 4 == 0  # the network's stride-2 grid stays aligned

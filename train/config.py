@@ -64,7 +64,8 @@ class TrainConfig:
                          "some, or new ones (added to the family), trains only their instance-norm rows")
     seed: int = _opt(0, "random seed")
     device: str = _opt("auto", "auto, cpu, cuda or cuda:N")
-    amp: str = _opt("auto", "bfloat16 autocast: auto (on CUDA), on, off", choices=SWITCH_CHOICES)
+    amp: str = _opt("auto", "bfloat16 autocast: auto (on CUDA and CPUs with bf16 in hardware), on, off",
+                    choices=SWITCH_CHOICES)
     channels_last: bool = _opt(False, "channels_last memory format (NCHW measured faster on an H100)")
     compile: str = _opt("auto", "torch.compile the training step: auto (on CUDA), on, off", choices=SWITCH_CHOICES)
     workers: int = _opt(4, "threads decoding the photos into memory at the start")
@@ -109,11 +110,6 @@ class TrainConfig:
     def painter_name(self) -> str:
         """The name of the file written: the family's ``--name``, or the one painter's."""
         return self.name or self.painter_names[0]
-
-    def switch(self, name: str, device_type: str) -> bool:
-        """Whether an auto/on/off setting (``amp``, ``compile``) is on for this device: auto means CUDA."""
-        value = getattr(self, name)
-        return value == "on" or (value == "auto" and device_type == "cuda")
 
     def style_weights(self) -> list[float]:
         """One weight per style image."""

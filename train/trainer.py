@@ -34,7 +34,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
-from nets.device import describe_device, pick_device
+from nets.device import describe_device, native_bf16, pick_device
 from nets.files import atomic_path
 from nets.images import ImageReadError, load_image
 from nets.losses import (
@@ -264,7 +264,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     photo_paths = list_images(cfg.photos)
     val_paths = list_images(cfg.val_photos) if cfg.val_photos else []
     device = pick_device(cfg.device)
-    use_amp = cfg.switch("amp", device.type)
+    use_amp = cfg.amp == "on" or (cfg.amp == "auto" and (device.type == "cuda" or native_bf16()))
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     clips = ClipPairs(cfg.clips, cfg.image_size, Path(cfg.log_dir) / "flow_cache").to(device) \
         if cfg.temporal_weight > 0 and cfg.clips else None
@@ -284,7 +284,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         step, elapsed = state["step"], state["elapsed"]
         log.info("resuming %s at step %d", name, step)
     objective = Objective(model, criterion, cfg, rows, use_amp, memory_format)
-    step_loss: nn.Module = torch.compile(objective) if cfg.switch("compile", device.type) else objective
+    use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
+    step_loss: nn.Module = torch.compile(objective) if use_compile else objective
     photo_generator = bank.generator_for(cfg.seed + step)
     generator = torch.Generator(device).manual_seed(cfg.seed + step + 1)
     real_share = len(clips) / (len(clips) + len(bank)) if clips else 0.0
