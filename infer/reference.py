@@ -28,13 +28,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
-from tqdm import tqdm
 
 from nets.device import describe_device, pick_device
 from nets.files import atomic_path
 from nets.flow import flow_pair
 from nets.images import fit_longest_side, open_rgb, to_pil, to_tensor
 from nets.losses import PerceptualLoss, total_variation
+from nets.progress import progress_bar
 from nets.vgg import VGGFeatures
 from nets.warp import flow_to_tensor, luminance, occlusion_mask, warp
 
@@ -163,7 +163,7 @@ class ReferenceStylizer:
             return loss
 
         losses = []
-        for iteration in tqdm(range(1, iterations + 1), desc=desc, unit="it", leave=False, dynamic_ncols=True):
+        for iteration in progress_bar(range(1, iterations + 1), desc=desc, unit="it", leave=False):
             loss = optimizer.step(closure)
             losses.append(float(loss.detach()))
             if not math.isfinite(losses[-1]):

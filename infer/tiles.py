@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from tqdm import tqdm
+
+from nets.progress import progress_bar
 
 #: Margin on every side of a tile's core, in px: more than the network's receptive-field radius (measured:
 #: one changed pixel moves outputs up to 53 px away), and a multiple of 4 to keep the network's two
@@ -126,7 +127,7 @@ def stylize_tiled(frame: np.ndarray, weights: np.ndarray, core: int,
         stats = statistics(thumbnail(frame, pixels=pixels)[None], row)
     out = np.empty_like(frame)
     parts = boxes(*frame.shape[:2], core)
-    for rows, cols, core_rows, core_cols in tqdm(parts, desc="tiles", unit="tile", disable=not progress,
+    for rows, cols, core_rows, core_cols in progress_bar(parts, desc="tiles", unit="tile", disable=not progress,
                                                  leave=False):
         styled = tile(np.ascontiguousarray(frame[rows, cols])[None], row, stats)[0]
         out[rows, cols][core_rows, core_cols] = styled[core_rows, core_cols]

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from infer.engines import Engine
 from nets.files import atomic_path
+from nets.progress import progress_bar
 
 log = logging.getLogger(__name__)
 _END = object()
@@ -274,8 +275,8 @@ class _Pipeline:
     def run(self) -> RenderStats:
         threads = [threading.Thread(target=self.guarded(stage), daemon=True) for stage in (self.read, self.write)]
         started = time.perf_counter()
-        bar = tqdm(total=self.expected, unit="frame", desc=f"{self.engine.name} ({self.engine.description})",
-                   disable=not self.options.progress, dynamic_ncols=True)
+        bar = progress_bar(total=self.expected, unit="frame", desc=f"{self.engine.name} ({self.engine.description})",
+                          disable=not self.options.progress)
         try:
             for thread in threads:
                 thread.start()

@@ -90,7 +90,8 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, required=True, help="a 720p clip")
     parser.add_argument("--clip-frames", type=int, default=20)
     parser.add_argument("--core", type=int, default=512, help="tile core side for the quality comparison")
-    parser.add_argument("--thumbnails", type=int, nargs="+", default=[256, 512, 1024, 2048])
+    parser.add_argument("--thumbnails", type=int, nargs="+", default=[512, 1024, 2048],
+                        help="longest sides of the thumbnails to compare (MIN_THUMBNAIL and up)")
     parser.add_argument("--big", nargs="*", default=["3000x2000", "8000x6000", "12000x9000"])
     parser.add_argument("--out", type=Path, default=Path("bench_tiles.json"))
     parser.add_argument("--picture", type=Path, default=None, help="where to draw the seam comparison")

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from skimage import data
-from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -33,6 +32,7 @@ from infer.stylizer import Stylizer  # noqa: E402
 from infer.video import write_video  # noqa: E402
 from nets.files import atomic_path  # noqa: E402
 from nets.images import fit_longest_side  # noqa: E402
+from nets.progress import progress_bar  # noqa: E402
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 CLIP_PHOTO = "coffee"
@@ -82,7 +82,7 @@ def main() -> None:
         Stylizer(family).video(clip, args.output / "mashup.mp4", keyframes=keyframes)
 
     rows = []
-    with tqdm(total=len(photos) * len(stylizers), desc="photos", unit="image") as progress:
+    with progress_bar(total=len(photos) * len(stylizers), desc="photos", unit="image") as progress:
         for photo_name, photo in photos.items():
             row = [photo]
             for stylizer in stylizers:

@@ -279,3 +279,13 @@ def test_an_unreadable_validation_photo_does_not_lose_the_run(tmp_path, style_im
         card = train(cfg)
     assert card["painters"][0]["metrics"]["val_photos"] == 3
     assert "truncated.jpg" in caplog.text and Path(cfg.out_dir, "tiny.pt").is_file()
+
+
+def test_progress_in_a_log_file_is_a_few_lines_not_a_redraw_per_step(tmp_path, style_image, photo_dir, weights_dir):
+    result = run_cli("train", "--style", str(style_image), "--photos", str(photo_dir), "--out-dir",
+                     str(tmp_path / "out"), "--log-dir", str(tmp_path / "runs"), "--vgg-weights", str(weights_dir),
+                     "--steps", "12", "--image-size", "32", "--style-size", "64", "--batch-size", "2",
+                     "--log-every", "2", "--name", "quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("\r") <= 4  # stderr is a pipe here: no redraw per step or per log line
+    assert "wrote" in result.stdout and (tmp_path / "out" / "quiet.pt").is_file()

@@ -32,7 +32,6 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
-from tqdm import tqdm
 
 from nets.device import describe_device, native_bf16, pick_device
 from nets.files import atomic_path
@@ -45,6 +44,7 @@ from nets.losses import (
     total_variation,
 )
 from nets.painter import PainterFileError, painter_names, read_painter, save_painter
+from nets.progress import progress_bar
 from nets.transformer import TransformerNet
 from nets.vgg import VGGFeatures
 from train.config import TrainConfig
@@ -318,7 +318,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     curve: list[dict[str, float]] = []
     seen, window_start, stopped_early = 0, started, False
     first_step_s = None  # compilation happens in the first step: its duration says what that cost
-    progress = tqdm(total=cfg.steps, initial=step, desc=name, unit="step", dynamic_ncols=True)
+    progress = progress_bar(total=cfg.steps, initial=step, desc=name, unit="step")
     try:
         while step < cfg.steps:
             photos = bank.crops(cfg.batch_size, photo_generator)
@@ -368,7 +368,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 writer.add_scalar("speed/images_per_s", speed, step)
                 curve.append({"step": step, "time_s": round(elapsed + now - started, 2), "images_per_s": speed,
                               **last_logged})
-                progress.set_postfix(loss=f"{last_logged['total']:.3f}", style=f"{last_logged['style']:.3f}")
+                progress.set_postfix(loss=f"{last_logged['total']:.3f}", style=f"{last_logged['style']:.3f}",
+                                     refresh=False)
                 window, seen, window_start = None, 0, now
             if step % cfg.sample_every == 0 or step == cfg.steps or out_of_time:
                 with torch.no_grad():
