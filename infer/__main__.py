@@ -34,7 +34,9 @@ from infer.video import RenderOptions, VideoError, probe, stylize_video
 from nets.device import DeviceError
 from nets.files import atomic_path
 from nets.images import IMAGE_SUFFIXES, ImageReadError, fit_longest_side, open_rgb
+from nets.options import OneLineErrorParser
 from nets.painter import PainterFileError, painter_names, read_painter
+from nets.transformer import MIN_SIDE
 from nets.vgg import VGGWeightsError
 
 PROG = "python -m infer"
@@ -49,13 +51,6 @@ class UsageError(ValueError):
 
 USER_ERRORS = (UsageError, ControlError, DeviceError, EngineError, ExportError, ImageReadError, PainterFileError,
                ReferenceError, VGGWeightsError, VideoError)
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse that reports a bad command line in one line (exit status 2)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _engine_options(parser: argparse.ArgumentParser) -> None:
@@ -82,16 +77,14 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(prog=PROG, description="Stylise photos and clips with a trained painter.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
 
-    image = commands.add_parser("image", help="stylise one photo", formatter_class=fmt)
+    image = commands.add_parser("image", help="stylise one photo")
     image.add_argument("input", type=Path, help="photo in any format Pillow reads")
     image.add_argument("-o", "--output", type=Path, required=True, help="output image; format from the extension")
     image.add_argument("--max-size", type=int, default=None, help="scale down so the longest side is at most this")
     _engine_options(image)
 
-    video = commands.add_parser("video", help="stylise every frame of a clip, keeping timing and audio",
-                                formatter_class=fmt)
+    video = commands.add_parser("video", help="stylise every frame of a clip, keeping timing and audio")
     video.add_argument("input", type=Path, help="clip in any format FFmpeg reads")
     video.add_argument("-o", "--output", type=Path, required=True, help=f"output clip ({', '.join(VIDEO_SUFFIXES)})")
     video.add_argument("--batch-size", type=int, default=4, help="frames per engine call")
@@ -104,8 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "4:munch_the_scream; 8:hokusai_great_wave=0.5,munch_the_scream=0.5'")
     _engine_options(video)
 
-    export = commands.add_parser("export", help="export a painter to ONNX, verified against PyTorch",
-                                 formatter_class=fmt)
+    export = commands.add_parser("export", help="export a painter to ONNX, verified against PyTorch")
     export.add_argument("painter", help="painter or family name in checkpoints/, or a .pt path; a painter of a "
                                         "family exports alone, as a one-painter graph")
     export.add_argument("-o", "--output", type=Path, default=None,
@@ -115,8 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     defaults = ReferenceConfig()
     reference = commands.add_parser(
-        "reference", formatter_class=fmt,
-        help="the original optimisation method (Gatys et al.; clips: Ruder et al.), for photos and clips")
+        "reference", help="the original optimisation method (Gatys et al.; clips: Ruder et al.), for photos and clips")
     reference.add_argument("input", type=Path, help="photo, or clip (any format FFmpeg reads)")
     reference.add_argument("--style", required=True, help="style image (the painting)")
     reference.add_argument("-o", "--output", type=Path, required=True, help="output image or clip")
@@ -126,12 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
                            help="optimizer iterations (per scale; for a clip's first frame)")
     reference.add_argument("--frame-iterations", type=int, default=defaults.frame_iterations,
                            help="iterations for a clip's later frames, which start near their result (0: --iterations)")
-    reference.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    reference.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+                           help="L-BFGS converges in fewer iterations; Adam takes less memory")
     reference.add_argument("--lr", type=float, default=defaults.lr, help="Adam step size (RGB in [0, 1])")
     reference.add_argument("--init", default=defaults.init, help="content, noise, or an image file to start from")
-    reference.add_argument("--content-weight", type=float, default=defaults.content_weight)
-    reference.add_argument("--style-weight", type=float, default=defaults.style_weight)
-    reference.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
+    reference.add_argument("--content-weight", type=float, default=defaults.content_weight,
+                           help="weight of the content distance (relu4_2): higher keeps more of the photo")
+    reference.add_argument("--style-weight", type=float, default=defaults.style_weight,
+                           help="weight of the style distance (Gram, relu1_1..relu5_1): higher paints more")
+    reference.add_argument("--tv-weight", type=float, default=defaults.tv_weight,
+                           help="weight of the total variation: higher smooths away speckle")
     reference.add_argument("--temporal-weight", type=float, default=defaults.temporal_weight,
                            help="clips: hold each frame to the previous one, warped by the input's optical flow")
     reference.add_argument("--style-scale", type=float, default=defaults.style_scale,
@@ -148,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="VGG19 weight file or folder (default: $VGG_WEIGHTS, else torchvision's download)")
     reference.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
-    compare = commands.add_parser("compare", formatter_class=fmt,
-                                  help="painters vs the reference method: quality, flicker and speed, in a report")
+    compare = commands.add_parser(
+        "compare", help="painters vs the reference method: quality, flicker and speed, in a report")
     compare.add_argument("inputs", nargs="+", help="photos and folders of photos, or one clip")
     compare.add_argument("-m", "--painter", nargs="+", required=True, help="painter names in checkpoints/ or paths")
     compare.add_argument("-o", "--output", type=Path, required=True, help="report folder to create")
@@ -192,6 +187,8 @@ def check_image_output(src: Path | None, dst: Path, overwrite: bool) -> None:
 
 
 def check_input(src: Path) -> None:
+    if src.is_dir():
+        raise UsageError(f"{src} is a folder; give a file")
     if not src.is_file():
         raise UsageError(f"no such file: {src}")
 
@@ -207,9 +204,15 @@ def _stylizer(args: argparse.Namespace) -> Stylizer:
                     strength=args.strength, preserve_colors=args.preserve_colors, tiling=Tiling(args.tile, budget))
 
 
+def frames(count: int) -> str:
+    return f"{count} frame{'' if count == 1 else 's'}"
+
+
 def run_image(args: argparse.Namespace) -> str:
     check_input(args.input)
     check_image_output(args.input, args.output, args.overwrite)
+    if args.max_size is not None and args.max_size < MIN_SIDE:
+        raise UsageError(f"--max-size must be at least {MIN_SIDE} px, not {args.max_size}")
     stylizer = _stylizer(args)
     stylizer.file(args.input, args.output, args.max_size)
     return f"wrote {args.output} ({stylizer.name}, {stylizer.engine.description})"
@@ -232,7 +235,7 @@ def run_video(args: argparse.Namespace) -> str:
     options = RenderOptions(args.batch_size, args.crf, args.preset, args.start, args.duration)
     stats = stylizer.video(args.input, args.output, options, keyframes)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in stats.stage_seconds.items())
-    return (f"wrote {args.output}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.2f} frames/s; "
+    return (f"wrote {args.output}: {frames(stats.frames)} in {stats.seconds:.1f} s ({stats.fps:.2f} frames/s; "
             f"{stages}) with {stylizer.name} on {stylizer.engine.description}")
 
 
@@ -290,7 +293,7 @@ def run_reference(args: argparse.Namespace) -> str:
         engine = ReferenceClipEngine(reference, frames, args.size)
         stats = stylize_video(args.input, args.output, engine, RenderOptions(batch_size=1))
         shutil.rmtree(frames)
-        return f"wrote {args.output}: {stats.frames} frames in {stats.seconds:.1f} s ({reference.description})"
+        return f"wrote {args.output}: {frames(stats.frames)} in {stats.seconds:.1f} s ({reference.description})"
     photo = np.asarray(fit_longest_side(open_rgb(args.input), args.size or 512))
 
     def save(path: Path, image: np.ndarray) -> None:

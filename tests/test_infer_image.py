@@ -69,6 +69,8 @@ def test_cli_stylises_grayscale_alpha_and_rotated_photos(tiny_painter, tmp_path,
     ("unwritable_format", "cannot write .psd pictures"),
     ("nameless_painter", "damaged painter checkpoint"),
     ("foreign_onnx", "not a graph exported by this tool"),
+    ("folder_input", "is a folder; give a file"),
+    ("no_size", "--max-size must be at least 8 px"),
 ])
 def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path, val_dir):
     painter, _, _ = tiny_painter
@@ -110,10 +112,13 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
         other.ir_version = 9
         other.metadata_props.add(key="painter", value="pretend")
         onnx.save(other, model)
-    else:
+    elif case == "folder_input":
+        src = tmp_path / "photos"
+        src.mkdir()
+    elif case != "no_size":
         dst.write_bytes(b"keep me")
-    before = src.read_bytes() if src.exists() else None
-    extra = ["--overwrite"] if case == "folder_output" else []
+    before = src.read_bytes() if src.is_file() else None
+    extra = {"folder_output": ["--overwrite"], "no_size": ["--max-size", "0"]}.get(case, [])
     result = run_cli("infer", "image", str(src), "-m", model, "-o", str(dst), *extra)
     assert_one_line_error(result, expected, tmp_path)
     if case == "exists":

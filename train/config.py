@@ -10,7 +10,9 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any
+
+from nets.options import OneLineErrorParser, add_dataclass_options
 
 SWITCH_CHOICES = ("auto", "on", "off")
 
@@ -129,34 +131,10 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse that reports a bad command line in one line (exit status 2), like every other error."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """One option per TrainConfig field; ``style`` and ``photos`` are required."""
-    parser = OneLineErrorParser(
-        prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    hints = get_type_hints(TrainConfig)
-    for f in dataclasses.fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        kind = hints[f.name]
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        options: dict[str, Any] = {"default": default, "help": f.metadata["help"]}
-        if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
-            continue
-        if get_origin(kind) is list:
-            options |= {"nargs": "+", "type": get_args(kind)[0]}
-        else:
-            options["type"] = kind
-        if "choices" in f.metadata:
-            options["choices"] = f.metadata["choices"]
-        parser.add_argument(flag, required=default is None, **options)
+    parser = OneLineErrorParser(prog=prog, description=description)
+    add_dataclass_options(parser, TrainConfig)
     return parser
 
 
