@@ -15,29 +15,27 @@ import numpy as np
 from PIL import Image
 
 from infer.compare import CompareConfig, compare
-from infer.controls import ControlError, parse_keyframes
-from infer.engines import ENGINES, PRECISIONS, EngineError
-from infer.export import ExportError, export_painter
+from infer.controls import parse_keyframes
+from infer.engines import ENGINES, PRECISIONS
+from infer.export import export_painter
 from infer.painters import find_painter
 from infer.reference import (
     OPTIMIZERS,
     ReferenceClipEngine,
     ReferenceConfig,
-    ReferenceError,
     ReferenceStylizer,
     frames_dir_for,
     snapshot_labels,
 )
 from infer.stylizer import Stylizer
 from infer.tiles import Tiling, parse_size
-from infer.video import RenderOptions, VideoError, probe, stylize_video
-from nets.device import DeviceError
+from infer.video import RenderOptions, probe, stylize_video
+from nets.errors import UserError
 from nets.files import atomic_path
-from nets.images import IMAGE_SUFFIXES, ImageReadError, fit_longest_side, open_rgb
+from nets.images import IMAGE_SUFFIXES, fit_longest_side, open_rgb
 from nets.options import OneLineErrorParser
-from nets.painter import PainterFileError, painter_names, read_painter
+from nets.painter import painter_names, read_painter
 from nets.transformer import MIN_SIDE
-from nets.vgg import VGGWeightsError
 
 PROG = "python -m infer"
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
@@ -45,12 +43,9 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
                 "placebo")
 
 
-class UsageError(ValueError):
+class UsageError(UserError):
     """A command line that would lose data or cannot work, refused before any work is done."""
 
-
-USER_ERRORS = (UsageError, ControlError, DeviceError, EngineError, ExportError, ImageReadError, PainterFileError,
-               ReferenceError, VGGWeightsError, VideoError)
 
 
 def _engine_options(parser: argparse.ArgumentParser) -> None:
@@ -204,7 +199,7 @@ def _stylizer(args: argparse.Namespace) -> Stylizer:
                     strength=args.strength, preserve_colors=args.preserve_colors, tiling=Tiling(args.tile, budget))
 
 
-def frames(count: int) -> str:
+def frame_count(count: int) -> str:
     return f"{count} frame{'' if count == 1 else 's'}"
 
 
@@ -235,7 +230,7 @@ def run_video(args: argparse.Namespace) -> str:
     options = RenderOptions(args.batch_size, args.crf, args.preset, args.start, args.duration)
     stats = stylizer.video(args.input, args.output, options, keyframes)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in stats.stage_seconds.items())
-    return (f"wrote {args.output}: {frames(stats.frames)} in {stats.seconds:.1f} s ({stats.fps:.2f} frames/s; "
+    return (f"wrote {args.output}: {frame_count(stats.frames)} in {stats.seconds:.1f} s ({stats.fps:.2f} frames/s; "
             f"{stages}) with {stylizer.name} on {stylizer.engine.description}")
 
 
@@ -293,7 +288,7 @@ def run_reference(args: argparse.Namespace) -> str:
         engine = ReferenceClipEngine(reference, frames, args.size)
         stats = stylize_video(args.input, args.output, engine, RenderOptions(batch_size=1))
         shutil.rmtree(frames)
-        return f"wrote {args.output}: {frames(stats.frames)} in {stats.seconds:.1f} s ({reference.description})"
+        return f"wrote {args.output}: {frame_count(stats.frames)} in {stats.seconds:.1f} s ({reference.description})"
     photo = np.asarray(fit_longest_side(open_rgb(args.input), args.size or 512))
 
     def save(path: Path, image: np.ndarray) -> None:
@@ -327,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                "compare": run_compare}[args.command]
     try:
         message = command(args)
-    except USER_ERRORS as exc:
+    except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # the system refused a write (disk full, permissions …): nothing half-written is kept

@@ -26,7 +26,7 @@ from PIL import Image
 from infer.engines import Engine, PainterEngine, open_network, painter_engines
 from infer.metrics import warping_error
 from infer.painters import find_painter
-from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceError, ReferenceStylizer, cached_png
+from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceMethodError, ReferenceStylizer, cached_png
 from infer.sheet import caption, image_grid, line_plot
 from nets.device import describe_device, pick_device
 from nets.images import IMAGE_SUFFIXES, fit_longest_side, open_rgb, read_clip, to_tensor
@@ -67,17 +67,17 @@ def load_inputs(cfg: CompareConfig) -> tuple[str, dict[str, np.ndarray]]:
     paths = [Path(p) for p in cfg.inputs]
     missing = [str(p) for p in paths if not p.exists()]
     if missing or not paths:
-        raise ReferenceError(f"no such file or folder: {', '.join(missing) or '(no input given)'}")
+        raise ReferenceMethodError(f"no such file or folder: {', '.join(missing) or '(no input given)'}")
     if len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() not in IMAGE_SUFFIXES:
         frames = read_clip(paths[0])[: cfg.max_frames or None]
         if len(frames) < 2:
-            raise ReferenceError(f"{paths[0]} has fewer than 2 frames")
+            raise ReferenceMethodError(f"{paths[0]} has fewer than 2 frames")
         return "clip", {f"frame{i:05d}": np.asarray(fit_longest_side(Image.fromarray(f), cfg.size))
                         for i, f in enumerate(frames)}
     photos = [f for p in paths for f in (sorted(p.rglob("*")) if p.is_dir() else [p])
               if f.suffix.lower() in IMAGE_SUFFIXES]
     if not photos:
-        raise ReferenceError("give photos (files or folders of photos) or one clip")
+        raise ReferenceMethodError("give photos (files or folders of photos) or one clip")
     return "photos", {p.stem: np.asarray(fit_longest_side(open_rgb(p), cfg.size)) for p in photos}
 
 
@@ -85,7 +85,7 @@ def style_of(engine: PainterEngine, cfg: CompareConfig) -> tuple[Path, int]:
     """The painter's style image (or ``--style``) and the size it was trained at."""
     style = Path(cfg.style or engine.record.get("style_image") or "")
     if not style.is_file():
-        raise ReferenceError(f"cannot find the style image of {engine.name} ({style}); give it with --style")
+        raise ReferenceMethodError(f"cannot find the style image of {engine.name} ({style}); give it with --style")
     return style, int(engine.record.get("style_size") or 512)
 
 
@@ -166,16 +166,16 @@ def compare(cfg: CompareConfig) -> dict:
     """Run every method, write the report folder, return its metrics."""
     output = Path(cfg.output)
     if output.exists():
-        raise ReferenceError(f"{output} exists; choose another report folder")
+        raise ReferenceMethodError(f"{output} exists; choose another report folder")
     if not output.parent.is_dir():
-        raise ReferenceError(f"folder does not exist: {output.parent}")
+        raise ReferenceMethodError(f"folder does not exist: {output.parent}")
     if not cfg.painters:
-        raise ReferenceError("name at least one painter with -m")
+        raise ReferenceMethodError("name at least one painter with -m")
     kind, images = load_inputs(cfg)
     work = output.with_name(f".{output.name}.part")
     settings = json.dumps(cfg.to_dict(), indent=2)
     if (work / "config.json").exists() and (work / "config.json").read_text() != settings:
-        raise ReferenceError(f"{work} holds an unfinished compare with other settings; delete it to start over")
+        raise ReferenceMethodError(f"{work} holds an unfinished compare with other settings; delete it to start over")
     work.mkdir(exist_ok=True)
     (work / "config.json").write_text(settings)
     device = pick_device(cfg.device)

@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 
 from infer.engines import Engine, EngineError, Network, check_frames
+from nets.errors import UserError
 
 
-class ControlError(ValueError):
+class ControlError(UserError):
     """A blend, keyframe list, strength or painter choice that cannot work, said in one line."""
 
 

@@ -27,6 +27,7 @@ import torch
 from infer.painters import PainterFiles
 from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Tiling, free_memory, stylize_tiled
 from nets.device import pick_device
+from nets.errors import UserError
 from nets.painter import PainterFileError, load_painter
 from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
 
@@ -35,7 +36,7 @@ ENGINES = ("auto", "onnx", "torch")
 PRECISIONS = ("auto", "fp32", "fp16")
 
 
-class EngineError(ValueError):
+class EngineError(UserError):
     """A painter cannot be run as asked (missing file, no GPU, unknown option)."""
 
 

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from infer.engines import tiles_graph
+from nets.errors import UserError
 from nets.files import atomic_path
 from nets.painter import load_painter
 from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
@@ -49,7 +50,7 @@ TOLERANCE = {"fp32": {"max": 1, "mean": 0.1}, "fp16": {"max": 8, "mean": 0.5}}
 STATS_TOLERANCE = {"fp32": 1e-3, "fp16": 3e-2}
 
 
-class ExportError(ValueError):
+class ExportError(UserError):
     """The exported graph does not agree with PyTorch, or cannot be written."""
 
 

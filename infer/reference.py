@@ -30,6 +30,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from nets.device import describe_device, pick_device
+from nets.errors import UserError
 from nets.files import atomic_path
 from nets.flow import flow_pair
 from nets.images import fit_longest_side, open_rgb, to_pil, to_tensor
@@ -47,7 +48,7 @@ INITS = ("content", "noise")
 MIN_SCALE_SIDE = 32  # coarser scales are skipped: too small to hold a stroke
 
 
-class ReferenceError(ValueError):
+class ReferenceMethodError(UserError):
     """The reference run cannot go on as asked; the message says why."""
 
 
@@ -75,11 +76,11 @@ class ReferenceConfig:
 
     def check(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ReferenceError(f"unknown optimizer {self.optimizer!r}; choose {' or '.join(OPTIMIZERS)}")
+            raise ReferenceMethodError(f"unknown optimizer {self.optimizer!r}; choose {' or '.join(OPTIMIZERS)}")
         if self.iterations < 1 or self.frame_iterations < 0 or self.scales < 1 or self.style_scale <= 0 or self.lr <= 0:
-            raise ReferenceError("--iterations, --scales, --style-scale and --lr must be positive")
+            raise ReferenceMethodError("--iterations, --scales, --style-scale and --lr must be positive")
         if self.init not in INITS and not Path(self.init).is_file():
-            raise ReferenceError(f"--init is {' or '.join(INITS)} or an image file; {self.init} is neither")
+            raise ReferenceMethodError(f"--init is {' or '.join(INITS)} or an image file; {self.init} is neither")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -167,7 +168,7 @@ class ReferenceStylizer:
             loss = optimizer.step(closure)
             losses.append(float(loss.detach()))
             if not math.isfinite(losses[-1]):
-                raise ReferenceError(f"the loss became {losses[-1]} at iteration {iteration}; lower --lr")
+                raise ReferenceMethodError(f"the loss became {losses[-1]} at iteration {iteration}; lower --lr")
             if on_save and cfg.save_every and iteration % cfg.save_every == 0:
                 on_save(iteration, image.detach().clamp(0, 1))
         return image.detach().clamp(0, 1), losses
@@ -264,7 +265,7 @@ class ReferenceClipEngine:
         wanted = json.dumps(reference.cfg.to_dict() | {"max_side": max_side}, indent=2, sort_keys=True)
         frames_dir.mkdir(parents=True, exist_ok=True)
         if settings.exists() and settings.read_text() != wanted:
-            raise ReferenceError(f"{frames_dir} holds frames made with other settings; delete it to start over")
+            raise ReferenceMethodError(f"{frames_dir} holds frames made with other settings; delete it to start over")
         settings.write_text(wanted)
 
     def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:

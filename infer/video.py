@@ -29,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from infer.engines import Engine
+from nets.errors import UserError
 from nets.files import atomic_path
 from nets.progress import progress_bar
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 _END = object()
 
 
-class VideoError(ValueError):
+class VideoError(UserError):
     """A clip cannot be read or written; the message says which and why."""
 
 

@@ -6,8 +6,10 @@ import platform
 
 import torch
 
+from nets.errors import UserError
 
-class DeviceError(ValueError):
+
+class DeviceError(UserError):
     """The device asked for does not exist here."""
 
 

@@ -13,10 +13,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from nets.errors import UserError
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 
 
-class ImageReadError(ValueError):
+class ImageReadError(UserError):
     """A file is missing or is not an image Pillow can decode."""
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from nets.errors import UserError
 from nets.files import atomic_path
 from nets.transformer import TransformerNet
 
@@ -28,7 +29,7 @@ FORMAT = "painter/2"
 _V1 = "painter/1"
 
 
-class PainterFileError(ValueError):
+class PainterFileError(UserError):
     """A file is missing or is not a painter checkpoint."""
 
 

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torchvision import models
 
+from nets.errors import UserError
+
 #: Environment variable naming a weight file, or a folder holding ``vgg16*.pth`` / ``vgg19*.pth``.
 WEIGHTS_ENV = "VGG_WEIGHTS"
 ARCHS = ("vgg16", "vgg19")
@@ -22,7 +24,7 @@ _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
 
 
-class VGGWeightsError(RuntimeError):
+class VGGWeightsError(UserError):
     """The VGG weights could not be found, downloaded or loaded; the message says how to supply them."""
 
 

@@ -7,7 +7,7 @@ import torch
 
 from infer import export as export_module
 from infer.__main__ import verification_photos
-from infer.engines import OnnxNetwork, TorchNetwork
+from infer.engines import OnnxNetwork, TorchNetwork, tiles_graph
 from infer.export import ExportError, export_painter
 from infer.stylizer import Stylizer
 from nets.painter import load_painter
@@ -23,10 +23,11 @@ def exported(tiny_painter, tmp_path_factory):
 
 def test_export_matches_pytorch_at_two_sizes_one_odd(exported):
     _, report = exported
-    assert set(report.max_diff) == {"256x256", "181x139"}
+    # The graph, and its tile graph fed the graph's own norm statistics.
+    assert set(report.max_diff) == {"256x256", "181x139", "256x256 tiles", "181x139 tiles"}
     # uint8 outputs: fp32 ONNX Runtime and PyTorch may differ only where rounding sits on a .5 boundary.
     assert all(d <= 1 for d in report.max_diff.values()) and all(m < 0.01 for m in report.mean_diff.values())
-    assert report.path.is_file()
+    assert report.path.is_file() and tiles_graph(report.path).is_file()
 
 
 def test_exported_graph_has_dynamic_sizes_and_metadata(exported):
@@ -55,6 +56,7 @@ def test_fp16_export_is_checked_against_fp32(tiny_painter, tmp_path):
     assert max(report.max_diff.values()) <= export_module.TOLERANCE["fp16"]["max"]
     model = onnx.load(str(report.path))
     assert {p.key: p.value for p in model.metadata_props}["precision"] == "fp16"
+    assert tiles_graph(report.path).name == "tiny.fp16.tiles.onnx"
     conv_weights = [init for init in model.graph.initializer if len(init.dims) == 4]
     assert conv_weights and {w.data_type for w in conv_weights} == {onnx.TensorProto.FLOAT16}
     assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8  # I/O stays uint8
@@ -65,7 +67,7 @@ def test_export_that_disagrees_is_not_kept(tiny_painter, tmp_path, monkeypatch):
     monkeypatch.setitem(export_module.TOLERANCE, "fp32", {"max": -1, "mean": -1.0})  # nothing can pass
     with pytest.raises(ExportError, match="not kept"):
         export_painter(path, tmp_path / "bad.onnx", verification_photos())
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # neither graph is kept
 
 
 def test_frame_transformer_is_the_network_on_uint8_frames(tiny_painter):
@@ -82,11 +84,14 @@ def test_frame_transformer_is_the_network_on_uint8_frames(tiny_painter):
 def test_a_family_exports_to_one_graph_with_painter_weights(tiny_family, tmp_path):
     report = export_painter(tiny_family, tmp_path / "duo.onnx", verification_photos())
     # Checked for each painter and an even blend, at both sizes.
-    assert set(report.max_diff) == {f"{size} {case}" for size in ("256x256", "181x139")
-                                    for case in ("painter 0", "painter 1", "blend")}
+    assert set(report.max_diff) == {f"{size} {case}{tiles}" for size in ("256x256", "181x139")
+                                    for case in ("painter 0", "painter 1", "blend") for tiles in ("", " tiles")}
     assert max(report.max_diff.values()) <= 1
     model = onnx.load(str(report.path))
     assert [i.name for i in model.graph.input] == ["frames", "painter_weights"]
+    assert [o.name for o in model.graph.output] == ["stylized", "norm_stats"]
+    tiles = onnx.load(str(tiles_graph(report.path)))
+    assert [i.name for i in tiles.graph.input] == ["frames", "painter_weights", "norm_stats"]
     meta = {p.key: p.value for p in model.metadata_props}
     assert [p["name"] for p in json.loads(meta["painters"])] == ["vangogh_starry_night", "munch_the_scream"]
 

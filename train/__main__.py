@@ -1,17 +1,13 @@
-"""``python -m train``: train one painter from a style image and a folder of photos."""
+"""``python -m train``: train one painter, or a family of painters, from style images and a folder of photos."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-from nets.device import DeviceError
-from nets.images import ImageReadError
-from nets.painter import PainterFileError
-from nets.vgg import VGGWeightsError
-from train.config import ConfigError, build_parser, config_from_args
-from train.data import EmptyFolderError
-from train.trainer import TrainError, train
+from nets.errors import UserError
+from train.config import build_parser, config_from_args
+from train.trainer import train
 
 PROG = "python -m train"
 
@@ -25,8 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
         card = train(cfg)
-    except (ConfigError, TrainError, EmptyFolderError, ImageReadError, VGGWeightsError, DeviceError,
-            PainterFileError) as exc:
+    except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # the trainer saved its state and said how to resume

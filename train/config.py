@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nets.errors import UserError
 from nets.options import OneLineErrorParser, add_dataclass_options
 
 SWITCH_CHOICES = ("auto", "on", "off")
@@ -23,7 +24,7 @@ def _opt(default: Any, help: str, **metadata: Any) -> Any:
     return field(default=default, metadata={"help": help} | metadata)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """Settings that cannot work together, reported as one line."""
 
 

@@ -21,12 +21,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from nets.errors import UserError
 from nets.images import IMAGE_SUFFIXES, ImageReadError, open_rgb
 
 log = logging.getLogger(__name__)
 
 
-class EmptyFolderError(ValueError):
+class EmptyFolderError(UserError):
     """A photo folder holds no readable image."""
 
 

@@ -34,6 +34,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
 from nets.device import describe_device, native_bf16, pick_device
+from nets.errors import UserError
 from nets.files import atomic_path
 from nets.images import ImageReadError, load_image
 from nets.losses import (
@@ -61,7 +62,7 @@ RUN_OPTIONS = ("device", "amp", "channels_last", "compile", "workers", "time_lim
 TERMS = ("total", "content", "style", "tv", "temporal")
 
 
-class TrainError(ValueError):
+class TrainError(UserError):
     """Bad input to a training run, reported as one line."""
 
 
