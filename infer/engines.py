@@ -93,7 +93,7 @@ class _TiledNetwork(ABC):
         core = self.tiling.tile_side(h, w, budget, self.bytes_per_pixel)
         if core is None:  # one frame at a time fits
             return np.concatenate([self.whole(frames[k:k + 1], weights[k:k + 1]) for k in range(count)])
-        pixels = (self.tiling.max_memory or budget) / self.bytes_per_pixel  # the biggest thumbnail that fits
+        pixels = self.tiling.working_pixels(budget, self.bytes_per_pixel)  # the biggest thumbnail that fits
         return np.stack([stylize_tiled(frame, row, core, self.statistics, self.tile, thumbnail_pixels=pixels,
                                        progress=count == 1) for frame, row in zip(frames, weights, strict=True)])
 
@@ -121,7 +121,7 @@ class TorchNetwork(_TiledNetwork):
         self.module = FrameTransformer(model.half() if half else model).to(device).eval()
         self.description = f"torch {device.type} {'fp16' if half else 'fp32'}"
         self.tiling = tiling or Tiling()
-        self.bytes_per_pixel = BYTES_PER_PIXEL * (0.6 if half else 1.0)
+        self.bytes_per_pixel = BYTES_PER_PIXEL["torch"] * (0.6 if half else 1.0)
         self.cuda_device = device if device.type == "cuda" else None
 
     @torch.inference_mode()
@@ -175,7 +175,7 @@ class OnnxNetwork(_TiledNetwork):
         precision = meta.get("precision", "fp32")
         self.description = f"onnxruntime {self.provider} {precision}"
         self.tiling = tiling or Tiling()
-        self.bytes_per_pixel = BYTES_PER_PIXEL * (0.6 if precision == "fp16" else 1.0)
+        self.bytes_per_pixel = BYTES_PER_PIXEL["onnx"] * (0.6 if precision == "fp16" else 1.0)
         self.cuda_device = device if self.on_gpu else None
         self.tiles: ort.InferenceSession | None = None  # opened when a frame first needs tiles
 

@@ -106,8 +106,9 @@ class Stylizer:
 
     def file(self, src: str | os.PathLike, dst: str | os.PathLike, max_size: int | None = None) -> None:
         """Stylise a photo file into ``dst`` (format from its extension), written atomically."""
-        photo = fit_longest_side(open_rgb(src), max_size)
-        result = Image.fromarray(self.image(np.asarray(photo)))
+        photo = np.asarray(fit_longest_side(open_rgb(src), max_size))  # no second copy kept: photos can be huge
+        result = Image.fromarray(self.image(photo))
+        del photo
         with atomic_path(dst) as tmp:
             result.save(tmp, quality=95)  # quality applies to JPEG/WebP; other formats ignore it
 

@@ -32,8 +32,9 @@ from nets.progress import progress_bar
 OVERLAP = 64
 #: The smallest thumbnail, longest side in px, whatever the budget.
 MIN_THUMBNAIL = 512
-#: Memory a full pass takes per pixel, fp32 (measured on the CPU: ONNX Runtime 842, PyTorch 1030 bytes).
-BYTES_PER_PIXEL = 1100
+#: Memory a full pass takes per pixel, fp32, measured on the CPU (ONNX Runtime 842, PyTorch 1030 bytes), with
+#: some room.
+BYTES_PER_PIXEL = {"onnx": 900, "torch": 1100}
 #: On the CPU, frames above this much of a full pass are tiled by default: a 1080p frame runs whole, a
 #: 4K one in tiles, and no photo takes more than a few GB.
 CPU_BUDGET = 2 * 2**30
@@ -55,8 +56,13 @@ class Tiling:
         limit = self.max_memory or budget
         if height * width * bytes_per_pixel <= limit:
             return None
-        side = int((limit / bytes_per_pixel) ** 0.5) - 2 * OVERLAP  # a tile with its margins fits the budget
+        side = int((self.working_pixels(budget, bytes_per_pixel)) ** 0.5) - 2 * OVERLAP  # a tile with margins
         return max(128, side // 4 * 4)
+
+    def working_pixels(self, budget: int, bytes_per_pixel: float) -> float:
+        """How big a tile (with its margins) or a thumbnail may be: half the budget, the other half left for
+        the frame itself and its output, which a frame that needs tiles makes big."""
+        return (self.max_memory or budget) / 2 / bytes_per_pixel
 
 
 def parse_size(text: str) -> int:
