@@ -127,7 +127,7 @@ class TorchNetwork(_TiledNetwork):
     @torch.inference_mode()
     def run(self, frames: np.ndarray, weights: np.ndarray, stats: NormStats | None = None) -> np.ndarray:
         x = torch.from_numpy(np.require(frames, requirements=["C_CONTIGUOUS", "WRITEABLE"])).to(self.device)
-        mix = torch.from_numpy(weights).to(self.device)
+        mix = torch.tensor(np.asarray(weights, dtype=np.float32), device=self.device)
         return self.module(x, mix, stats).cpu().numpy()
 
     def whole(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:

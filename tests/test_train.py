@@ -223,7 +223,7 @@ def test_a_family_trains_every_painter_and_resumes(tmp_path, style_image, photo_
     photo = load_image(sorted(val_dir.iterdir())[0], 64)
     with torch.no_grad():
         outputs = [model(photo, torch.eye(2)[k:k + 1]) for k in range(2)]
-    assert (outputs[0] - outputs[1]).abs().mean() > 0.005  # two painters, not one
+    assert (outputs[0] - outputs[1]).abs().mean() > 0.002  # two painters, not one (one shared row gives 0)
 
     resumed = train(dataclasses.replace(cfg, steps=10, resume=True))
     assert resumed["steps"] == 10 and [p["name"] for p in resumed["painters"]] == ["vangogh_starry_night",
