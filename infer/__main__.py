@@ -20,7 +20,6 @@ from infer.engines import ENGINES, PRECISIONS
 from infer.export import export_painter
 from infer.painters import find_painter
 from infer.reference import (
-    OPTIMIZERS,
     ReferenceClipEngine,
     ReferenceConfig,
     ReferenceStylizer,
@@ -29,16 +28,15 @@ from infer.reference import (
 )
 from infer.stylizer import Stylizer
 from infer.tiles import Tiling, parse_size
-from infer.video import RenderOptions, probe, stylize_video
+from infer.video import WRITABLE_CLIP_SUFFIXES, RenderOptions, probe, stylize_video
 from nets.errors import UserError
 from nets.files import atomic_path
-from nets.images import IMAGE_SUFFIXES, fit_longest_side, open_rgb
-from nets.options import OneLineErrorParser
+from nets.images import fit_longest_side, is_photo, open_rgb
+from nets.options import OneLineErrorParser, add_dataclass_options, from_args
 from nets.painter import painter_names, read_painter
 from nets.transformer import MIN_SIDE
 
 PROG = "python -m infer"
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
 
@@ -75,13 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     image = commands.add_parser("image", help="stylise one photo")
     image.add_argument("input", type=Path, help="photo in any format Pillow reads")
-    image.add_argument("-o", "--output", type=Path, required=True, help="output image; format from the extension")
+    image.add_argument("-o", "--output", type=Path, required=True,
+                       help="output image, in the format its extension names: any Pillow writes, e.g. .png .jpg "
+                            ".webp .tif")
     image.add_argument("--max-size", type=int, default=None, help="scale down so the longest side is at most this")
     _engine_options(image)
 
     video = commands.add_parser("video", help="stylise every frame of a clip, keeping timing and audio")
     video.add_argument("input", type=Path, help="clip in any format FFmpeg reads")
-    video.add_argument("-o", "--output", type=Path, required=True, help=f"output clip ({', '.join(VIDEO_SUFFIXES)})")
+    video.add_argument("-o", "--output", type=Path, required=True,
+                       help=f"output clip ({', '.join(WRITABLE_CLIP_SUFFIXES)})")
     video.add_argument("--batch-size", type=int, default=4, help="frames per engine call")
     video.add_argument("--crf", type=int, default=18, help="H.264 quality: 0 lossless, 18 visually lossless, 51 worst")
     video.add_argument("--preset", default="medium", choices=X264_PRESETS, help="x264 speed preset")
@@ -100,58 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--fp16", action="store_true", help="half-precision weights and arithmetic (for GPUs)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
-    defaults = ReferenceConfig()
     reference = commands.add_parser(
         "reference", help="the original optimisation method (Gatys et al.; clips: Ruder et al.), for photos and clips")
     reference.add_argument("input", type=Path, help="photo, or clip (any format FFmpeg reads)")
-    reference.add_argument("--style", required=True, help="style image (the painting)")
-    reference.add_argument("-o", "--output", type=Path, required=True, help="output image or clip")
+    reference.add_argument("-o", "--output", type=Path, required=True,
+                           help=f"output image (any format Pillow writes, e.g. .png .jpg .webp .tif) or clip "
+                                f"({', '.join(WRITABLE_CLIP_SUFFIXES)})")
     reference.add_argument("--size", type=int, default=None,
                            help="longest side of the result in px (default: 512 for photos, a clip's own size)")
-    reference.add_argument("--iterations", type=int, default=defaults.iterations,
-                           help="optimizer iterations (per scale; for a clip's first frame)")
-    reference.add_argument("--frame-iterations", type=int, default=defaults.frame_iterations,
-                           help="iterations for a clip's later frames, which start near their result (0: --iterations)")
-    reference.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
-                           help="L-BFGS converges in fewer iterations; Adam takes less memory")
-    reference.add_argument("--lr", type=float, default=defaults.lr, help="Adam step size (RGB in [0, 1])")
-    reference.add_argument("--init", default=defaults.init, help="content, noise, or an image file to start from")
-    reference.add_argument("--content-weight", type=float, default=defaults.content_weight,
-                           help="weight of the content distance (relu4_2): higher keeps more of the photo")
-    reference.add_argument("--style-weight", type=float, default=defaults.style_weight,
-                           help="weight of the style distance (Gram, relu1_1..relu5_1): higher paints more")
-    reference.add_argument("--tv-weight", type=float, default=defaults.tv_weight,
-                           help="weight of the total variation: higher smooths away speckle")
-    reference.add_argument("--temporal-weight", type=float, default=defaults.temporal_weight,
-                           help="clips: hold each frame to the previous one, warped by the input's optical flow")
-    reference.add_argument("--style-scale", type=float, default=defaults.style_scale,
-                           help="style image's longest side relative to the result's (bigger: larger strokes)")
-    reference.add_argument("--scales", type=int, default=defaults.scales,
-                           help="coarse to fine: optimise at 1/2^(N-1) of the size first, then upsample and go on")
-    reference.add_argument("--preserve-colors", action="store_true",
-                           help="keep the photo's colours: transfer luminance only (Gatys et al. 2017)")
-    reference.add_argument("--save-every", type=int, default=0,
-                           help="photos: also save the image every N iterations, beside the output")
-    reference.add_argument("--seed", type=int, default=defaults.seed, help="seed of --init noise")
-    reference.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or cuda:N")
-    reference.add_argument("--vgg-weights", default="",
-                           help="VGG19 weight file or folder (default: $VGG_WEIGHTS, else torchvision's download)")
     reference.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    add_dataclass_options(reference, ReferenceConfig)
 
     compare = commands.add_parser(
         "compare", help="painters vs the reference method: quality, flicker and speed, in a report")
-    compare.add_argument("inputs", nargs="+", help="photos and folders of photos, or one clip")
-    compare.add_argument("-m", "--painter", nargs="+", required=True, help="painter names in checkpoints/ or paths")
-    compare.add_argument("-o", "--output", type=Path, required=True, help="report folder to create")
-    compare.add_argument("--size", type=int, default=256, help="longest side of photos and frames, for every method")
-    compare.add_argument("--max-frames", type=int, default=0, help="clips: only the first N frames (0: all)")
-    compare.add_argument("--reference-iterations", type=int, default=300,
-                         help="reference L-BFGS iterations per photo and for a clip's first frame")
-    compare.add_argument("--reference-frame-iterations", type=int, default=100,
-                         help="reference iterations for a clip's later frames")
-    compare.add_argument("--style", default="", help="style image (default: each painter's training style image)")
-    compare.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    compare.add_argument("--vgg-weights", default="", help="folder or file with VGG16 and VGG19 weights")
+    add_dataclass_options(compare, CompareConfig)
     return parser
 
 
@@ -215,7 +178,7 @@ def run_image(args: argparse.Namespace) -> str:
 
 def run_video(args: argparse.Namespace) -> str:
     check_input(args.input)
-    check_output(args.input, args.output, args.overwrite, VIDEO_SUFFIXES)
+    check_output(args.input, args.output, args.overwrite, WRITABLE_CLIP_SUFFIXES)
     if args.batch_size < 1 or args.start < 0 or (args.duration is not None and args.duration <= 0):
         raise UsageError("--batch-size and --duration must be positive and --start not negative")
     if not 0 <= args.crf <= 51:
@@ -263,19 +226,15 @@ def run_export(args: argparse.Namespace) -> str:
 
 def run_reference(args: argparse.Namespace) -> str:
     check_input(args.input)
-    is_clip = args.input.suffix.lower() not in IMAGE_SUFFIXES
+    is_clip = not is_photo(args.input)
     if is_clip:
-        check_output(args.input, args.output, args.overwrite, VIDEO_SUFFIXES)
+        check_output(args.input, args.output, args.overwrite, WRITABLE_CLIP_SUFFIXES)
     else:
         check_image_output(args.input, args.output, args.overwrite)
-    if (args.size is not None and args.size < 1) or args.save_every < 0:
-        raise UsageError("--size and --save-every must be positive")
-    cfg = ReferenceConfig(
-        style=args.style, iterations=args.iterations, frame_iterations=args.frame_iterations,
-        optimizer=args.optimizer, lr=args.lr, init=args.init, content_weight=args.content_weight,
-        style_weight=args.style_weight, tv_weight=args.tv_weight, temporal_weight=args.temporal_weight,
-        style_scale=args.style_scale, scales=args.scales, preserve_colors=args.preserve_colors,
-        save_every=args.save_every, seed=args.seed, device=args.device, vgg_weights=args.vgg_weights)
+    if args.size is not None and args.size < 8:
+        raise UsageError(f"--size must be at least 8 px, not {args.size}")
+    cfg = from_args(ReferenceConfig, args)
+    cfg.check()
     if is_clip:
         probe(args.input)
     else:  # intermediate images are refused now, not after minutes of optimising
@@ -302,13 +261,7 @@ def run_reference(args: argparse.Namespace) -> str:
 
 
 def run_compare(args: argparse.Namespace) -> str:
-    if args.size < 8 or args.max_frames < 0 or args.reference_iterations < 1 or args.reference_frame_iterations < 0:
-        raise UsageError("--size must be at least 8 and the frame and iteration counts positive")
-    cfg = CompareConfig(inputs=args.inputs, painters=args.painter, output=str(args.output), size=args.size,
-                        max_frames=args.max_frames, reference_iterations=args.reference_iterations,
-                        reference_frame_iterations=args.reference_frame_iterations, style=args.style,
-                        device=args.device, vgg_weights=args.vgg_weights)
-    metrics = compare(cfg)
+    metrics = compare(from_args(CompareConfig, args))
     rows = "; ".join(f"{r['method']} {r['painter']}: style {r['style_distance']}, {r['seconds_per_frame']} s/frame"
                      for r in metrics["methods"])
     return f"wrote {args.output}/report.md ({rows})"

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
-import os
+import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +26,17 @@ from PIL import Image
 
 from infer.engines import Engine, PainterEngine, open_network, painter_engines
 from infer.metrics import warping_error
-from infer.painters import find_painter
+from infer.painters import find_painter, style_image_of
 from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceMethodError, ReferenceStylizer, cached_png
 from infer.sheet import caption, image_grid, line_plot
 from nets.device import describe_device, pick_device
-from nets.images import IMAGE_SUFFIXES, fit_longest_side, open_rgb, read_clip, to_tensor
+from nets.files import replace_folder
+from nets.images import IMAGE_SUFFIXES, fit_longest_side, is_photo, open_rgb, read_clip, to_tensor
 from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss
+from nets.options import option
 from nets.vgg import VGGFeatures
+
+log = logging.getLogger(__name__)
 
 SHEET_ROWS = 5
 SHEET_HEIGHT = 192
@@ -40,16 +45,24 @@ DIGITS = 4  # significant digits of every number in metrics.json and report.md
 
 @dataclass
 class CompareConfig:
-    inputs: list[str] = field(default_factory=list)  # photos and photo folders, or one clip
-    painters: list[str] = field(default_factory=list)
-    output: str = "compare_report"
-    size: int = 256  # longest side of photos and frames, for every method
-    max_frames: int = 0  # clips: compare the first N frames only (0: all)
-    reference_iterations: int = 300
-    reference_frame_iterations: int = 100  # clips: frames after the first, which gets reference_iterations
-    style: str = ""  # default: each painter's own training style image
-    device: str = "auto"
-    vgg_weights: str = ""
+    """Every setting of a compare run; saved in its metrics.json."""
+
+    inputs: list[str] = option(None, "photos and folders of photos, or one clip", flags=("inputs",))
+    painters: list[str] = option(None, "painter names in checkpoints/ (a family compares each of its painters) "
+                                       "or .pt/.onnx paths", flags=("-m", "--painter"))
+    output: str = option(None, "report folder to create", flags=("-o", "--output"))
+    size: int = option(256, "longest side of photos and frames, for every method")
+    max_frames: int = option(0, "clips: only the first N frames (0: all)")
+    reference_iterations: int = option(300, "reference L-BFGS iterations per photo and for a clip's first frame")
+    reference_frame_iterations: int = option(100, "reference iterations for a clip's later frames")
+    style: str = option("", "style image (default: each painter's training style image)")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N")
+    vgg_weights: str = option("", "folder or file with VGG16 and VGG19 weights")
+    overwrite: bool = option(False, "replace an existing report folder (once the new one is complete)")
+
+    def check(self) -> None:
+        if self.size < 8 or self.max_frames < 0 or self.reference_iterations < 1 or self.reference_frame_iterations < 0:
+            raise ReferenceMethodError("--size must be at least 8 and the frame and iteration counts positive")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -68,7 +81,7 @@ def load_inputs(cfg: CompareConfig) -> tuple[str, dict[str, np.ndarray]]:
     missing = [str(p) for p in paths if not p.exists()]
     if missing or not paths:
         raise ReferenceMethodError(f"no such file or folder: {', '.join(missing) or '(no input given)'}")
-    if len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() not in IMAGE_SUFFIXES:
+    if len(paths) == 1 and paths[0].is_file() and not is_photo(paths[0]):
         frames = read_clip(paths[0])[: cfg.max_frames or None]
         if len(frames) < 2:
             raise ReferenceMethodError(f"{paths[0]} has fewer than 2 frames")
@@ -81,11 +94,13 @@ def load_inputs(cfg: CompareConfig) -> tuple[str, dict[str, np.ndarray]]:
     return "photos", {p.stem: np.asarray(fit_longest_side(open_rgb(p), cfg.size)) for p in photos}
 
 
-def style_of(engine: PainterEngine, cfg: CompareConfig) -> tuple[Path, int]:
+def style_of(engine: PainterEngine, painter_file: Path, cfg: CompareConfig) -> tuple[Path, int]:
     """The painter's style image (or ``--style``) and the size it was trained at."""
-    style = Path(cfg.style or engine.record.get("style_image") or "")
-    if not style.is_file():
-        raise ReferenceMethodError(f"cannot find the style image of {engine.name} ({style}); give it with --style")
+    style = Path(cfg.style) if cfg.style else style_image_of(engine.record, painter_file)
+    if style is None or not style.is_file():
+        recorded = engine.record.get("style_image") or "not recorded"
+        raise ReferenceMethodError(f"cannot find the style image of {engine.name} ({cfg.style or recorded}); "
+                                   f"give it with --style")
     return style, int(engine.record.get("style_size") or 512)
 
 
@@ -164,18 +179,27 @@ def write_report(folder: Path, metrics: dict) -> None:
 
 def compare(cfg: CompareConfig) -> dict:
     """Run every method, write the report folder, return its metrics."""
+    cfg.check()
     output = Path(cfg.output)
-    if output.exists():
-        raise ReferenceMethodError(f"{output} exists; choose another report folder")
+    if output.exists() and not cfg.overwrite:
+        raise ReferenceMethodError(f"{output} exists; pass --overwrite to replace it")
+    if output.is_file():
+        raise ReferenceMethodError(f"{output} is a file; a report is a folder: give another name")
     if not output.parent.is_dir():
         raise ReferenceMethodError(f"folder does not exist: {output.parent}")
     if not cfg.painters:
         raise ReferenceMethodError("name at least one painter with -m")
     kind, images = load_inputs(cfg)
+    engines: list[tuple[PainterEngine, Path, int]] = []
+    for spec in cfg.painters:  # a family compares each of its painters; every style image is found first
+        ref = find_painter(spec)
+        for engine in painter_engines(open_network(ref.files, device=cfg.device), ref.painter):
+            engines.append((engine, *style_of(engine, ref.files.first or Path(spec), cfg)))
     work = output.with_name(f".{output.name}.part")
-    settings = json.dumps(cfg.to_dict(), indent=2)
+    settings = json.dumps(cfg.to_dict() | {"overwrite": None}, indent=2)
     if (work / "config.json").exists() and (work / "config.json").read_text() != settings:
-        raise ReferenceMethodError(f"{work} holds an unfinished compare with other settings; delete it to start over")
+        log.info("%s held an unfinished compare with other settings; starting over", work)
+        shutil.rmtree(work)
     work.mkdir(exist_ok=True)
     (work / "config.json").write_text(settings)
     device = pick_device(cfg.device)
@@ -185,12 +209,7 @@ def compare(cfg: CompareConfig) -> dict:
     if kind == "clip":
         series["input (floor)"] = floor
     reference_info: dict = {}
-    engines: list[PainterEngine] = []
-    for spec in cfg.painters:  # a family compares each of its painters
-        ref = find_painter(spec)
-        engines += painter_engines(open_network(ref.files, device=cfg.device), ref.painter)
-    for engine in engines:
-        style_path, style_size = style_of(engine, cfg)
+    for engine, style_path, style_size in engines:
         style_image = open_rgb(style_path)
         criterion = PerceptualLoss(vgg16, to_tensor(fit_longest_side(style_image, style_size)).to(device))
         ref_cfg = ReferenceConfig(style=str(style_path), iterations=cfg.reference_iterations,
@@ -244,5 +263,5 @@ def compare(cfg: CompareConfig) -> dict:
     (work / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_report(work, metrics)
     (work / "config.json").unlink()  # the resume guard; metrics.json holds the settings
-    os.replace(work, output)
+    replace_folder(work, output)
     return metrics

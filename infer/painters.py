@@ -7,6 +7,7 @@ several), else the painter called NAME inside any family in ``checkpoints/``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ class PainterFiles:
     onnx: Path | None
     onnx_fp16: Path | None
 
+    @property
+    def first(self) -> Path | None:
+        """The checkpoint, else an export: where the painter's own records are read."""
+        return self.pt or self.onnx or self.onnx_fp16
+
 
 @dataclass
 class PainterRef:
@@ -35,6 +41,30 @@ class PainterRef:
 
     files: PainterFiles
     painter: str | None = None
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def style_image_of(record: dict, painter_file: Path) -> Path | None:
+    """Where a painter's style image is now, wherever the command runs from; ``None`` if it is nowhere.
+
+    The record keeps the path as given at training time, usually relative to the folder training ran in,
+    which is not known later. So it is tried as written, then below each folder that holds the painter
+    file (``checkpoints/`` and the folders above it); where the record has the image's SHA-256, only a file
+    with that hash counts, so another picture of the same name is never taken for it.
+    """
+    recorded = record.get("style_image")
+    if not recorded:
+        return None
+    written = Path(recorded)
+    anchors = [Path.cwd(), *painter_file.resolve().parents] if not written.is_absolute() else [Path("/")]
+    digest = record.get("style_image_sha256")
+    for candidate in (anchor / written for anchor in anchors):
+        if candidate.is_file() and (digest is None or _sha256(candidate) == digest):
+            return candidate
+    return None
 
 
 def _files(stem: Path) -> PainterFiles:
@@ -60,7 +90,7 @@ def painter_files(folder: Path = CHECKPOINTS) -> dict[str, list[str]]:
     found = {}
     for stem in stems:
         files = _files(folder / stem)
-        source = files.pt or files.onnx or files.onnx_fp16
+        source = files.first
         if source is not None:
             found[stem] = names_in(source)
     return found

@@ -35,6 +35,7 @@ from nets.files import atomic_path
 from nets.flow import flow_pair
 from nets.images import fit_longest_side, open_rgb, to_pil, to_tensor
 from nets.losses import PerceptualLoss, total_variation
+from nets.options import option
 from nets.progress import progress_bar
 from nets.vgg import VGGFeatures
 from nets.warp import flow_to_tensor, luminance, occlusion_mask, warp
@@ -56,29 +57,34 @@ class ReferenceMethodError(UserError):
 class ReferenceConfig:
     """Every setting of a reference run; saved beside clip frames and in compare reports."""
 
-    style: str = ""
-    iterations: int = 500  # per scale; for a clip's first frame too
-    frame_iterations: int = 0  # a clip's later frames, which start close to their result (0: iterations)
-    optimizer: str = "lbfgs"
-    lr: float = 0.02  # Adam's step in RGB units of [0, 1]; L-BFGS takes full steps
-    init: str = "content"
-    content_weight: float = 1.0
-    style_weight: float = 20.0
-    tv_weight: float = 0.02
-    temporal_weight: float = 200.0  # clips only
-    style_scale: float = 1.0  # style image's longest side, relative to the output's
-    scales: int = 1  # > 1: coarse to fine, each scale twice the size of the one before
-    preserve_colors: bool = False
-    save_every: int = 0  # > 0: keep an intermediate image every this many iterations
-    seed: int = 0
-    device: str = "auto"
-    vgg_weights: str = ""
+    style: str = option(None, "style image (the painting)")
+    iterations: int = option(500, "optimizer iterations (per scale; for a clip's first frame)")
+    frame_iterations: int = option(0, "iterations for a clip's later frames, which start near their result "
+                                      "(0: --iterations)")
+    optimizer: str = option("lbfgs", "L-BFGS converges in fewer iterations; Adam takes less memory",
+                            choices=OPTIMIZERS)
+    lr: float = option(0.02, "Adam step size in RGB units of [0, 1] (L-BFGS takes full steps)")
+    init: str = option("content", "content, noise, or an image file to start from")
+    content_weight: float = option(1.0, "weight of the content distance (relu4_2): higher keeps more of the photo")
+    style_weight: float = option(20.0, "weight of the style distance (Gram, relu1_1..relu5_1): higher paints more")
+    tv_weight: float = option(0.02, "weight of the total variation: higher smooths away speckle")
+    temporal_weight: float = option(200.0, "clips: hold each frame to the previous one, warped by the input's "
+                                           "optical flow")
+    style_scale: float = option(1.0, "style image's longest side relative to the result's (bigger: larger strokes)")
+    scales: int = option(1, "coarse to fine: optimise at 1/2^(N-1) of the size first, then upsample and go on")
+    preserve_colors: bool = option(False, "keep the photo's colours: transfer luminance only (Gatys et al. 2017)")
+    save_every: int = option(0, "photos: also save the image every N iterations, beside the output")
+    seed: int = option(0, "seed of --init noise")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N")
+    vgg_weights: str = option("", "VGG19 weight file or folder (default: $VGG_WEIGHTS, else torchvision's download)")
 
     def check(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ReferenceMethodError(f"unknown optimizer {self.optimizer!r}; choose {' or '.join(OPTIMIZERS)}")
         if self.iterations < 1 or self.frame_iterations < 0 or self.scales < 1 or self.style_scale <= 0 or self.lr <= 0:
             raise ReferenceMethodError("--iterations, --scales, --style-scale and --lr must be positive")
+        if self.save_every < 0:
+            raise ReferenceMethodError("--save-every must be positive (0: no intermediate images)")
         if self.init not in INITS and not Path(self.init).is_file():
             raise ReferenceMethodError(f"--init is {' or '.join(INITS)} or an image file; {self.init} is neither")
 

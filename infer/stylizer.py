@@ -37,7 +37,7 @@ PainterSpec = str | os.PathLike
 
 
 def _family(ref: PainterRef) -> str:
-    source = ref.files.pt or ref.files.onnx or ref.files.onnx_fp16
+    source = ref.files.first
     return source.name.split(".")[0] if source else "?"
 
 

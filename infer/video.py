@@ -34,6 +34,8 @@ from nets.files import atomic_path
 from nets.progress import progress_bar
 
 log = logging.getLogger(__name__)
+#: Containers the painted clip may be written in (H.264 video).
+WRITABLE_CLIP_SUFFIXES = (".mp4", ".mkv", ".mov")
 _END = object()
 
 

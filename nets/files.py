@@ -1,16 +1,50 @@
-"""Write-then-rename, so that a file at its final path is always complete."""
+"""Write-then-rename, so that a file at its final path is always complete.
+
+A temporary file is named ``.<stem>.<pid>-<random>.part<suffix>`` beside its final path. A process
+killed outright (kill -9, power loss) cannot delete it; the next write to the same path removes the
+leftovers whose process is gone, and says so.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import glob
+import json
+import logging
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 # Read once at import (single-threaded then): os.umask can only be read by setting it.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_leftovers(final: Path) -> None:
+    """Delete the temporary files of earlier writes to ``final`` whose process no longer runs."""
+    pattern = re.compile(rf"\.{re.escape(final.stem)}\.(\d+)-[^.]+\.part{re.escape(final.suffix)}")
+    for path in final.parent.glob(f".{glob.escape(final.stem)}.*.part{glob.escape(final.suffix)}"):
+        match = pattern.fullmatch(path.name)
+        if match and not _alive(int(match[1])):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                log.info("removed %s, left unfinished by an interrupted run", path)
 
 
 @contextlib.contextmanager
@@ -21,7 +55,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     and sits in the same folder so the rename is atomic.
     """
     final = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent)
+    remove_leftovers(final)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.{os.getpid()}-", suffix=f".part{final.suffix}",
+                               dir=final.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -30,3 +66,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    """``data`` as indented JSON at ``path``, complete or not at all."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def replace_folder(finished: Path, final: Path) -> None:
+    """Rename the folder ``finished`` to ``final``; an existing ``final`` is removed only once it is replaced."""
+    if final.exists():
+        old = final.with_name(f".{final.name}.{os.getpid()}.old")
+        os.replace(final, old)
+        os.replace(finished, final)
+        shutil.rmtree(old)
+    else:
+        os.replace(finished, final)

@@ -15,11 +15,32 @@ from PIL import Image, ImageOps
 
 from nets.errors import UserError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
+_PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".avif", ".heic", ".heif", ".jxl"}
+#: Photos this Pillow decodes (AVIF since Pillow 11.3; HEIC and JPEG XL only with plug-ins).
+IMAGE_SUFFIXES = _PHOTO_SUFFIXES & set(Image.registered_extensions())
+#: Clips in a folder of training clips (any file FFmpeg reads works when named directly).
+CLIP_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts"}
 
 
 class ImageReadError(UserError):
     """A file is missing or is not an image Pillow can decode."""
+
+
+def is_photo(path: Path) -> bool:
+    """Whether a file given as input is a photo (else a clip): by its suffix, and an animation is a clip.
+
+    A photo format this Pillow cannot decode is refused here, before it could be taken for a clip.
+    """
+    suffix = path.suffix.lower()
+    if suffix in _PHOTO_SUFFIXES - IMAGE_SUFFIXES:
+        raise ImageReadError(f"cannot read {suffix} photos here; convert {path.name} to PNG or JPEG first")
+    if suffix not in IMAGE_SUFFIXES:
+        return False
+    try:
+        with Image.open(path) as img:
+            return not getattr(img, "is_animated", False)
+    except (OSError, ValueError):
+        return True  # a damaged photo: reading it says what is wrong
 
 
 def open_rgb(path: str | os.PathLike) -> Image.Image:

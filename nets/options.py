@@ -8,14 +8,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+
+T = TypeVar("T")
+
+
+def option(default: Any, help: str, **metadata: Any) -> Any:
+    """A dataclass field that is also a command-line option: ``help`` and any ``choices`` or ``flags``.
+
+    ``None`` as default makes the option required; ``flags=("inputs",)`` makes it positional,
+    ``flags=("-m", "--painter")`` gives it a short form or another name.
+    """
+    if isinstance(default, list):
+        return dataclasses.field(default_factory=lambda: list(default), metadata={"help": help} | metadata)
+    return dataclasses.field(default=default, metadata={"help": help} | metadata)
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Defaults in the help, except where there is none to show (required options, None)."""
+    """Defaults in the help, except where there is none to show (required options, None, switches off)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default is None or action.required or "default" in (action.help or ""):
+        nothing = action.default is None or action.default is False or action.default == ""
+        if nothing or action.required or "default" in (action.help or ""):
             return action.help or ""
         return super()._get_help_string(action) or ""
 
@@ -31,19 +45,23 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 
 def add_dataclass_options(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One ``--option`` per field of ``cls``: type, default, help (and choices) from the field's metadata.
+    """One option per field of ``cls``: type, default, help (and choices) from the field's metadata.
 
     A field without a default (``None``) is required; lists take one or more values; booleans get
     ``--x/--no-x``.
     """
     hints = get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        flag = "--" + f.name.replace("_", "-")
+        flags = f.metadata.get("flags", ("--" + f.name.replace("_", "-"),))
         kind = hints[f.name]
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        options: dict[str, Any] = {"default": default, "help": f.metadata["help"]}
+        options: dict[str, Any] = {"help": f.metadata["help"]}
+        if flags[0].startswith("-"):
+            options |= {"dest": f.name, "default": default}
+            if kind is not bool and "choices" not in f.metadata:
+                options["metavar"] = flags[-1].lstrip("-").replace("-", "_").upper()
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
+            parser.add_argument(*flags, action=argparse.BooleanOptionalAction, **options)
             continue
         if get_origin(kind) is list:
             options |= {"nargs": "+", "type": get_args(kind)[0]}
@@ -51,4 +69,11 @@ def add_dataclass_options(parser: argparse.ArgumentParser, cls: type) -> None:
             options["type"] = kind
         if "choices" in f.metadata:
             options["choices"] = f.metadata["choices"]
-        parser.add_argument(flag, required=default is None, **options)
+        if flags[0].startswith("-"):
+            options["required"] = default is None
+        parser.add_argument(*flags, **options)
+
+
+def from_args(cls: type[T], args: argparse.Namespace) -> T:
+    """The dataclass ``cls`` filled from the options that :func:`add_dataclass_options` made for it."""
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})  # type: ignore[call-arg]

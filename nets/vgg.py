@@ -7,7 +7,9 @@ Inputs are RGB in [0, 1]; the ImageNet normalisation that both weight sets expec
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -71,7 +73,8 @@ def _load_state(arch: str, path: Path | None) -> dict[str, torch.Tensor]:
         return state
     enum = models.VGG16_Weights if arch == "vgg16" else models.VGG19_Weights
     try:
-        return enum.IMAGENET1K_V1.get_state_dict(progress=True)
+        with contextlib.redirect_stdout(sys.stderr):  # torch hub announces downloads on stdout, not a result
+            return enum.IMAGENET1K_V1.get_state_dict(progress=True)
     except Exception as exc:
         raise VGGWeightsError(
             f"could not download torchvision's {arch} weights ({exc.__class__.__name__}: {exc}); "

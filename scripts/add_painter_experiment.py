@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from nets.painter import load_painter, save_painter  # noqa: E402
 from train.config import TrainConfig  # noqa: E402
 from train.trainer import train  # noqa: E402
@@ -80,10 +80,7 @@ def main() -> None:
         results["full fine-tune"].append(stage(arms["full fine-tune"], steps=10**6, time_limit=f"{budget:.0f}s",
                                                **resume))
         print(json.dumps({arm: rows[-1] for arm, rows in results.items()}), flush=True)
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps({"settings": vars(args) | {k: str(v) for k, v in vars(args).items()
-                                                             if isinstance(v, Path)}, "results": results},
-                                  indent=2, default=str) + "\n")
+    write_json(args.out, {"settings": vars(args), "results": results})
     print(f"new painter {name}; val style distance of the photos themselves: "
           f"{results['add to family'][0]['val_identity_style']:.3f}")
     print("| stage | add to family: steps, wall s, val style | full fine-tune: steps, wall s, val style |")

@@ -12,7 +12,6 @@ keyframed cross-fade through every painter of the family, against each painter a
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ from infer.controls import Adjusted, KeyframeEngine, parse_keyframes  # noqa: E4
 from infer.engines import Engine, PainterEngine  # noqa: E402
 from infer.metrics import warping_error  # noqa: E402
 from infer.stylizer import Stylizer  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from nets.images import read_clip  # noqa: E402
 from scripts.bench_infer import SIZES, pan_frames  # noqa: E402
 
@@ -83,8 +82,7 @@ def main() -> None:
     report = {"family": args.painter, "runs_on": network.description, "size": args.size, "repeats": args.repeats,
               "frames_per_s": speed, "clip": str(args.clip), "clip_frames": len(frames),
               "clip_size": f"{frames[0].shape[1]}x{frames[0].shape[0]}", "warping_error": flicker}
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     base = next(iter(speed.values()))
     print(f"{args.painter} on {network.description}, {args.size}, median of {args.repeats}")
     print("| control | frames/s | × one painter |\n|---|---|---|")

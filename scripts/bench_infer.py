@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import statistics
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from infer.export import export_painter  # noqa: E402
 from infer.painters import find_painter  # noqa: E402
 from infer.video import RenderOptions, stylize_video, write_video  # noqa: E402
 from nets.device import describe_device  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 
 SIZES = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
 BASELINE = "torch fp32"
@@ -171,8 +170,7 @@ def main() -> None:
         "baseline": f"{BASELINE} batch 1", "repeats": args.repeats, "clip_frames": args.clip_frames,
         "results": results,
     }
-    with atomic_path(args.out) as tmp_out:
-        tmp_out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"\n{report['device']}; torch {report['torch']}, onnxruntime {report['onnxruntime']}")
     print(f"| size | mode | engine | batch | frames/s | × baseline ({BASELINE} b1) | GPU MiB (torch peak / used) |")
     print("|---|---|---|---|---|---|---|")

@@ -10,7 +10,6 @@ cuDNN autotuning and allocations); the loss before and after shows that the opti
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infer.reference import ReferenceConfig, ReferenceStylizer  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from nets.images import fit_longest_side  # noqa: E402
 
 
@@ -52,8 +51,7 @@ def main() -> None:
     report = {"device": reference.description, "size": f"{photo.shape[1]}x{photo.shape[0]}",
               "iterations": args.iterations, "seconds": run["seconds"], "first_iteration_s": results[1]["seconds"],
               "loss": [run["loss_first"], run["loss_last"]]}
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print("| size | iterations | seconds | seconds/iteration | loss first → last | device |\n|---|---|---|---|---|---|")
     print(f"| {report['size']} | {args.iterations} | {run['seconds']:.1f} | {run['seconds'] / args.iterations:.3f} | "
           f"{run['loss_first']:.3f} → {run['loss_last']:.3f} | {reference.description} |")

@@ -34,7 +34,7 @@ from infer.painters import find_painter  # noqa: E402
 from infer.sheet import caption, save_grid  # noqa: E402
 from infer.tiles import boxes, stylize_tiled, thumbnail  # noqa: E402
 from nets.device import pick_device  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from nets.images import read_clip  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,8 +133,7 @@ def main() -> None:
             results["big"].append(memory_and_time(args.painter, (width, height), args.photo, Path(tmp)))
             print(json.dumps(results["big"][-1]), f"({time.perf_counter() - started:.0f} s)", flush=True)
     results["peak_rss_of_this_process_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    with atomic_path(args.out) as tmp_out:
-        tmp_out.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out, results)
 
     print(f"\n{args.painter} on {network.description}; tile cores of {args.core} px")
     print("| photo | " + " | ".join(f"thumbnail {s}" for s in args.thumbnails) + " | per-tile statistics |")

@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nets.device import describe_device, pick_device  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from train.config import TrainConfig  # noqa: E402
 from train.trainer import train  # noqa: E402
 
@@ -87,9 +87,7 @@ def main() -> None:
                           "curve_max_rel_diff": max(diffs), "final_total": curves[label][-1]["total"],
                           "curve": curves[label]}
     device = describe_device(pick_device(args.device))
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps({"device": device, "settings": vars(args) | {"out": str(args.out)},
-                                   "results": results}, indent=2, default=str) + "\n")
+    write_json(args.out, {"device": device, "settings": vars(args), "results": results})
     base_speed = results[baseline]["images_per_s"]
     print(f"training at {args.size} px, batch {args.batch_size}, {args.steps} steps × {args.repeats} on {device}")
     print("| variant | images/s | × baseline | loss curve vs baseline (max rel. diff) |\n|---|---|---|---|")

@@ -13,7 +13,6 @@ that painters trained at different style sizes compare fairly) and the warping e
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import torch  # noqa: E402
 from infer.engines import TorchNetwork, painter_engines  # noqa: E402
 from infer.metrics import warping_error  # noqa: E402
 from nets.device import describe_device, pick_device  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from nets.images import load_image, read_clip, to_tensor  # noqa: E402
 from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss  # noqa: E402
 from nets.vgg import VGGFeatures  # noqa: E402
@@ -82,8 +81,7 @@ def main() -> None:
               "size": args.size, "style_sizes": args.style_sizes, "clip": str(args.clip),
               "clip_size": f"{frames[0].shape[1]}x{frames[0].shape[0]}", "input_warping_error": floor,
               "painters": rows}
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     sizes = args.style_sizes
     print(f"\n{len(photos)} photos at {args.size} px; warping error on {args.clip.name} at {result['clip_size']} "
           f"(input {floor:.5f})")

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from nets.device import describe_device, pick_device  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from scripts.train_painters import FAMILY, FAMILY_NAME, painters_table  # noqa: E402
 from train.config import TrainConfig, parse_duration  # noqa: E402
 from train.trainer import train  # noqa: E402
@@ -159,10 +159,8 @@ def main() -> None:
     for path in (work / "runs" / FAMILY_NAME).glob("events.out.tfevents.*"):
         shutil.copy(path, args.out / "family.tfevents")
     results["job_wall_s"] = round(time.perf_counter() - started, 1)
-    with atomic_path(args.out / "curves.json") as tmp:
-        tmp.write_text(json.dumps(curves) + "\n")
-    with atomic_path(args.out / "throughput.json") as tmp:
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out / "curves.json", curves)
+    write_json(args.out / "throughput.json", results)
 
     print(f"\n{info['device']}, torch {info['torch']}; job {results['job_wall_s']} s of {budget:.0f} s")
     print("| run | images/s | first step s | wall s |\n|---|---|---|---|")

@@ -27,7 +27,7 @@ from infer.engines import OnnxNetwork  # noqa: E402
 from infer.metrics import warping_error  # noqa: E402
 from infer.painters import find_painter  # noqa: E402
 from nets.device import pick_device  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from nets.images import load_image, read_clip, to_tensor  # noqa: E402
 from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss  # noqa: E402
 from nets.vgg import VGGFeatures  # noqa: E402
@@ -73,8 +73,7 @@ def main() -> None:
                 rows.append({"clip": clip.name, "painter": painter["name"], "keep": keep, "input_floor": floor,
                              "warping_error": warping_error(frames, styled)[0], "style_distance": distance})
                 print(json.dumps(rows[-1]), flush=True)
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps({"painter": args.painter, "width": args.width, "rows": rows}, indent=2) + "\n")
+    write_json(args.out, {"painter": args.painter, "width": args.width, "rows": rows})
     print("| clip | painter | a | warping error (change) | style distance (change) |\n|---|---|---|---|---|")
     for row in rows:
         base = next(r for r in rows if r["clip"] == row["clip"] and r["painter"] == row["painter"] and r["keep"] == 0)

@@ -11,7 +11,6 @@ with ``--profile``, the PyTorch profiler's top kernels for that batch and for on
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from infer.painters import find_painter  # noqa: E402
 from nets.device import describe_device, pick_device  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss, total_variation  # noqa: E402
 from nets.painter import load_painter, painter_names  # noqa: E402
 from nets.vgg import VGGFeatures  # noqa: E402
@@ -93,8 +92,7 @@ def main() -> None:
 
     report = {"device": describe_device(device), "torch": torch.__version__, "painter": args.painter,
               "frames": f"{args.batch} x {args.width}x{args.height}", "rows": rows}
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"{report['device']}, {report['frames']}, network only")
     print("| precision | layout | frames/s | max diff vs fp32 NCHW (levels) |\n|---|---|---|---|")
     for row in rows:

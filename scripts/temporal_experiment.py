@@ -17,7 +17,6 @@ exactly the same settings is reused, so an interrupted or extended experiment pi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from infer.engines import TorchNetwork, painter_engines  # noqa: E402
 from infer.metrics import warping_error  # noqa: E402
 from nets.device import pick_device  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from nets.images import read_clip  # noqa: E402
 from train.config import TrainConfig  # noqa: E402
 from train.trainer import train_or_reuse  # noqa: E402
@@ -88,8 +87,7 @@ def main() -> None:
             row[name] = warping_error(frames, styled)[0]
         results["clips"][clip.name] = row
 
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    write_json(args.out, results)
     names = list(painters)
     base = names[0]
     print("| clip | frames | input (floor) | " + " | ".join(f"{n} warping error" for n in names) + " |")

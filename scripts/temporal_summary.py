@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 
 
 def measures(run: dict, painter: str) -> dict[str, float]:
@@ -53,9 +53,7 @@ def main() -> None:
         mean = {key: [statistics.mean(r[key][i] for r in per_run.values()) for i in (0, 1)] for key in keys}
         table[other] = per_run | {f"mean of {len(runs)}": mean}
 
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps({"baseline": base, "runs": [str(p) for p in args.runs], "table": table},
-                                  indent=2) + "\n")
+    write_json(args.out, {"baseline": base, "runs": [str(p) for p in args.runs], "table": table})
     for other, rows in table.items():
         keys = list(next(iter(rows.values())))
         print(f"\n{base} → {other}")

@@ -29,7 +29,7 @@ from infer.engines import TorchNetwork, painter_engines  # noqa: E402
 from infer.export import ExportError, export_painter  # noqa: E402
 from infer.metrics import warping_error  # noqa: E402
 from nets.device import pick_device  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from nets.files import write_json  # noqa: E402
 from nets.images import read_clip  # noqa: E402
 from nets.painter import amend_painters, read_painter  # noqa: E402
 from train.config import TrainConfig  # noqa: E402
@@ -75,8 +75,7 @@ def finish(painter: Path, eval_clip: Path, eval_width: int) -> dict:
             exports["fp16" if fp16 else "fp32"] = {"rejected": str(exc)}
     card_path = painter.with_suffix(".json")
     card = json.loads(card_path.read_text()) | {"painters": records, "exports": exports}
-    with atomic_path(card_path) as tmp:
-        tmp.write_text(json.dumps(card, indent=2) + "\n")
+    write_json(card_path, card)
     return card
 
 

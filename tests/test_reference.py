@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceStylizer, frames_dir_for
@@ -177,3 +179,58 @@ def test_snapshots_never_overwrite_files_without_overwrite(tmp_path, style_image
     result = run_cli("infer", "reference", str(same), "-o", str(photo), *args[5:], "--overwrite")
     assert_one_line_error(result, "inputs are never overwritten", tmp_path)
     assert same.read_bytes() == before
+
+
+def test_compare_finds_the_style_image_from_any_folder_and_a_failed_run_blocks_nothing(
+        tmp_path, tiny_painter, style_image, weights_dir, val_dir):
+    project = tmp_path / "project"  # a painter trained in another folder: its card holds "styles/<name>.jpg"
+    (project / "checkpoints").mkdir(parents=True)
+    (project / "styles").mkdir()
+    shutil.copy(style_image, project / "styles" / style_image.name)
+    payload = torch.load(tiny_painter[0], weights_only=True)
+    payload["painters"][0]["style_image"] = f"styles/{style_image.name}"
+    moved = project / "checkpoints" / "moved.pt"
+    torch.save(payload, moved)
+    lost = tmp_path / "lost.pt"
+    payload["painters"][0]["style_image"] = "styles/gone.jpg"
+    torch.save(payload, lost)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(sorted(val_dir.iterdir())[0], photos)
+    out = tmp_path / "report"
+    common = [str(photos), "-o", str(out), "--size", "48", "--reference-iterations", "2",
+              "--vgg-weights", str(weights_dir), "--device", "cpu"]
+
+    failed = run_cli("infer", "compare", *common, "-m", str(lost))  # run from the repo, not from project/
+    assert_one_line_error(failed, "cannot find the style image of tiny (styles/gone.jpg); give it with --style",
+                          tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lost.pt", "photos", "project"]  # nothing left behind
+    (tmp_path / ".report.part").mkdir()  # an interrupted compare with other settings does not block either
+    (tmp_path / ".report.part" / "config.json").write_text("{}")
+    fixed = run_cli("infer", "compare", *common, "-m", str(lost), "--style", str(style_image))
+    assert fixed.returncode == 0, fixed.stderr
+
+    found = run_cli("infer", "compare", *common, "-m", str(moved))
+    assert_one_line_error(found, "report exists; pass --overwrite", tmp_path)
+    found = run_cli("infer", "compare", *common, "-m", str(moved), "--overwrite")
+    assert found.returncode == 0, found.stderr
+    style = json.loads((out / "metrics.json").read_text())["methods"][0]["style"]
+    assert style == str(project / "styles" / style_image.name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lost.pt", "photos", "project", "report"]
+
+
+def test_an_animated_gif_is_a_clip_and_a_photo_format_this_pillow_cannot_read_is_named(
+        tmp_path, style_image, weights_dir):
+    photo = Image.open(shared("data", "photos", "val", "bsds300_img_003.jpg")).resize((32, 24))
+    gif = tmp_path / "moving.gif"
+    photo.save(gif, save_all=True, append_images=[photo.rotate(5), photo.rotate(10)], duration=100, loop=0)
+    args = ["--style", str(style_image), "--vgg-weights", str(weights_dir), "--iterations", "2",
+            "--frame-iterations", "1", "--device", "cpu"]
+    as_photo = run_cli("infer", "reference", str(gif), "-o", str(tmp_path / "still.png"), *args)
+    assert_one_line_error(as_photo, "cannot tell the output format from still.png; use one of", tmp_path)
+    done = run_cli("infer", "reference", str(gif), "-o", str(tmp_path / "moving.mp4"), *args)
+    assert done.returncode == 0 and "3 frames" in done.stdout, done.stderr
+    heic = tmp_path / "phone.heic"
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic")  # Pillow has no HEIC decoder without a plug-in
+    refused = run_cli("infer", "reference", str(heic), "-o", str(tmp_path / "phone.png"), *args)
+    assert_one_line_error(refused, "cannot read .heic photos here; convert phone.heic to PNG or JPEG first", tmp_path)

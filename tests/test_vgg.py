@@ -58,7 +58,7 @@ def test_wrong_file_is_a_clear_error(tmp_path, style_image, tiny_painter):
         VGGFeatures("vgg16", ["relu1_2"], tiny_painter[0])
 
 
-def test_offline_without_weights_says_how_to_supply_them(tmp_path, monkeypatch):
+def test_offline_without_weights_says_how_to_supply_them(tmp_path, monkeypatch, capsys):
     """No local file and no network: torchvision's real download fails, and the error says what to do."""
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache, so the download is really tried
@@ -66,4 +66,6 @@ def test_offline_without_weights_says_how_to_supply_them(tmp_path, monkeypatch):
         monkeypatch.setenv(var, "http://127.0.0.1:9")  # nothing listens there: offline on any machine
     with pytest.raises(VGGWeightsError, match=f"--vgg-weights or the {WEIGHTS_ENV}"):
         VGGFeatures("vgg16", ["relu1_2"])
+    out, err = capsys.readouterr()
+    assert out == "" and "Downloading" in err  # torch hub's announcement; stdout is for results only
 

@@ -8,20 +8,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nets.errors import UserError
-from nets.options import OneLineErrorParser, add_dataclass_options
+from nets.options import OneLineErrorParser, add_dataclass_options, from_args, option
 
 SWITCH_CHOICES = ("auto", "on", "off")
-
-
-def _opt(default: Any, help: str, **metadata: Any) -> Any:
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help} | metadata)
-    return field(default=default, metadata={"help": help} | metadata)
 
 
 class ConfigError(UserError):
@@ -41,45 +35,45 @@ def parse_duration(text: str) -> float:
 
 @dataclass
 class TrainConfig:
-    style: list[str] = _opt(None, "style image(s) (the paintings); several train a family of painters in one network")
-    photos: str = _opt(None, "folder of training photos, searched recursively")
-    name: str = _opt("", "painter or family name; default: the style image's file name without extension "
+    style: list[str] = option(None, "style image(s) (the paintings); several train a family of painters in one network")
+    photos: str = option(None, "folder of training photos, searched recursively")
+    name: str = option("", "painter or family name; default: the style image's file name without extension "
                          "(required for a family)")
-    out_dir: str = _opt("checkpoints", "where <name>.pt and the model card <name>.json are written")
-    log_dir: str = _opt("runs", "TensorBoard logs and the resumable training state go to <log-dir>/<name>")
-    val_photos: str = _opt("", "folder of photos to measure style/content distance on at the end (optional)")
-    vgg_weights: str = _opt("", "VGG16 weight file or folder (default: $VGG_WEIGHTS, else torchvision's download)")
-    image_size: int = _opt(256, "training crop size in px")
-    style_size: int = _opt(512, "longest side of the style image in px; sets the scale of the brush strokes")
-    style_crop: float = _opt(0.0, "fraction of the style images cut from each side (a frame or painted border)")
-    batch_size: int = _opt(4, "photos per step (shared out among a family's painters in turn)")
-    steps: int = _opt(40_000, "optimizer steps (Johnson et al.: 40k steps of 4 = 160k samples)")
-    lr: float = _opt(1e-3, "Adam learning rate")
-    content_weight: float = _opt(1.0, "weight of the content distance (relu2_2)")
-    style_weight: list[float] = _opt([5.0], "weight of the style distance (Gram, relu1_2..relu4_3): one value, "
+    out_dir: str = option("checkpoints", "where <name>.pt and the model card <name>.json are written")
+    log_dir: str = option("runs", "TensorBoard logs and the resumable training state go to <log-dir>/<name>")
+    val_photos: str = option("", "folder of photos to measure style/content distance on at the end (optional)")
+    vgg_weights: str = option("", "VGG16 weight file or folder (default: $VGG_WEIGHTS, else torchvision's download)")
+    image_size: int = option(256, "training crop size in px")
+    style_size: int = option(512, "longest side of the style image in px; sets the scale of the brush strokes")
+    style_crop: float = option(0.0, "fraction of the style images cut from each side (a frame or painted border)")
+    batch_size: int = option(4, "photos per step (shared out among a family's painters in turn)")
+    steps: int = option(40_000, "optimizer steps (Johnson et al.: 40k steps of 4 = 160k samples)")
+    lr: float = option(1e-3, "Adam learning rate")
+    content_weight: float = option(1.0, "weight of the content distance (relu2_2)")
+    style_weight: list[float] = option([5.0], "weight of the style distance (Gram, relu1_2..relu4_3): one value, "
                                             "or one per style image")
-    tv_weight: float = _opt(1.0, "weight of the total variation (smoothness) term")
-    temporal_weight: float = _opt(0.0, "weight of the temporal term (ReCoNet luminance loss on frame pairs)")
-    temporal_pairs: int = _opt(2, "frame pairs added to every step when the temporal weight is > 0")
-    clips: str = _opt("", "video file or folder of clips / frame folders for real frame pairs (optional; "
+    tv_weight: float = option(1.0, "weight of the total variation (smoothness) term")
+    temporal_weight: float = option(0.0, "weight of the temporal term (ReCoNet luminance loss on frame pairs)")
+    temporal_pairs: int = option(2, "frame pairs added to every step when the temporal weight is > 0")
+    clips: str = option("", "video file or folder of clips / frame folders for real frame pairs (optional; "
                       "synthetic pairs from the photos are always used)")
-    init: str = _opt("", "start from this painter file: naming all its painters' styles fine-tunes it; naming "
+    init: str = option("", "start from this painter file: naming all its painters' styles fine-tunes it; naming "
                          "some, or new ones (added to the family), trains only their instance-norm rows")
-    seed: int = _opt(0, "random seed")
-    device: str = _opt("auto", "auto, cpu, cuda or cuda:N")
-    amp: str = _opt("auto", "bfloat16 autocast: auto (on CUDA and CPUs with bf16 in hardware), on, off",
+    seed: int = option(0, "random seed")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N")
+    amp: str = option("auto", "bfloat16 autocast: auto (on CUDA and CPUs with bf16 in hardware), on, off",
                     choices=SWITCH_CHOICES)
-    channels_last: bool = _opt(False, "channels_last memory format (NCHW measured faster on an H100)")
-    compile: str = _opt("auto", "torch.compile the training step: auto (on CUDA), on, off", choices=SWITCH_CHOICES)
-    workers: int = _opt(4, "threads decoding the photos into memory at the start")
-    time_limit: str = _opt("", "stop after training this long (e.g. 90s, 7m, 1h30m; set-up not counted) and "
+    channels_last: bool = option(False, "channels_last memory format (NCHW measured faster on an H100)")
+    compile: str = option("auto", "torch.compile the training step: auto (on CUDA), on, off", choices=SWITCH_CHOICES)
+    workers: int = option(4, "threads decoding the photos into memory at the start")
+    time_limit: str = option("", "stop after training this long (e.g. 90s, 7m, 1h30m; set-up not counted) and "
                                "write the painter as at the last step; --resume continues")
-    log_every: int = _opt(50, "steps between TensorBoard scalars")
-    sample_every: int = _opt(500, "steps between sample images in TensorBoard")
-    checkpoint_every: int = _opt(500, "steps between resumable checkpoints")
-    val_size: int = _opt(256, "longest side of the validation photos in px")
-    resume: bool = _opt(False, "continue from <log-dir>/<name>/state.pt (settings come from the saved run)")
-    overwrite: bool = _opt(False, "start over even if this painter or its run state already exists")
+    log_every: int = option(50, "steps between TensorBoard scalars")
+    sample_every: int = option(500, "steps between sample images in TensorBoard")
+    checkpoint_every: int = option(500, "steps between resumable checkpoints")
+    val_size: int = option(256, "longest side of the validation photos in px")
+    resume: bool = option(False, "continue from <log-dir>/<name>/state.pt (settings come from the saved run)")
+    overwrite: bool = option(False, "start over even if this painter or its run state already exists")
 
     def __post_init__(self) -> None:
         # Files written before families stored one style image and one style weight.
@@ -94,10 +88,10 @@ class TrainConfig:
                               f"not {len(self.style_weight)}")
         if not 0 <= self.style_crop < 0.5:
             raise ConfigError(f"--style-crop is a fraction of each side, from 0 to below 0.5, not {self.style_crop}")
-        for option, value, low in (("steps", self.steps, 1), ("batch-size", self.batch_size, 1),
-                                   ("image-size", self.image_size, 16), ("style-size", self.style_size, 16)):
+        for flag, value, low in (("steps", self.steps, 1), ("batch-size", self.batch_size, 1),
+                                 ("image-size", self.image_size, 16), ("style-size", self.style_size, 16)):
             if value < low:
-                raise ConfigError(f"--{option} must be at least {low}, not {value}")
+                raise ConfigError(f"--{flag} must be at least {low}, not {value}")
         parse_duration(self.time_limit)  # a typo fails now, not when the limit is first checked
         if not self.lr > 0:
             raise ConfigError(f"--lr must be above 0, not {self.lr}")
@@ -140,4 +134,4 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    return from_args(TrainConfig, args)

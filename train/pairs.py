@@ -23,12 +23,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from nets.flow import flow_pair
-from nets.images import IMAGE_SUFFIXES, read_clip
+from nets.images import CLIP_SUFFIXES, IMAGE_SUFFIXES, read_clip
 from nets.warp import flow_to_tensor, in_frame, occlusion_mask, pixel_grid
 from train.data import EmptyFolderError, shorter_side
 
 log = logging.getLogger(__name__)
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm"}
 Pairs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 #: Synthetic frames show the middle 1/ZOOM of their source crop: room for the motion to bring in new pixels.
 ZOOM = 1.3
@@ -94,7 +93,7 @@ def find_clips(root: str | os.PathLike) -> list[Path]:
         return [root]
     if not root.is_dir():
         raise EmptyFolderError(f"clip folder not found: {root}")
-    clips = [p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+    clips = [p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in CLIP_SUFFIXES]
     clips += [d for d in [root, *sorted(root.rglob("*"))] if d.is_dir()
               and sum(p.suffix.lower() in IMAGE_SUFFIXES for p in d.iterdir()) >= 2]
     if not clips:

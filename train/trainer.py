@@ -35,7 +35,7 @@ from torchvision.utils import make_grid
 
 from nets.device import describe_device, native_bf16, pick_device
 from nets.errors import UserError
-from nets.files import atomic_path
+from nets.files import atomic_path, write_json
 from nets.images import ImageReadError, load_image
 from nets.losses import (
     JOHNSON_CONTENT_LAYERS,
@@ -395,8 +395,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     # ---- results ----------------------------------------------------------------------------------
     model.eval()
-    with atomic_path(run_dir / "curve.json") as tmp:
-        tmp.write_text(json.dumps(curve) + "\n")
+    write_json(run_dir / "curve.json", curve)
     painters = [dict(p) for p in init["painters"]] if init is not None else []
     for k, row in enumerate(rows):
         record = {"name": names[row], "style_image": cfg.style[k], "style_image_sha256": sha256(style_paths[k]),
@@ -425,8 +424,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     history = (init.get("history", []) if init is not None else []) + [run]  # every run that made this file
     save_painter(out_dir / f"{name}.pt", model, name, painters, cfg.to_dict(), step, history)
     card = {"name": name, "painters": painters} | run | {"history": history}
-    with atomic_path(out_dir / f"{name}.json") as tmp:
-        tmp.write_text(json.dumps(card, indent=2) + "\n")
+    write_json(out_dir / f"{name}.json", card)
     writer.close()
     return card
 
