@@ -17,7 +17,7 @@ from PIL import Image
 from infer.compare import CompareConfig, compare
 from infer.controls import parse_keyframes
 from infer.engines import ENGINES, PRECISIONS
-from infer.export import export_painter
+from infer.export import export_painter, verification_photos
 from infer.painters import find_painter
 from infer.reference import (
     ReferenceClipEngine,
@@ -195,14 +195,6 @@ def run_video(args: argparse.Namespace) -> str:
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in stats.stage_seconds.items())
     return (f"wrote {args.output}: {frame_count(stats.frames)} in {stats.seconds:.1f} s ({stats.fps:.2f} frames/s; "
             f"{stages}) with {stylizer.name} on {stylizer.engine.description}")
-
-
-def verification_photos() -> list[np.ndarray]:
-    """A real photo at two sizes, one odd, from scikit-image's bundled samples (available offline)."""
-    from skimage import data
-
-    photo = Image.fromarray(data.astronaut())
-    return [np.asarray(fit_longest_side(photo, 256)), np.asarray(photo.resize((181, 139), Image.Resampling.LANCZOS))]
 
 
 def run_export(args: argparse.Namespace) -> str:

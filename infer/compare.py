@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -25,7 +26,6 @@ import torch
 from PIL import Image
 
 from infer.engines import Engine, PainterEngine, open_network, painter_engines
-from infer.metrics import warping_error
 from infer.painters import find_painter, style_image_of
 from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceMethodError, ReferenceStylizer, cached_png
 from infer.sheet import caption, image_grid, line_plot
@@ -33,6 +33,7 @@ from nets.device import describe_device, pick_device
 from nets.files import replace_folder
 from nets.images import IMAGE_SUFFIXES, fit_longest_side, is_photo, open_rgb, read_clip, to_tensor
 from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss
+from nets.metrics import warping_error
 from nets.options import option
 from nets.vgg import VGGFeatures
 
@@ -135,13 +136,14 @@ def _save(path: Path, image: np.ndarray) -> None:
 
 @torch.no_grad()
 def _distances(criterion: PerceptualLoss, inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray],
-               device: torch.device) -> tuple[float, float]:
+               device: torch.device) -> dict[str, float]:
+    """Mean style and content distance of ``outputs`` to their inputs, as the report's columns."""
     content, style = [], []
     for name, image in inputs.items():
-        c, s = criterion(to_tensor(outputs[name]).to(device), to_tensor(image).to(device))
-        content.append(c.item())
-        style.append(s.item())
-    return float(np.mean(style)), float(np.mean(content))
+        distances = criterion(to_tensor(outputs[name]).to(device), to_tensor(image).to(device))
+        content.append(distances.content.item())
+        style.append(distances.style.item())
+    return {"style_distance": _round(float(np.mean(style))), "content_distance": _round(float(np.mean(content)))}
 
 
 def _thumb(image: np.ndarray | Image.Image) -> Image.Image:
@@ -187,6 +189,8 @@ def compare(cfg: CompareConfig) -> dict:
         raise ReferenceMethodError(f"{output} is a file; a report is a folder: give another name")
     if not output.parent.is_dir():
         raise ReferenceMethodError(f"folder does not exist: {output.parent}")
+    if not os.access(output.parent, os.W_OK):
+        raise ReferenceMethodError(f"cannot write to the folder {output.parent}")
     if not cfg.painters:
         raise ReferenceMethodError("name at least one painter with -m")
     kind, images = load_inputs(cfg)
@@ -225,10 +229,8 @@ def compare(cfg: CompareConfig) -> dict:
         sheet_columns.append(_thumb(style_image))
         headers += ["style", f"{engine.name} (feed-forward)", "reference"]
         for method, ((outputs, seconds), description) in runs.items():
-            style, content = _distances(criterion, images, outputs, device)
             row = {"method": method, "painter": engine.name, "style": str(style_path), "runs_on": description,
-                   "style_distance": _round(style), "content_distance": _round(content),
-                   "seconds_per_frame": _round(seconds)}
+                   **_distances(criterion, images, outputs, device), "seconds_per_frame": _round(seconds)}
             if kind == "clip":
                 mean, per_pair = warping_error(list(images.values()), [outputs[n] for n in images])
                 row["warping_error"] = _round(mean)

@@ -28,11 +28,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from PIL import Image
 from torch import nn
 
 from infer.engines import tiles_graph
 from nets.errors import UserError
 from nets.files import atomic_path
+from nets.images import fit_longest_side
 from nets.painter import load_painter
 from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
 
@@ -170,6 +172,14 @@ def _check(path: Path, tiles: Path, reference: FrameTransformer, photos: list[np
                         f"{diff.mean():.3f} (allowed {limits['max']}, {limits['mean']}); not kept"
                     )
     return ExportReport(path, precision, max_diff, mean_diff, providers)
+
+
+def verification_photos() -> list[np.ndarray]:
+    """A real photo at two sizes, one odd, from scikit-image's bundled samples (available offline)."""
+    from skimage import data
+
+    photo = Image.fromarray(data.astronaut())
+    return [np.asarray(fit_longest_side(photo, 256)), np.asarray(photo.resize((181, 139), Image.Resampling.LANCZOS))]
 
 
 def export_painter(checkpoint: str | os.PathLike, output: str | os.PathLike, photos: list[np.ndarray],

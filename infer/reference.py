@@ -32,13 +32,12 @@ from PIL.PngImagePlugin import PngInfo
 from nets.device import describe_device, pick_device
 from nets.errors import UserError
 from nets.files import atomic_path
-from nets.flow import flow_pair
 from nets.images import fit_longest_side, open_rgb, to_pil, to_tensor
 from nets.losses import PerceptualLoss, total_variation
 from nets.options import option
 from nets.progress import progress_bar
 from nets.vgg import VGGFeatures
-from nets.warp import flow_to_tensor, luminance, occlusion_mask, warp
+from nets.warp import luminance, trusted_flow, warp
 
 #: Gatys et al. / jcjohnson's neural-style defaults.
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -210,9 +209,7 @@ class ReferenceStylizer:
         if previous is None:
             return self.image(frame)[0]
         full = to_tensor(frame).to(self.device)
-        backward, forward = flow_pair(previous[0], frame)
-        flow = flow_to_tensor(backward).to(self.device)
-        mask = occlusion_mask(flow, flow_to_tensor(forward).to(self.device))
+        flow, mask = trusted_flow(previous[0], frame, self.device)
         warped = warp(to_tensor(previous[1]).to(self.device), flow)
         content = _grey(full) if self.cfg.preserve_colors else full
         if self.cfg.preserve_colors:

@@ -9,6 +9,7 @@ over between weight sets, image sizes and layers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -71,6 +72,13 @@ def temporal_loss(
     return squared.flatten(1).sum(1) / mask.flatten(1).sum(1).clamp(min=1.0)
 
 
+class Distances(NamedTuple):
+    """Content and style distance, per image."""
+
+    content: torch.Tensor
+    style: torch.Tensor
+
+
 class PerceptualLoss(nn.Module):
     """Content and style distances of images against their content images and one or more style images.
 
@@ -108,15 +116,15 @@ class PerceptualLoss(nn.Module):
         return getattr(self, f"gram_{layer}")
 
     def forward(self, images: torch.Tensor, contents: torch.Tensor, styles: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(content distance, style distance) per image, for images stylised from ``contents``."""
+                ) -> Distances:
+        """Content and style distance per image, for images stylised from ``contents``."""
         with torch.no_grad():
             target = self.vgg(contents, self.content_layers)
         return self.distances(self.vgg(images), target, styles)
 
     def distances(self, features: dict[str, torch.Tensor], content_features: dict[str, torch.Tensor],
-                  styles: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(content distance, style distance) from VGG features; lets an optimiser reuse fixed targets.
+                  styles: torch.Tensor | None = None) -> Distances:
+        """Content and style distance from VGG features; lets an optimiser reuse fixed targets.
 
         ``styles``: the index of each image's style image (B,); ``None`` means the first for all.
         """
@@ -126,4 +134,4 @@ class PerceptualLoss(nn.Module):
 
         content = torch.stack([content_loss(features[n], content_features[n]) for n in self.content_layers]).mean(0)
         style = torch.stack([style_loss(features[n], target(n)) for n in self.style_layers]).mean(0)
-        return content, style
+        return Distances(content, style)

@@ -11,18 +11,24 @@ A painter file holds one painter or a family of painters that share one network 
 saved with ``torch.save`` and loaded with ``weights_only=True`` so that opening somebody else's painter
 can never run code. ``painter/1`` files (one painter, metrics not keyed by painter) still load, as a
 family of one with the same output.
+
+Beside it, ``<name>.json`` is the model card (:class:`ModelCard`): the same painter records, the run that
+wrote the file, its history, and what scripts add later (ONNX exports, a clip's warping error).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from nets.errors import UserError
-from nets.files import atomic_path
+from nets.files import atomic_path, write_json
 from nets.transformer import TransformerNet
 
 FORMAT = "painter/2"
@@ -106,3 +112,35 @@ def load_painter(path: str | os.PathLike) -> tuple[TransformerNet, dict[str, Any
     except RuntimeError as exc:
         raise PainterFileError(f"{path} holds weights of another network: {str(exc).splitlines()[0]}") from None
     return model.eval(), payload
+
+
+@dataclass
+class ModelCard:
+    """The model card: what a painter file is, how it was made and how well it does, for people to read.
+
+    Written by the trainer, completed by scripts through :meth:`read` and :meth:`write`. On disk the
+    fields of ``run`` (steps, time, device, config …) sit at the top level beside ``name`` and ``painters``.
+    """
+
+    name: str
+    painters: list[dict[str, Any]]  # one record per (γ, β) row, as in the painter file
+    run: dict[str, Any]  # the run that wrote the painter file
+    history: list[dict[str, Any]]  # every run behind it, oldest first (the last is ``run``)
+    exports: dict[str, Any] = field(default_factory=dict)  # ONNX files written from it, and their checks
+
+    def to_dict(self) -> dict[str, Any]:
+        card = {"name": self.name, "painters": self.painters} | self.run | {"history": self.history}
+        return card | ({"exports": self.exports} if self.exports else {})
+
+    @classmethod
+    def from_dict(cls, card: dict[str, Any]) -> ModelCard:
+        named = {f.name for f in dataclasses.fields(cls)} - {"run"}
+        return cls(card["name"], card["painters"], {k: v for k, v in card.items() if k not in named},
+                   card.get("history", []), card.get("exports", {}))
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> ModelCard:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def write(self, path: str | os.PathLike) -> None:
+        write_json(path, self.to_dict())

@@ -151,6 +151,11 @@ class TransformerNet(nn.Module):
             norm.index = index
             self.norm_channels.append(norm.weight.shape[1])
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """What it computes in: the dtype of its weights (fp16 after ``.half()``)."""
+        return next(self.parameters()).dtype
+
     def painter_weights(self, x: torch.Tensor, mix: torch.Tensor | None) -> torch.Tensor:
         """B×P weights for a batch: ``None`` means the only painter of a family of one."""
         if mix is None:
@@ -206,6 +211,5 @@ class FrameTransformer(nn.Module):
 
     def forward(self, frames: torch.Tensor, mix: torch.Tensor | None = None, stats: NormStats | None = None
                 ) -> torch.Tensor:
-        dtype = self.net.encoder[0][1].weight.dtype
-        x = frames.permute(0, 3, 1, 2).to(dtype) / 255
+        x = frames.permute(0, 3, 1, 2).to(self.net.dtype) / 255
         return (self.net(x, mix, stats) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)

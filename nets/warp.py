@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nets.flow import flow_pair
+
 #: Rec. 709 luma weights: the temporal loss compares brightness, where flicker shows most.
 REC709 = (0.2126, 0.7152, 0.0722)
 
@@ -66,6 +68,17 @@ def occlusion_mask(backward: torch.Tensor, forward: torch.Tensor) -> torch.Tenso
     gradient = dx.pow(2).sum(1, keepdim=True) + dy.pow(2).sum(1, keepdim=True)
     boundary = gradient > 0.01 * backward.pow(2).sum(1, keepdim=True) + 0.002
     return (~disoccluded & ~boundary).to(backward.dtype) * in_frame(backward)
+
+
+def trusted_flow(previous: np.ndarray, current: np.ndarray, device: torch.device | str = "cpu"
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(1×2×H×W flow current -> previous, 1×1×H×W mask where it can be trusted) of two H×W×3 uint8 frames.
+
+    What every user of flow needs: warping the previous frame's result into place, and knowing where not to.
+    """
+    backward, forward = flow_pair(previous, current)
+    flow = flow_to_tensor(backward).to(device)
+    return flow, occlusion_mask(flow, flow_to_tensor(forward).to(device))
 
 
 def luminance(rgb: torch.Tensor) -> torch.Tensor:

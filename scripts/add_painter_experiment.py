@@ -7,7 +7,7 @@ trained on the new style, given the same wall time as the first arm at each stag
 Both arms use the same settings otherwise; the val style distance of the new painter after each stage
 is the comparison. Writes JSON and prints a table.
 
-    python scripts/add_painter_experiment.py --family checkpoints/four_painters.pt \\
+    python -m scripts.add_painter_experiment --family checkpoints/four_painters.pt \\
         --style ../shared/data/styles/signac_riverscape.jpg --photos ../shared/data/photos/train_short256 \\
         --val-photos ../shared/data/photos/val --vgg-weights ../shared/weights --steps 200 500 1000
 """
@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
 
-import torch  # noqa: E402
-
-from nets.files import write_json  # noqa: E402
-from nets.painter import load_painter, save_painter  # noqa: E402
-from train.config import TrainConfig  # noqa: E402
-from train.trainer import train  # noqa: E402
+from nets.files import write_json
+from nets.painter import load_painter, save_painter
+from train.config import TrainConfig
+from train.trainer import train
 
 
 def starting_painter(family: Path, name: str, path: Path) -> None:

@@ -5,7 +5,7 @@ preservation, model only at ``--size``, each the median of ``--repeats`` timed c
 (so a slow spell of the machine hits them all). Flicker: warping error (Lai et al. 2018) on a clip of the
 keyframed cross-fade through every painter of the family, against each painter alone.
 
-    python scripts/bench_controls.py -m four_painters --clip ../shared/data/video/cockatoo_1280x720.mp4 \\
+    python -m scripts.bench_controls -m four_painters --clip ../shared/data/video/cockatoo_1280x720.mp4 \\
         --out docs/bench/controls_cpu_2core.json
 """
 
@@ -19,15 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.controls import Adjusted, KeyframeEngine, parse_keyframes  # noqa: E402
-from infer.engines import Engine, PainterEngine  # noqa: E402
-from infer.metrics import warping_error  # noqa: E402
-from infer.stylizer import Stylizer  # noqa: E402
-from nets.files import write_json  # noqa: E402
-from nets.images import read_clip  # noqa: E402
-from scripts.bench_infer import SIZES, pan_frames  # noqa: E402
+from infer.controls import Adjusted, KeyframeEngine, parse_keyframes
+from infer.engines import Engine, PainterEngine
+from infer.stylizer import Stylizer
+from nets.files import write_json
+from nets.images import read_clip
+from nets.metrics import warping_error
+from scripts.bench_infer import SIZES, pan_frames
 
 
 def main() -> None:

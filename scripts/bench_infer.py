@@ -6,7 +6,7 @@ to host) as the median of ``--repeats`` runs after a warm-up, with peak GPU memo
 renders a clip made from a photo pan (decode + stylise + encode, H.264) and also reports the seconds
 spent in each stage.
 
-    python scripts/bench_infer.py -m vangogh_starry_night --sizes 360p 720p 1080p --out bench.json
+    python -m scripts.bench_infer -m vangogh_starry_night --sizes 360p 720p 1080p --out bench.json
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gc
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,15 +25,15 @@ import torch
 from PIL import Image
 from skimage import data
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.__main__ import verification_photos  # noqa: E402
-from infer.engines import Engine, Network, OnnxNetwork, TorchNetwork, painter_engines  # noqa: E402
-from infer.export import export_painter  # noqa: E402
-from infer.painters import find_painter  # noqa: E402
-from infer.video import RenderOptions, stylize_video, write_video  # noqa: E402
-from nets.device import describe_device  # noqa: E402
-from nets.files import write_json  # noqa: E402
+from infer.engines import Engine, Network, OnnxNetwork, TorchNetwork, painter_engines
+from infer.export import (
+    export_painter,
+    verification_photos,
+)
+from infer.painters import find_painter
+from infer.video import RenderOptions, stylize_video, write_video
+from nets.device import describe_device
+from nets.files import write_json
 
 SIZES = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
 BASELINE = "torch fp32"

@@ -3,14 +3,13 @@
 The issue's target is 512 px and 500 iterations. The first iteration is timed apart (it includes
 cuDNN autotuning and allocations); the loss before and after shows that the optimiser really ran.
 
-    python scripts/bench_reference.py --style ../shared/data/styles/vangogh_starry_night.jpg \\
+    python -m scripts.bench_reference --style ../shared/data/styles/vangogh_starry_night.jpg \\
         --vgg-weights ../shared/weights --size 512 --iterations 500 --out bench_reference.json
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -19,11 +18,9 @@ import torch
 from PIL import Image
 from skimage import data
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.reference import ReferenceConfig, ReferenceStylizer  # noqa: E402
-from nets.files import write_json  # noqa: E402
-from nets.images import fit_longest_side  # noqa: E402
+from infer.reference import ReferenceConfig, ReferenceStylizer
+from nets.files import write_json
+from nets.images import fit_longest_side
 
 
 def main() -> None:

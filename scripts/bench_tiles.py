@@ -8,7 +8,7 @@
 3. The seed's case: a 720p clip cut in 4 tiles against one pass, and a picture of a seam: per-tile
    statistics next to shared ones.
 
-    python scripts/bench_tiles.py --clip ../shared/data/video/cockatoo_1280x720.mp4 \\
+    python -m scripts.bench_tiles --clip ../shared/data/video/cockatoo_1280x720.mp4 \\
         --photo ../shared/data/photos/val/bsds300_img_014.jpg --out docs/bench/tiles_cpu_2core.json \\
         --picture docs/tiles_seam.jpg
 """
@@ -27,15 +27,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.engines import OnnxNetwork  # noqa: E402
-from infer.painters import find_painter  # noqa: E402
-from infer.sheet import caption, save_grid  # noqa: E402
-from infer.tiles import boxes, stylize_tiled, thumbnail  # noqa: E402
-from nets.device import pick_device  # noqa: E402
-from nets.files import write_json  # noqa: E402
-from nets.images import read_clip  # noqa: E402
+from infer.engines import OnnxNetwork
+from infer.painters import find_painter
+from infer.sheet import caption, save_grid
+from infer.tiles import boxes, stylize_tiled, thumbnail
+from nets.device import pick_device
+from nets.files import write_json
+from nets.images import read_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 

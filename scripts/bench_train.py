@@ -7,7 +7,7 @@ over the logged windows after the first (which holds the warm-up and any compila
 every variant is compared with the first variant's, point by point: the same seed draws the same crops,
 so only arithmetic differs.
 
-    python scripts/bench_train.py --photos ../shared/data/photos/train_short256 \\
+    python -m scripts.bench_train --photos ../shared/data/photos/train_short256 \\
         --style ../shared/data/styles/vangogh_starry_night.jpg --vgg-weights ../shared/weights \\
         --size 128 --batch-size 4 --steps 40 --device cpu --out docs/bench/train_cpu_2core.json \\
         --variant "fp32" amp=off --variant "bf16" amp=on --variant "fp32 channels_last" amp=off channels_last=1 \\
@@ -19,17 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from nets.device import describe_device, pick_device  # noqa: E402
-from nets.files import write_json  # noqa: E402
-from train.config import TrainConfig  # noqa: E402
-from train.trainer import train  # noqa: E402
+from nets.device import describe_device, pick_device
+from nets.files import write_json
+from train.config import TrainConfig
+from train.trainer import train
 
 
 def parse_variant(items: list[str]) -> tuple[str, dict[str, Any]]:

@@ -3,7 +3,7 @@
 The cell in column u and row v (both 0 … 1) mixes the corners bilinearly: top left (1−u)(1−v), top right
 u(1−v), bottom left (1−u)v, bottom right uv. Every cell is one pass of the network.
 
-    python scripts/blend_grid.py photo.jpg -m four_painters -o docs/blend_grid.jpg
+    python -m scripts.blend_grid photo.jpg -m four_painters -o docs/blend_grid.jpg
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.engines import PainterEngine  # noqa: E402
-from infer.sheet import save_grid  # noqa: E402
-from infer.stylizer import Stylizer  # noqa: E402
-from nets.images import fit_longest_side, open_rgb  # noqa: E402
+from infer.engines import PainterEngine
+from infer.sheet import save_grid
+from infer.stylizer import Stylizer
+from nets.images import fit_longest_side, open_rgb
 
 
 def main() -> None:

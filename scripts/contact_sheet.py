@@ -1,23 +1,20 @@
 """Contact sheet of painters: one row per photo, photo | each painter's result, as one JPEG or PNG.
 
-    python scripts/contact_sheet.py -m vangogh_starry_night munch_the_scream -o docs/sheet.jpg a.jpg b.jpg
-    python scripts/contact_sheet.py -m old/vangogh.pt vangogh_starry_night --labels "before" "after" ...
+    python -m scripts.contact_sheet -m vangogh_starry_night munch_the_scream -o docs/sheet.jpg a.jpg b.jpg
+    python -m scripts.contact_sheet -m old/vangogh.pt vangogh_starry_night --labels "before" "after" ...
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.sheet import caption, save_grid  # noqa: E402
-from infer.stylizer import Stylizer  # noqa: E402
-from nets.images import fit_longest_side, open_rgb  # noqa: E402
+from infer.sheet import caption, save_grid
+from infer.stylizer import Stylizer
+from nets.images import fit_longest_side, open_rgb
 
 
 def main() -> None:

@@ -23,16 +23,14 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.engines import MosaicEngine, open_network, painter_engines  # noqa: E402
-from infer.painters import CHECKPOINTS, find_painter, painter_files  # noqa: E402
-from infer.sheet import save_grid  # noqa: E402
-from infer.stylizer import Stylizer  # noqa: E402
-from infer.video import write_video  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
-from nets.images import fit_longest_side  # noqa: E402
-from nets.progress import progress_bar  # noqa: E402
+from infer.engines import MosaicEngine, open_network, painter_engines
+from infer.painters import CHECKPOINTS, find_painter, painter_files
+from infer.sheet import save_grid
+from infer.stylizer import Stylizer
+from infer.video import write_video
+from nets.files import atomic_path
+from nets.images import fit_longest_side
+from nets.progress import progress_bar
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 CLIP_PHOTO = "coffee"

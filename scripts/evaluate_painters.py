@@ -6,27 +6,24 @@ the style image of the painter's own record at each of ``--style-sizes``, the sa
 that painters trained at different style sizes compare fairly) and the warping error on a clip (Lai et al.
 2018, flow on the input; the clip's own is the floor). Writes JSON and prints a table.
 
-    python scripts/evaluate_painters.py checkpoints/four_painters.pt old/*.pt --photos ../shared/data/photos/val \\
+    python -m scripts.evaluate_painters checkpoints/four_painters.pt old/*.pt --photos ../shared/data/photos/val \\
         --clip ../shared/data/video/cockatoo_1280x720.mp4 --vgg-weights ../shared/weights --out eval.json
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
 
-import torch  # noqa: E402
-
-from infer.engines import TorchNetwork, painter_engines  # noqa: E402
-from infer.metrics import warping_error  # noqa: E402
-from nets.device import describe_device, pick_device  # noqa: E402
-from nets.files import write_json  # noqa: E402
-from nets.images import load_image, read_clip, to_tensor  # noqa: E402
-from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss  # noqa: E402
-from nets.vgg import VGGFeatures  # noqa: E402
+from infer.engines import TorchNetwork, painter_engines
+from nets.device import describe_device, pick_device
+from nets.files import write_json
+from nets.images import load_image, read_clip, to_tensor
+from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss
+from nets.metrics import warping_error
+from nets.vgg import VGGFeatures
 
 
 def main() -> None:
@@ -68,7 +65,7 @@ def main() -> None:
                     for k, size in enumerate(args.style_sizes):
                         index = torch.tensor([k], device=device)
                         content, style_distance = criterion(styled, photo, index)
-                        sums[f"identity_{size}"] += criterion(photo, photo, index)[1].item()
+                        sums[f"identity_{size}"] += criterion(photo, photo, index).style.item()
                         sums[f"style_{size}"] += style_distance.item()
                 sums["content"] += content.item()
             styled_clip = [engine(f[None])[0] for f in frames]

@@ -11,7 +11,7 @@
 4. Into ``--out``: the family's painter file and model card, ``curves.json`` (every logged step of every
    run), ``throughput.json`` and the table printed last.
 
-    python scripts/gpu_train_job.py --data .gpu/data --baseline-tree .gpu/baseline --out $OUT --budget 8m30s
+    python -m scripts.gpu_train_job --data .gpu/data --baseline-tree .gpu/baseline --out $OUT --budget 8m30s
 
 ``--data`` holds photos/ (training photos), val/ (validation photos), styles/ (the four paintings),
 weights/ (VGG16) and clip/ (frames of one clip, for real frame pairs). ``--device cpu`` with tiny sizes
@@ -33,15 +33,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
 
-import torch  # noqa: E402
-
-from nets.device import describe_device, pick_device  # noqa: E402
-from nets.files import write_json  # noqa: E402
-from scripts.train_painters import FAMILY, FAMILY_NAME, painters_table  # noqa: E402
-from train.config import TrainConfig, parse_duration  # noqa: E402
-from train.trainer import train  # noqa: E402
+from nets.device import describe_device, pick_device
+from nets.files import write_json
+from nets.painter import ModelCard
+from scripts.train_painters import FAMILY, FAMILY_NAME, painters_table
+from train.config import TrainConfig, parse_duration
+from train.trainer import train
 
 
 def versions(device: torch.device) -> dict[str, Any]:
@@ -170,7 +169,7 @@ def main() -> None:
                   f"{value['wall_s']} |")
     card_path = args.out / f"{FAMILY_NAME}.json"
     if card_path.is_file():
-        card = json.loads(card_path.read_text())
+        card = ModelCard.read(card_path).to_dict()
         print(f"family: {card['steps']} steps × {args.batch_size} = {card['samples_seen']} samples in "
               f"{card['wall_time_s']} s")
         print(painters_table(card))

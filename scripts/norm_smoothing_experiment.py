@@ -7,7 +7,7 @@ frame is stylised with them (the tile path, one tile). Measured per painter and 
 et al. 2018) and style distance to the painting (VGG16, every 10th frame), with and without smoothing.
 The option ships only if flicker drops by at least 15% at no more than +5% style distance.
 
-    python scripts/norm_smoothing_experiment.py --clips ../shared/data/video/cockatoo_1280x720.mp4 \\
+    python -m scripts.norm_smoothing_experiment --clips ../shared/data/video/cockatoo_1280x720.mp4 \\
         ../shared/data/video/realshort_320x240.mp4 --vgg-weights ../shared/weights --out smoothing.json
 """
 
@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.engines import OnnxNetwork  # noqa: E402
-from infer.metrics import warping_error  # noqa: E402
-from infer.painters import find_painter  # noqa: E402
-from nets.device import pick_device  # noqa: E402
-from nets.files import write_json  # noqa: E402
-from nets.images import load_image, read_clip, to_tensor  # noqa: E402
-from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss  # noqa: E402
-from nets.vgg import VGGFeatures  # noqa: E402
+from infer.engines import OnnxNetwork
+from infer.painters import find_painter
+from nets.device import pick_device
+from nets.files import write_json
+from nets.images import load_image, read_clip, to_tensor
+from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss
+from nets.metrics import warping_error
+from nets.vgg import VGGFeatures
 
 
 def render(network: OnnxNetwork, frames: list[np.ndarray], weights: np.ndarray, keep: float) -> list[np.ndarray]:
@@ -68,7 +65,7 @@ def main() -> None:
             for keep in [0.0, *args.keep]:
                 styled = render(network, frames, weights, keep)
                 with torch.no_grad():
-                    distance = float(np.mean([criterion(to_tensor(s), to_tensor(f))[1].item()
+                    distance = float(np.mean([criterion(to_tensor(s), to_tensor(f)).style.item()
                                               for s, f in list(zip(styled, frames, strict=True))[::10]]))
                 rows.append({"clip": clip.name, "painter": painter["name"], "keep": keep, "input_floor": floor,
                              "warping_error": warping_error(frames, styled)[0], "style_distance": distance})

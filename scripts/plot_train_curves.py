@@ -1,6 +1,6 @@
 """Loss curves of training runs side by side, from the ``curves.json`` of scripts/gpu_train_job.py.
 
-    python scripts/plot_train_curves.py docs/bench/gpu/train_curves.json --runs "old trainer" "new trainer" \\
+    python -m scripts.plot_train_curves docs/bench/gpu/train_curves.json --runs "old trainer" "new trainer" \\
         -o docs/bench/gpu/train_curves.png
 """
 
@@ -11,10 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.sheet import line_plot  # noqa: E402
-from nets.files import atomic_path  # noqa: E402
+from infer.sheet import line_plot
+from nets.files import atomic_path
 
 
 def main() -> None:

@@ -5,27 +5,24 @@ and NCHW/channels_last, with each output's largest difference from fp32 NCHW in 
 with ``--profile``, the PyTorch profiler's top kernels for that batch and for one training step
 (bf16 autocast, the trainer's losses). Prints tables and writes JSON.
 
-    python scripts/profile_transformer.py -m vangogh_starry_night --vgg-weights ../shared/weights --profile
+    python -m scripts.profile_transformer -m vangogh_starry_night --vgg-weights ../shared/weights --profile
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.painters import find_painter  # noqa: E402
-from nets.device import describe_device, pick_device  # noqa: E402
-from nets.files import write_json  # noqa: E402
-from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss, total_variation  # noqa: E402
-from nets.painter import load_painter, painter_names  # noqa: E402
-from nets.vgg import VGGFeatures  # noqa: E402
+from infer.painters import find_painter
+from nets.device import describe_device, pick_device
+from nets.files import write_json
+from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss, total_variation
+from nets.painter import load_painter, painter_names
+from nets.vgg import VGGFeatures
 
 LAYOUTS = {"NCHW": torch.contiguous_format, "channels_last": torch.channels_last}
 

@@ -7,7 +7,7 @@ every painter's output and of the input clip itself (the floor), and the style/c
 validation photos. Writes JSON and prints a table. A painter already trained in ``--work-dir`` with
 exactly the same settings is reused, so an interrupted or extended experiment picks up where it was.
 
-    python scripts/temporal_experiment.py --style ../shared/data/styles/vangogh_starry_night.jpg \\
+    python -m scripts.temporal_experiment --style ../shared/data/styles/vangogh_starry_night.jpg \\
         --photos ../shared/data/photos/train --val-photos ../shared/data/photos/val \\
         --clips ../shared/data/video/big_buck_bunny_320x176.mp4 --vgg-weights ../shared/weights \\
         --eval-clips ../shared/data/video/cockatoo_1280x720.mp4 ../shared/data/video/realshort_320x240.mp4 \\
@@ -17,18 +17,15 @@ exactly the same settings is reused, so an interrupted or extended experiment pi
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.engines import TorchNetwork, painter_engines  # noqa: E402
-from infer.metrics import warping_error  # noqa: E402
-from nets.device import pick_device  # noqa: E402
-from nets.files import write_json  # noqa: E402
-from nets.images import read_clip  # noqa: E402
-from train.config import TrainConfig  # noqa: E402
-from train.trainer import train_or_reuse  # noqa: E402
+from infer.engines import TorchNetwork, painter_engines
+from nets.device import pick_device
+from nets.files import write_json
+from nets.images import read_clip
+from nets.metrics import warping_error
+from train.config import TrainConfig
+from train.trainer import train_or_reuse
 
 
 def main() -> None:

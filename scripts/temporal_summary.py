@@ -5,7 +5,7 @@ baseline's own warping error and style distance move by about ±10%, as much as 
 measured. This prints each run's change against its own baseline (the first weight in it), then the
 change of the means over all runs, and writes both as JSON.
 
-    python scripts/temporal_summary.py runs/seed*.json --out temporal_summary.json
+    python -m scripts.temporal_summary runs/seed*.json --out temporal_summary.json
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from nets.files import write_json  # noqa: E402
+from nets.files import write_json
 
 
 def measures(run: dict, painter: str) -> dict[str, float]:

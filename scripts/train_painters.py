@@ -5,35 +5,33 @@ adds to every painter's record the warping error on an evaluation clip (the clip
 and exports the family to ONNX (fp32; fp16 too on a GPU, where it is verified on the CUDA provider).
 
     # CPU, reduced scale (128 px crops, style images at 256 px):
-    python scripts/train_painters.py --preset cpu --styles ../shared/data/styles \\
+    python -m scripts.train_painters --preset cpu --styles ../shared/data/styles \\
         --photos ../shared/data/photos/train_short256 --val-photos ../shared/data/photos/val \\
         --clips ../shared/data/video/big_buck_bunny_320x176.mp4 --vgg-weights ../shared/weights \\
         --eval-clip ../shared/data/video/cockatoo_1280x720.mp4
     # Full scale runs on a GPU as scripts/gpu_train_job.py (sized for a short lease); finish its family here:
-    python scripts/train_painters.py --finish checkpoints/four_painters.pt \\
+    python -m scripts.train_painters --finish checkpoints/four_painters.pt \\
         --eval-clip ../shared/data/video/cockatoo_1280x720.mp4
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from infer.__main__ import verification_photos  # noqa: E402
-from infer.engines import TorchNetwork, painter_engines  # noqa: E402
-from infer.export import ExportError, export_painter  # noqa: E402
-from infer.metrics import warping_error  # noqa: E402
-from nets.device import pick_device  # noqa: E402
-from nets.files import write_json  # noqa: E402
-from nets.images import read_clip  # noqa: E402
-from nets.painter import amend_painters, read_painter  # noqa: E402
-from train.config import TrainConfig  # noqa: E402
-from train.trainer import train_or_reuse  # noqa: E402
+from infer.engines import TorchNetwork, painter_engines
+from infer.export import (
+    ExportError,
+    export_painter,
+    verification_photos,
+)
+from nets.device import pick_device
+from nets.images import read_clip
+from nets.metrics import warping_error
+from nets.painter import ModelCard, amend_painters, read_painter
+from train.config import TrainConfig
+from train.trainer import train_or_reuse
 
 #: The family, in row order, with style weights balanced on the CPU: each painter's weight shrinks with the
 #: square root of how far photos start from its painting (identity style distance on the validation photos
@@ -73,10 +71,10 @@ def finish(painter: Path, eval_clip: Path, eval_width: int) -> dict:
                                          "providers": report.providers}
         except ExportError as exc:  # fp16 may not verify on every provider: ship fp32 only then
             exports["fp16" if fp16 else "fp32"] = {"rejected": str(exc)}
-    card_path = painter.with_suffix(".json")
-    card = json.loads(card_path.read_text()) | {"painters": records, "exports": exports}
-    write_json(card_path, card)
-    return card
+    card = ModelCard.read(painter.with_suffix(".json"))
+    card.painters, card.exports = records, exports
+    card.write(painter.with_suffix(".json"))
+    return card.to_dict()
 
 
 def painters_table(card: dict) -> str:

@@ -1,6 +1,8 @@
-"""Shared fixtures: the real data and VGG weights in ../shared, and one tiny trained painter.
+"""Shared fixtures: the real data and VGG weights in ../shared, painters, and how tests run commands.
 
-Set STYLE_SHARED to use a shared/ folder somewhere else.
+Inference tests take their painters from the shipped family in checkpoints/ (``tiny_painter``,
+``tiny_family``), so a trainer bug fails the training tests, not every inference test; the training
+tests share ``trained_painter``, a real 20-step run. Set STYLE_SHARED to use a shared/ folder elsewhere.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from infer.painters import style_image_of
+from nets.painter import read_painter, save_painter
+from nets.transformer import TransformerNet
 from train.config import TrainConfig
 from train.trainer import train
 
@@ -91,19 +96,35 @@ def tiny_config(tmp: Path, style_image: Path, photo_dir: Path, weights_dir: Path
 
 
 @pytest.fixture(scope="session")
-def tiny_painter(tmp_path_factory, style_image, photo_dir, weights_dir, val_dir) -> tuple[Path, dict, TrainConfig]:
-    """(painter file, model card, config) of a 20-step run at 64 px, shared by the training and inference tests."""
+def trained_painter(tmp_path_factory, style_image, photo_dir, weights_dir, val_dir
+                    ) -> tuple[Path, dict, TrainConfig]:
+    """(painter file, model card, config) of a 20-step run at 64 px, shared by the training tests."""
     tmp = tmp_path_factory.mktemp("tiny")
     cfg = tiny_config(tmp, style_image, photo_dir, weights_dir, val_photos=str(val_dir))
     card = train(cfg)
     return Path(cfg.out_dir) / "tiny.pt", card, cfg
 
 
+def shipped_painters(path: Path, rows: list[int], name: str) -> Path:
+    """Some painters of the shipped family as a painter file of their own (style images as full paths)."""
+    source = ROOT / "checkpoints" / "four_painters.pt"
+    payload = read_painter(source)
+    model = TransformerNet(len(rows))
+    model.load_state_dict({k: v[rows] if v.dim() == 2 and k.endswith((".weight", ".bias")) else v
+                           for k, v in payload["model"].items()})
+    records = [payload["painters"][row] | {"style_image": str(style_image_of(payload["painters"][row], source))}
+               for row in rows]
+    save_painter(path, model, name, records, payload["config"], payload["step"], payload["history"])
+    return path
+
+
 @pytest.fixture(scope="session")
-def tiny_family(tmp_path_factory, style_image, photo_dir, weights_dir) -> Path:
-    """A family of two painters (Van Gogh, Munch) after 8 steps at 64 px, at a high learning rate so they differ."""
-    tmp = tmp_path_factory.mktemp("family")
-    styles = [str(style_image), str(shared("data", "styles", "munch_the_scream.jpg"))]
-    cfg = tiny_config(tmp, style_image, photo_dir, weights_dir, style=styles, name="duo", steps=8, lr=0.01)
-    train(cfg)
-    return Path(cfg.out_dir) / "duo.pt"
+def tiny_painter(tmp_path_factory) -> Path:
+    """One painter ("tiny": the shipped Van Gogh), for the inference tests."""
+    return shipped_painters(tmp_path_factory.mktemp("tiny_painter") / "tiny.pt", [0], "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_family(tmp_path_factory) -> Path:
+    """A family of two painters ("duo": the shipped Van Gogh and Munch), for the inference tests."""
+    return shipped_painters(tmp_path_factory.mktemp("family") / "duo.pt", [0, 1], "duo")

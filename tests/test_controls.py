@@ -51,7 +51,7 @@ def test_an_even_blend_lies_between_the_two_painters(photo, weights_dir):
 
     def distance(image: torch.Tensor, style: int) -> float:
         with torch.no_grad():
-            return criterion(image, content, torch.tensor([style]))[1].item()
+            return criterion(image, content, torch.tensor([style])).style.item()
 
     # Closer to each painting than the other painter is, farther than that painting's own painter.
     assert distance(outputs[VAN_GOGH], 0) < distance(blend, 0) < distance(outputs[MUNCH], 0)

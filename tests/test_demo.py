@@ -13,7 +13,7 @@ def test_demo_stylises_a_clip_and_sample_photos_with_every_shipped_painter(tmp_p
     painters = [name for names in painter_files().values() for name in names]  # every painter of every family
     assert len(painters) >= 4, "the four painters do not ship in checkpoints/"
     result = subprocess.run(
-        [sys.executable, "scripts/demo.py", "-o", str(tmp_path), "--size", "96", "--clip-width", "128",
+        [sys.executable, "-m", "scripts.demo", "-o", str(tmp_path), "--size", "96", "--clip-width", "128",
          "--seconds", "0.5", "--fps", "12"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )

@@ -6,9 +6,8 @@ import pytest
 import torch
 
 from infer import export as export_module
-from infer.__main__ import verification_photos
 from infer.engines import OnnxNetwork, TorchNetwork, tiles_graph
-from infer.export import ExportError, export_painter
+from infer.export import ExportError, export_painter, verification_photos
 from infer.stylizer import Stylizer
 from nets.painter import load_painter
 from nets.transformer import FrameTransformer
@@ -16,7 +15,7 @@ from nets.transformer import FrameTransformer
 
 @pytest.fixture(scope="module")
 def exported(tiny_painter, tmp_path_factory):
-    path, _, _ = tiny_painter
+    path = tiny_painter
     out = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
     return path, export_painter(path, out, verification_photos())
 
@@ -50,7 +49,7 @@ def test_exported_graph_has_dynamic_sizes_and_metadata(exported):
 
 def test_fp16_export_is_checked_against_fp32(tiny_painter, tmp_path):
     """fp16 InstanceNormalization has been wrong in ONNX Runtime before: the export compares with fp32."""
-    path, _, _ = tiny_painter
+    path = tiny_painter
     report = export_painter(path, tmp_path / "tiny.fp16.onnx", verification_photos(), fp16=True)
     assert report.precision == "fp16" and set(report.max_diff) >= {"256x256", "181x139"}
     assert max(report.max_diff.values()) <= export_module.TOLERANCE["fp16"]["max"]
@@ -63,7 +62,7 @@ def test_fp16_export_is_checked_against_fp32(tiny_painter, tmp_path):
 
 
 def test_export_that_disagrees_is_not_kept(tiny_painter, tmp_path, monkeypatch):
-    path, _, _ = tiny_painter
+    path = tiny_painter
     monkeypatch.setitem(export_module.TOLERANCE, "fp32", {"max": -1, "mean": -1.0})  # nothing can pass
     with pytest.raises(ExportError, match="not kept"):
         export_painter(path, tmp_path / "bad.onnx", verification_photos())
@@ -71,7 +70,7 @@ def test_export_that_disagrees_is_not_kept(tiny_painter, tmp_path, monkeypatch):
 
 
 def test_frame_transformer_is_the_network_on_uint8_frames(tiny_painter):
-    path, _, _ = tiny_painter
+    path = tiny_painter
     model, _ = load_painter(path)
     frames = np.random.default_rng(1).integers(0, 256, (2, 24, 40, 3), dtype=np.uint8)
     with torch.no_grad():

@@ -15,7 +15,7 @@ from tests.conftest import assert_one_line_error, run_cli
 
 
 def test_api_keeps_size_and_changes_the_photo(tiny_painter, val_dir):
-    path, _, _ = tiny_painter
+    path = tiny_painter
     stylizer = Stylizer(path, device="cpu")
     photo = np.asarray(Image.open(sorted(val_dir.iterdir())[0]).convert("RGB").resize((75, 41)))
     out = stylizer.image(photo)
@@ -26,7 +26,7 @@ def test_api_keeps_size_and_changes_the_photo(tiny_painter, val_dir):
 
 
 def test_several_painters_make_a_labelled_mosaic_of_the_input_size(tiny_painter, val_dir):
-    path, _, _ = tiny_painter
+    path = tiny_painter
     photo = np.asarray(Image.open(sorted(val_dir.iterdir())[0]).convert("RGB").resize((160, 96)))
     mosaic = Stylizer([path, "vangogh_starry_night", path], engine="torch", device="cpu").image(photo)
     assert mosaic.shape == photo.shape
@@ -40,7 +40,7 @@ def test_several_painters_make_a_labelled_mosaic_of_the_input_size(tiny_painter,
 
 
 def test_cli_stylises_grayscale_alpha_and_rotated_photos(tiny_painter, tmp_path, val_dir):
-    path, _, _ = tiny_painter
+    path = tiny_painter
     photo = Image.open(sorted(val_dir.iterdir())[0]).resize((64, 48))
     cases = {"gray.png": photo.convert("L"), "alpha.png": photo.convert("RGBA")}
     rotated = photo.copy()
@@ -73,7 +73,7 @@ def test_cli_stylises_grayscale_alpha_and_rotated_photos(tiny_painter, tmp_path,
     ("no_size", "--max-size must be at least 8 px"),
 ])
 def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path, val_dir):
-    painter, _, _ = tiny_painter
+    painter = tiny_painter
     src = tmp_path / "photo.jpg"
     src.write_bytes(sorted(val_dir.iterdir())[0].read_bytes())
     dst = tmp_path / "out.png"
@@ -142,7 +142,7 @@ def test_painters_are_found_by_file_or_by_name_inside_a_family(tiny_family, tiny
     folder = tmp_path / "checkpoints"
     folder.mkdir()
     shutil.copy(tiny_family, folder / "duo.pt")
-    shutil.copy(tiny_painter[0], folder / "tiny.pt")
+    shutil.copy(tiny_painter, folder / "tiny.pt")
     whole = find_painter("duo", folder)
     assert whole.files.pt == folder / "duo.pt" and whole.painter is None
     inside = find_painter("munch_the_scream", folder)

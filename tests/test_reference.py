@@ -126,7 +126,7 @@ def report_numbers(report: str) -> list[list[float]]:
 
 
 def test_compare_photos_writes_a_consistent_report(tmp_path, tiny_painter, weights_dir, val_dir):
-    painter, _, _ = tiny_painter
+    painter = tiny_painter
     out = tmp_path / "report"
     result = run_cli("infer", "compare", str(val_dir), "-m", str(painter), "-o", str(out), "--size", "64",
                      "--reference-iterations", "5", "--vgg-weights", str(weights_dir), "--device", "cpu")
@@ -144,7 +144,7 @@ def test_compare_photos_writes_a_consistent_report(tmp_path, tiny_painter, weigh
 
 def test_compare_clip_reports_flicker(clip, tmp_path, tiny_painter, weights_dir):
     path, _ = clip
-    painter, _, _ = tiny_painter
+    painter = tiny_painter
     out = tmp_path / "report"
     result = run_cli("infer", "compare", str(path), "-m", str(painter), "-o", str(out), "--size", "64",
                      "--reference-iterations", "5", "--reference-frame-iterations", "3",
@@ -187,7 +187,7 @@ def test_compare_finds_the_style_image_from_any_folder_and_a_failed_run_blocks_n
     (project / "checkpoints").mkdir(parents=True)
     (project / "styles").mkdir()
     shutil.copy(style_image, project / "styles" / style_image.name)
-    payload = torch.load(tiny_painter[0], weights_only=True)
+    payload = torch.load(tiny_painter, weights_only=True)
     payload["painters"][0]["style_image"] = f"styles/{style_image.name}"
     moved = project / "checkpoints" / "moved.pt"
     torch.save(payload, moved)

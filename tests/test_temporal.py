@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from infer.metrics import warping_error
 from nets.flow import dis_flow, flow_pair, read_flo
 from nets.losses import temporal_loss
+from nets.metrics import warping_error
 from nets.warp import flow_to_tensor, in_frame, luminance, occlusion_mask, warp
 from tests.clips import decoded_frames
 from tests.conftest import shared

@@ -1,7 +1,10 @@
 import dataclasses
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,10 +16,10 @@ from nets.losses import PerceptualLoss
 from nets.painter import load_painter, read_painter
 from nets.transformer import TransformerNet
 from nets.vgg import VGGFeatures
-from tests.conftest import assert_one_line_error, run_cli, shared, tiny_config
+from tests.conftest import ROOT, assert_one_line_error, run_cli, shared, tiny_config
 from train.config import ConfigError, parse_duration
 from train.data import PhotoBank, list_images
-from train.trainer import TrainError, train, train_or_reuse
+from train.trainer import TERMS, TrainError, set_up, train, train_or_reuse, train_step
 
 
 def weighted_loss(model: TransformerNet, cfg, photos: torch.Tensor) -> float:
@@ -27,8 +30,8 @@ def weighted_loss(model: TransformerNet, cfg, photos: torch.Tensor) -> float:
     return (cfg.content_weight * content + cfg.style_weight[0] * style).mean().item()
 
 
-def test_training_lowers_the_loss_and_writes_a_safe_checkpoint(tiny_painter):
-    path, card, cfg = tiny_painter
+def test_training_lowers_the_loss_and_writes_a_safe_checkpoint(trained_painter):
+    path, card, cfg = trained_painter
     model, payload = load_painter(path)  # weights_only=True inside
     raw = torch.load(path, weights_only=True)
     assert raw["format"] == "painter/2" and raw["step"] == 20
@@ -223,8 +226,8 @@ def test_a_family_trains_every_painter_and_resumes(tmp_path, style_image, photo_
                                                                                     "munch_the_scream"]
 
 
-def test_adding_a_painter_trains_only_its_rows(tmp_path, tiny_painter, photo_dir, weights_dir):
-    path, _, base = tiny_painter
+def test_adding_a_painter_trains_only_its_rows(tmp_path, trained_painter, photo_dir, weights_dir):
+    path, _, base = trained_painter
     new_style = str(shared("data", "styles", "signac_riverscape.jpg"))
     cfg = tiny_config(tmp_path, Path(new_style), photo_dir, weights_dir, init=str(path), name="grown", steps=6,
                       log_every=3)
@@ -282,3 +285,42 @@ def test_progress_in_a_log_file_is_a_few_lines_not_a_redraw_per_step(tmp_path, s
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("\r") <= 4  # stderr is a pipe here: no redraw per step or per log line
     assert "wrote" in result.stdout and (tmp_path / "out" / "quiet.pt").is_file()
+
+
+def test_one_step_alone_trains_each_painter_of_a_family(tmp_path, style_image, photo_dir, weights_dir):
+    styles = [str(style_image), str(shared("data", "styles", "munch_the_scream.jpg"))]
+    run = set_up(tiny_config(tmp_path, style_image, photo_dir, weights_dir, style=styles, name="pair", batch_size=2))
+    before = {k: v.clone() for k, v in run.model.state_dict().items()}
+    values = train_step(run)
+    assert run.step == 1 and values.shape == (len(TERMS) + 2,) and torch.isfinite(values).all()
+    assert values[len(TERMS):].min() > 0  # one photo of the batch went to each painter
+    after = run.model.state_dict()
+    assert all(not torch.equal(before[k], after[k]) for k in after if k.endswith(".weight"))
+    assert not (tmp_path / "checkpoints" / "pair.pt").exists()  # a step writes nothing: finish does
+
+
+def test_two_torchrun_processes_take_the_steps_of_one_with_the_whole_batch(tmp_path, style_image, photo_dir,
+                                                                           weights_dir):
+    args = ["--style", str(style_image), "--photos", str(photo_dir), "--vgg-weights", str(weights_dir),
+            "--image-size", "64", "--style-size", "128", "--batch-size", "4", "--steps", "3", "--workers", "0",
+            "--temporal-weight", "10", "--temporal-pairs", "2", "--device", "cpu", "--amp", "off", "--log-every", "1",
+            "--name", "ddp"]
+    one = run_cli("train", *args, "--out-dir", str(tmp_path / "one"), "--log-dir", str(tmp_path / "runs_one"))
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
+                          str(29500 + os.getpid() % 1000), "-m", "train", *args, "--out-dir", str(tmp_path / "two"),
+                          "--log-dir", str(tmp_path / "runs_two")], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert two.returncode == 0, two.stderr
+    assert two.stdout.count("wrote ") == 1  # process 0 alone reports and writes
+    curves = [json.loads((tmp_path / runs / "ddp" / "curve.json").read_text()) for runs in ("runs_one", "runs_two")]
+    for a, b in zip(*curves, strict=True):  # the same batches and the same updates give the same losses
+        assert a["step"] == b["step"] and b["total"] == pytest.approx(a["total"], rel=1e-3)
+        assert b["temporal"] == pytest.approx(a["temporal"], rel=1e-3)
+    photo = load_image(shared("data", "photos", "val", "bsds300_img_001.jpg"), 96)
+    with torch.no_grad():
+        single, split = (load_painter(tmp_path / out / "ddp.pt")[0](photo) for out in ("one", "two"))
+    # Adam moves every weight by ±lr in its first step, so gradients that are zero but for float noise (those
+    # of biases before an instance norm, say) differ in sign; the painters agree within about one level.
+    assert (single - split).abs().mean() < 0.005 < (single - photo).abs().mean()
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["ddp.json", "ddp.pt"]

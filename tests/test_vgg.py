@@ -55,7 +55,7 @@ def test_wrong_file_is_a_clear_error(tmp_path, style_image, tiny_painter):
     with pytest.raises(VGGWeightsError, match="no vgg16"):
         VGGFeatures("vgg16", ["relu1_2"], tmp_path)
     with pytest.raises(VGGWeightsError, match="not a VGG state dict"):
-        VGGFeatures("vgg16", ["relu1_2"], tiny_painter[0])
+        VGGFeatures("vgg16", ["relu1_2"], tiny_painter)
 
 
 def test_offline_without_weights_says_how_to_supply_them(tmp_path, monkeypatch, capsys):

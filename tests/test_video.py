@@ -16,7 +16,7 @@ from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
 
 @pytest.fixture(scope="module")
 def stylizer(tiny_painter):
-    return Stylizer(tiny_painter[0], engine="torch", device="cpu")
+    return Stylizer(tiny_painter, engine="torch", device="cpu")
 
 
 def photo_frames(val_dir, size: tuple[int, int], count: int) -> list[np.ndarray]:
@@ -74,7 +74,7 @@ def test_audio_is_copied_without_re_encoding(stylizer, tmp_path, val_dir):
 def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path):
     src = tmp_path / "clip.mp4"
     src.write_bytes(shared("data", "video", "realshort_320x240.mp4").read_bytes())
-    dst, model = tmp_path / "out.mp4", str(tiny_painter[0])
+    dst, model = tmp_path / "out.mp4", str(tiny_painter)
     if case == "missing_input":
         src = tmp_path / "nope.mp4"
     elif case == "text_as_mp4":
@@ -111,7 +111,7 @@ def test_killed_render_leaves_nothing_at_the_output_path(tiny_painter, tmp_path)
     dst = tmp_path / "out.mp4"
     proc = subprocess.Popen(
         [sys.executable, "-m", "infer", "video", str(shared("data", "video", "cockatoo_1280x720.mp4")),
-         "-m", str(tiny_painter[0]), "-o", str(dst), "--engine", "torch", "--batch-size", "1"],
+         "-m", str(tiny_painter), "-o", str(dst), "--engine", "torch", "--batch-size", "1"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120

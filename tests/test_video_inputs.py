@@ -17,7 +17,7 @@ from tests.clips import decoded_frames, make_clip, packets
 
 @pytest.fixture(scope="module")
 def identity(tiny_painter) -> Stylizer:
-    return Stylizer(tiny_painter[0], engine="torch", device="cpu", strength=0.0)
+    return Stylizer(tiny_painter, engine="torch", device="cpu", strength=0.0)
 
 
 def marked_frames(count: int, noise: bool = False) -> list[np.ndarray]:

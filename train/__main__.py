@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+
+import torch
 
 from nets.errors import UserError
 from train.config import build_parser, config_from_args
@@ -17,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
                                 "in one network (Dumoulin et al. 2017), from style images and a folder of photos.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
-    logging.getLogger("train").setLevel(logging.INFO)
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun, process 0 reports for all
+    logging.getLogger("train").setLevel(logging.INFO if main_process else logging.WARNING)
     try:
         cfg = config_from_args(args)
         card = train(cfg)
@@ -26,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:  # the trainer saved its state and said how to resume
         return 130
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    if not card:
+        return 0
     print(f"wrote {cfg.out_dir}/{card['name']}.pt and .json after {card['steps']} steps in {card['wall_time_s']:.0f} s")
     for painter in card["painters"]:
         summary = ", ".join(f"{k}={v:.4g}" for k, v in painter["metrics"].items() if isinstance(v, float))

@@ -95,10 +95,11 @@ class PhotoBank:
     def __len__(self) -> int:
         return len(self.heights)
 
-    def crops(self, count: int, generator: torch.Generator) -> torch.Tensor:
+    def crops(self, count: int, generator: torch.Generator, part: slice | None = None) -> torch.Tensor:
         """``count``×3×size×size uint8 random crops (random photos, positions and horizontal flips).
 
-        ``generator`` lives on the bank's storage device (see ``generator_for``).
+        ``generator`` lives on the bank's storage device (see ``generator_for``). ``part``: only these
+        of the ``count`` crops drawn are cut out (a process's share of a batch; the draws stay the same).
         """
         g = dict(generator=generator, device=self.storage)
         photo = torch.randint(len(self), (count,), **g)
@@ -106,6 +107,9 @@ class PhotoBank:
         top = (torch.rand(count, **g) * (h - self.size + 1)).long()
         left = (torch.rand(count, **g) * (w - self.size + 1)).long()
         flip = torch.rand(count, **g) < 0.5
+        if part is not None:
+            photo, h, w, top, left, flip = (x[part] for x in (photo, h, w, top, left, flip))
+            count = len(photo)
         steps = torch.arange(self.size, device=self.storage)
         rows = top[:, None] + steps  # count×S
         cols = left[:, None] + torch.where(flip[:, None], self.size - 1 - steps, steps)

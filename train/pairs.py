@@ -22,9 +22,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from nets.flow import flow_pair
 from nets.images import CLIP_SUFFIXES, IMAGE_SUFFIXES, read_clip
-from nets.warp import flow_to_tensor, in_frame, occlusion_mask, pixel_grid
+from nets.warp import in_frame, pixel_grid, trusted_flow
 from train.data import EmptyFolderError, shorter_side
 
 log = logging.getLogger(__name__)
@@ -130,10 +129,10 @@ class ClipPairs:
         log.info("computing optical flow for %s (%d frames, cached in %s)", clip, len(frames), folder)
         folder.mkdir(parents=True, exist_ok=True)
         for t in range(1, len(frames)):
-            backward, forward = flow_pair(frames[t - 1], frames[t])
-            mask = occlusion_mask(flow_to_tensor(backward), flow_to_tensor(forward))[0, 0].numpy()
+            flow, mask = trusted_flow(frames[t - 1], frames[t])
             np.savez(folder / f"pair_{t:05d}.npz", current=frames[t], previous=frames[t - 1],
-                     flow=backward.astype(np.float16), mask=mask.astype(np.uint8))
+                     flow=flow[0].permute(1, 2, 0).numpy().astype(np.float16),
+                     mask=mask[0, 0].numpy().astype(np.uint8))
 
     def __len__(self) -> int:
         return len(self.items)

@@ -18,22 +18,23 @@ and periodic checkpoints, then the painter file, an evaluation on held-out photo
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
-from nets.device import describe_device, native_bf16, pick_device
+from nets.device import describe_device, native_bf16
 from nets.errors import UserError
 from nets.files import atomic_path, write_json
 from nets.images import ImageReadError, load_image
@@ -44,12 +45,13 @@ from nets.losses import (
     temporal_loss,
     total_variation,
 )
-from nets.painter import PainterFileError, painter_names, read_painter, save_painter
+from nets.painter import ModelCard, PainterFileError, painter_names, read_painter, save_painter
 from nets.progress import progress_bar
 from nets.transformer import TransformerNet
 from nets.vgg import VGGFeatures
 from train.config import TrainConfig
 from train.data import PhotoBank, center_crops, list_images
+from train.distributed import Processes, join
 from train.pairs import ClipPairs, Pairs, mixed_pairs, synthetic_pairs
 
 log = logging.getLogger(__name__)
@@ -155,7 +157,7 @@ def evaluate(model: TransformerNet, criterion: PerceptualLoss, rows: list[int], 
         count += 1
         for k, row in enumerate(rows):
             style_index = torch.tensor([k], device=device)
-            _, identity = criterion(photo, photo, style_index)
+            identity = criterion(photo, photo, style_index).style
             content, style = criterion(model(photo, one_hot(torch.tensor([row], device=device), model.painters)),
                                        photo, style_index)
             for key, value in (("identity_style", identity), ("content", content), ("style", style)):
@@ -231,19 +233,60 @@ def build_model(painters: int, init: dict[str, Any] | None, rows_only: bool) -> 
     return model
 
 
-def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Run one training job and return its model card (also written to ``<out_dir>/<name>.json``)."""
-    # ---- set-up -----------------------------------------------------------------------------------
-    time_limit = cfg.time_limit_s
+@dataclass
+class Session:
+    """A training run once set up: everything the steps and the finish share. Made by :func:`set_up`."""
+
+    cfg: TrainConfig
+    procs: Processes  # this process among those of a torchrun run (one, usually)
+    names: list[str]  # every painter of the network
+    rows: list[int]  # the rows trained here, one per style image
+    init: dict[str, Any] | None
+    val_paths: list[Path]
+    device: torch.device
+    vgg_source: str
+    model: TransformerNet
+    criterion: PerceptualLoss
+    eager: nn.Module  # the objective (under torchrun wrapped in DistributedDataParallel)
+    step_loss: nn.Module  # the same, compiled where that pays
+    optimizer: torch.optim.Optimizer
+    bank: PhotoBank
+    clips: ClipPairs | None
+    photo_generator: torch.Generator
+    generator: torch.Generator
+    samples: torch.Tensor  # a few fixed crops, stylised into TensorBoard as training goes
+    step: int = 0
+    elapsed: float = 0.0  # training seconds of the sessions before a resume
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.cfg.log_dir) / self.cfg.painter_name
+
+    def painters_of(self, count: int, offset: int) -> torch.Tensor:
+        """Trained painters in turn, continuing across steps: every painter gets the same share."""
+        return (torch.arange(count, device=self.device) + offset) % len(self.rows)
+
+    def save_state(self, elapsed: float) -> None:
+        """What ``--resume`` needs: config, weights, optimizer, step and training time so far."""
+        payload = {"config": self.cfg.to_dict(), "model": self.model.state_dict(),
+                   "optimizer": self.optimizer.state_dict(), "step": self.step, "elapsed": elapsed}
+        with atomic_path(self.run_dir / "state.pt") as tmp:
+            torch.save(payload, tmp)
+
+
+def set_up(cfg: TrainConfig) -> Session:
+    """Check everything a run needs, then load data and networks (the slow part last) and resume if asked."""
+    procs, device = join(cfg.device)
+    for option, count in (("batch-size", cfg.batch_size), ("temporal-pairs", cfg.temporal_pairs)):
+        if count % procs.world:
+            raise TrainError(f"--{option} ({count}) must divide among the {procs.world} processes")
     name = cfg.painter_name
-    run_dir = Path(cfg.log_dir) / name
-    state_path = run_dir / "state.pt"
+    out_dir, run_dir = Path(cfg.out_dir), Path(cfg.log_dir) / name
     state: dict[str, Any] = {}
-    out_dir = Path(cfg.out_dir)
     if cfg.resume:
-        cfg, state = load_state(state_path, cfg)
+        cfg, state = load_state(run_dir / "state.pt", cfg)
     elif not cfg.overwrite:
-        for existing in (out_dir / f"{name}.pt", state_path):
+        for existing in (out_dir / f"{name}.pt", run_dir / "state.pt"):
             if existing.exists():
                 raise TrainError(f"{existing} exists; continue it with --resume or start over with --overwrite")
     for folder in (out_dir, run_dir):
@@ -255,16 +298,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     except PainterFileError as exc:
         raise TrainError(f"--init: {exc}") from None
     names, rows, rows_only = plan_family(cfg, init)
-    style_paths = [Path(s) for s in cfg.style]
     style_images = []
-    for path in style_paths:
+    for path in cfg.style:
         try:
             style_images.append(load_image(path, cfg.style_size, cfg.style_crop))
         except ImageReadError as exc:
             raise TrainError(f"style image: {exc}") from None
     photo_paths = list_images(cfg.photos)
     val_paths = list_images(cfg.val_photos) if cfg.val_photos else []
-    device = pick_device(cfg.device)
     use_amp = cfg.amp == "on" or (cfg.amp == "auto" and (device.type == "cuda" or native_bf16()))
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     clips = ClipPairs(cfg.clips, cfg.image_size, Path(cfg.log_dir) / "flow_cache").to(device) \
@@ -274,158 +315,193 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     bank = PhotoBank(photo_paths, cfg.image_size, device, cfg.workers)  # last: the slow step, once all is checked
     torch.manual_seed(cfg.seed)  # right before the network, so the seed alone fixes its initial weights
     model = build_model(len(names), init, rows_only)
-    step, elapsed = 0, 0.0
     if state:
         model.load_state_dict(state["model"])
     model.to(device, memory_format=memory_format)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(trainable, lr=cfg.lr, fused=device.type == "cuda")
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                                 fused=device.type == "cuda")
+    step, elapsed = 0, 0.0
     if state:
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed = state["step"], state["elapsed"]
         log.info("resuming %s at step %d", name, step)
-    objective = Objective(model, criterion, cfg, rows, use_amp, memory_format)
+    eager: nn.Module = Objective(model, criterion, cfg, rows, use_amp, memory_format)
+    if procs.world > 1:
+        eager = DistributedDataParallel(eager, device_ids=[device] if device.type == "cuda" else None)
     use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
-    step_loss: nn.Module = torch.compile(objective) if use_compile else objective
-    photo_generator = bank.generator_for(cfg.seed + step)
-    generator = torch.Generator(device).manual_seed(cfg.seed + step + 1)
-    real_share = len(clips) / (len(clips) + len(bank)) if clips else 0.0
+    return Session(cfg, procs, names, rows, init, val_paths, device, vgg.source, model, criterion, eager,
+                   torch.compile(eager) if use_compile else eager, optimizer, bank, clips,
+                   bank.generator_for(cfg.seed + step), torch.Generator(device).manual_seed(cfg.seed + step + 1),
+                   center_crops(val_paths + photo_paths, cfg.image_size, SAMPLE_COUNT).to(device), step, elapsed)
 
-    samples = center_crops(val_paths + photo_paths, cfg.image_size, SAMPLE_COUNT).to(device)
-    writer = SummaryWriter(run_dir)
-    log.info("training %s (%s) on %s: %d photos%s, VGG16 from %s", name, ", ".join(cfg.painter_names),
-             describe_device(device), len(bank), f" + {len(clips)} clip pairs" if clips else "", vgg.source)
 
-    def save_state() -> None:
-        payload = {
-            "config": cfg.to_dict(),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "step": step,
-            "elapsed": elapsed + time.perf_counter() - started,
-        }
-        with atomic_path(state_path) as tmp:
-            torch.save(payload, tmp)
+def train_step(run: Session) -> torch.Tensor:
+    """One optimizer step on a fresh batch; the loss values (``TERMS``, then per painter), on the device.
 
-    def painters_of(count: int, offset: int) -> torch.Tensor:
-        """Trained painters in turn, continuing across steps: every painter gets the same share."""
-        return (torch.arange(count, device=device) + offset) % len(rows)
+    Under torchrun every process draws the whole batch and stylises its part of it.
+    """
+    cfg, mine = run.cfg, run.procs.part(run.cfg.batch_size)
+    photos = run.bank.crops(cfg.batch_size, run.photo_generator, mine)
+    styles = run.painters_of(cfg.batch_size, run.step * cfg.batch_size)[mine]
+    pairs = pair_styles = None
+    if cfg.temporal_weight > 0:
+        crops = run.bank.crops(cfg.temporal_pairs, run.photo_generator).float() / 255
+        pairs = synthetic_pairs(crops, run.generator)
+        if run.clips:
+            real_share = len(run.clips) / (len(run.clips) + len(run.bank))
+            pairs = mixed_pairs(pairs, run.clips.sample(cfg.temporal_pairs, run.generator), real_share,
+                                run.generator)
+        mine_pairs = run.procs.part(cfg.temporal_pairs)
+        current, previous, flow, mask = (x[mine_pairs] for x in pairs)
+        pairs = (current, previous, flow, mask)
+        pair_styles = run.painters_of(cfg.temporal_pairs, run.step * cfg.temporal_pairs)[mine_pairs]
+    run.optimizer.zero_grad(set_to_none=True)
+    try:
+        values = run.step_loss(photos, styles, pairs, pair_styles)
+        values[0].backward()
+    except Exception as exc:  # a compiler failure must not cost the run: go on without it
+        if run.step_loss is run.eager:
+            raise
+        log.warning("torch.compile failed (%s: %s); training without it", exc.__class__.__name__,
+                    str(exc).splitlines()[0][:200] if str(exc) else "")
+        run.step_loss = run.eager
+        run.optimizer.zero_grad(set_to_none=True)
+        values = run.step_loss(photos, styles, pairs, pair_styles)
+        values[0].backward()
+    run.optimizer.step()
+    run.step += 1
+    return values.detach()
 
-    # ---- the loop ---------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """What the loop measured, for the model card."""
+
+    wall_time: float
+    stopped_early: bool
+    first_step_s: float | None  # includes compiling the step
+    last_logged: dict[str, float]
+    last_styles: list[float]  # each trained painter's style distance over the last log window
+    curve: list[dict[str, float]]
+
+
+def finish(run: Session, outcome: Outcome) -> dict[str, Any]:
+    """Write the painter file, evaluate on the held-out photos, write and return the model card."""
+    cfg, step = run.cfg, run.step
+    run.model.eval()
+    write_json(run.run_dir / "curve.json", outcome.curve)
+    painters = [dict(p) for p in run.init["painters"]] if run.init is not None else []
+    for k, row in enumerate(run.rows):
+        record = {"name": run.names[row], "style_image": cfg.style[k], "style_image_sha256": sha256(Path(cfg.style[k])),
+                  "style_size": cfg.style_size, "style_crop": cfg.style_crop, "style_weight": cfg.style_weights()[k],
+                  "metrics": {"final_style": outcome.last_styles[k]}}  # its own photos' style distance, unweighted
+        painters[row:row + 1] = [record]
+    if run.val_paths:
+        log.info("evaluating on %d photos from %s", len(run.val_paths), cfg.val_photos)
+        for row, values in zip(run.rows, evaluate(run.model, run.criterion, run.rows, run.val_paths, cfg.val_size),
+                               strict=True):
+            painters[row]["metrics"] |= {f"val_{k}": v for k, v in values.items()}
+    speeds = [c["images_per_s"] for c in outcome.curve[1:]]
+    last = {
+        "trained": [run.names[row] for row in run.rows],
+        "init_sha256": sha256(Path(cfg.init)) if cfg.init else None,  # the painter file it started from
+        "steps": step,
+        "samples_seen": step * cfg.batch_size,
+        "wall_time_s": round(outcome.wall_time, 1),
+        "stopped_by_time_limit": outcome.stopped_early,
+        "first_step_s": outcome.first_step_s,
+        "images_per_s": statistics.median(speeds) if speeds else None,
+        "device": describe_device(run.device),
+        "torch": str(torch.__version__),
+        "vgg": run.vgg_source,
+        "final_losses": outcome.last_logged,
+        "config": cfg.to_dict(),
+    }
+    history = (run.init.get("history", []) if run.init is not None else []) + [last]  # every run behind the file
+    out_dir = Path(cfg.out_dir)
+    save_painter(out_dir / f"{cfg.painter_name}.pt", run.model, cfg.painter_name, painters, cfg.to_dict(), step,
+                 history)
+    card = ModelCard(cfg.painter_name, painters, last, history)
+    card.write(out_dir / f"{cfg.painter_name}.json")
+    return card.to_dict()
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Run one training job and return its model card (also written to ``<out_dir>/<name>.json``).
+
+    Under torchrun, process 0 writes and returns the card; the others return an empty dict.
+    """
+    run = set_up(cfg)
+    cfg, main = run.cfg, run.procs.main  # on resume: the saved settings; main: the process that writes
+    writer = SummaryWriter(run.run_dir) if main else None
+    log.info("training %s (%s) on %s: %d photos%s, VGG16 from %s", cfg.painter_name, ", ".join(cfg.painter_names),
+             describe_device(run.device), len(run.bank), f" + {len(run.clips)} clip pairs" if run.clips else "",
+             run.vgg_source)
     started = time.perf_counter()
     window: torch.Tensor | None = None
     last_logged: dict[str, float] = {}
     last_styles: list[float] = []
     curve: list[dict[str, float]] = []
     seen, window_start, stopped_early = 0, started, False
-    first_step_s = None  # compilation happens in the first step: its duration says what that cost
-    progress = progress_bar(total=cfg.steps, initial=step, desc=name, unit="step")
+    first_step_s = None
+    progress = progress_bar(total=cfg.steps, initial=run.step, desc=cfg.painter_name, unit="step", disable=not main)
     try:
-        while step < cfg.steps:
-            photos = bank.crops(cfg.batch_size, photo_generator)
-            styles = painters_of(cfg.batch_size, step * cfg.batch_size)
-            pairs = pair_styles = None
-            if cfg.temporal_weight > 0:
-                crops = bank.crops(cfg.temporal_pairs, photo_generator).float() / 255
-                pairs = synthetic_pairs(crops, generator)
-                if clips:
-                    pairs = mixed_pairs(pairs, clips.sample(cfg.temporal_pairs, generator), real_share, generator)
-                pair_styles = painters_of(cfg.temporal_pairs, step * cfg.temporal_pairs)
-            optimizer.zero_grad(set_to_none=True)
-            try:
-                values = step_loss(photos, styles, pairs, pair_styles)
-                values[0].backward()
-            except Exception as exc:  # a compiler failure must not cost the run: go on without it
-                if step_loss is objective:
-                    raise
-                log.warning("torch.compile failed (%s: %s); training without it", exc.__class__.__name__,
-                            str(exc).splitlines()[0][:200] if str(exc) else "")
-                step_loss = objective
-                optimizer.zero_grad(set_to_none=True)
-                values = step_loss(photos, styles, pairs, pair_styles)
-                values[0].backward()
-            optimizer.step()
-            step += 1
+        while run.step < cfg.steps:
+            values = train_step(run)
+            step = run.step
             progress.update()
-            if first_step_s is None:
+            if first_step_s is None:  # compilation happens in the first step: its duration says what that cost
                 first_step_s = round(time.perf_counter() - started, 2)
-
             # Summed on the device and read once per log step: a .item() per step would stall the GPU.
-            window = values.detach() if window is None else window + values.detach()
+            window = values if window is None else window + values
             seen += 1
-            out_of_time = bool(time_limit) and time.perf_counter() - started >= time_limit
+            out_of_time = bool(cfg.time_limit_s) and run.procs.any(
+                time.perf_counter() - started >= cfg.time_limit_s, run.device)  # every process stops together
             if step % cfg.log_every == 0 or step == cfg.steps or out_of_time:
-                means = [value / seen for value in window.tolist()]
+                means = run.procs.mean(window / seen).tolist()
                 if not math.isfinite(means[0]):
                     raise TrainError(f"the loss became {means[0]} before step {step}; lower --lr")
                 last_logged = dict(zip(TERMS, means, strict=False))
                 last_styles = means[len(TERMS):]
                 now = time.perf_counter()
                 speed = seen * cfg.batch_size / (now - window_start)
-                for key, value in last_logged.items():
-                    writer.add_scalar(f"loss/{key}", value, step)
-                for painter, value in zip(cfg.painter_names, means[len(TERMS):], strict=True):
-                    writer.add_scalar(f"style/{painter}", value, step)
-                writer.add_scalar("speed/images_per_s", speed, step)
-                curve.append({"step": step, "time_s": round(elapsed + now - started, 2), "images_per_s": speed,
+                if writer:
+                    for key, value in last_logged.items():
+                        writer.add_scalar(f"loss/{key}", value, step)
+                    for painter, value in zip(cfg.painter_names, last_styles, strict=True):
+                        writer.add_scalar(f"style/{painter}", value, step)
+                    writer.add_scalar("speed/images_per_s", speed, step)
+                curve.append({"step": step, "time_s": round(run.elapsed + now - started, 2), "images_per_s": speed,
                               **last_logged})
                 progress.set_postfix(loss=f"{last_logged['total']:.3f}", style=f"{last_logged['style']:.3f}",
                                      refresh=False)
                 window, seen, window_start = None, 0, now
-            if step % cfg.sample_every == 0 or step == cfg.steps or out_of_time:
+            if writer and (step % cfg.sample_every == 0 or step == cfg.steps or out_of_time):
                 with torch.no_grad():
-                    rendered = [model(samples, one_hot(torch.full((len(samples),), row, device=device),
-                                                       model.painters)).float() for row in rows]
-                writer.add_image("samples", make_grid(torch.cat([samples, *rendered]).cpu(), nrow=len(samples)),
-                                 step)
-            if step % cfg.checkpoint_every == 0:
-                save_state()
+                    rendered = [run.model(run.samples, one_hot(torch.full((len(run.samples),), row, device=run.device),
+                                                               run.model.painters)).float() for row in run.rows]
+                writer.add_image("samples", make_grid(torch.cat([run.samples, *rendered]).cpu(),
+                                                      nrow=len(run.samples)), step)
+            if main and step % cfg.checkpoint_every == 0:
+                run.save_state(run.elapsed + time.perf_counter() - started)
             if out_of_time:
                 log.info("time limit of %s reached at step %d of %d", cfg.time_limit, step, cfg.steps)
                 stopped_early = True
                 break
     except KeyboardInterrupt:
-        save_state()
+        if main:
+            run.save_state(run.elapsed + time.perf_counter() - started)
         progress.close()
-        log.warning("interrupted at step %d; continue with the same command and --resume", step)
+        log.warning("interrupted at step %d; continue with the same command and --resume", run.step)
         raise
     progress.close()
-    save_state()
-    wall_time = elapsed + time.perf_counter() - started
-
-    # ---- results ----------------------------------------------------------------------------------
-    model.eval()
-    write_json(run_dir / "curve.json", curve)
-    painters = [dict(p) for p in init["painters"]] if init is not None else []
-    for k, row in enumerate(rows):
-        record = {"name": names[row], "style_image": cfg.style[k], "style_image_sha256": sha256(style_paths[k]),
-                  "style_size": cfg.style_size, "style_crop": cfg.style_crop, "style_weight": cfg.style_weights()[k],
-                  "metrics": {"final_style": last_styles[k]}}  # its own photos' style distance, unweighted
-        painters[row:row + 1] = [record]
-    if val_paths:
-        log.info("evaluating on %d photos from %s", len(val_paths), cfg.val_photos)
-        for row, values in zip(rows, evaluate(model, criterion, rows, val_paths, cfg.val_size), strict=True):
-            painters[row]["metrics"] |= {f"val_{k}": v for k, v in values.items()}
-    run = {
-        "trained": [names[row] for row in rows],
-        "init_sha256": sha256(Path(cfg.init)) if cfg.init else None,  # the painter file it started from
-        "steps": step,
-        "samples_seen": step * cfg.batch_size,
-        "wall_time_s": round(wall_time, 1),
-        "stopped_by_time_limit": stopped_early,
-        "first_step_s": first_step_s,  # includes compiling the step
-        "images_per_s": statistics.median(c["images_per_s"] for c in curve[1:]) if len(curve) > 1 else None,
-        "device": describe_device(device),
-        "torch": str(torch.__version__),
-        "vgg": vgg.source,
-        "final_losses": last_logged,
-        "config": cfg.to_dict(),
-    }
-    history = (init.get("history", []) if init is not None else []) + [run]  # every run that made this file
-    save_painter(out_dir / f"{name}.pt", model, name, painters, cfg.to_dict(), step, history)
-    card = {"name": name, "painters": painters} | run | {"history": history}
-    write_json(out_dir / f"{name}.json", card)
-    writer.close()
+    wall_time = run.elapsed + time.perf_counter() - started
+    card: dict[str, Any] = {}
+    if writer:
+        run.save_state(wall_time)
+        card = finish(run, Outcome(wall_time, stopped_early, first_step_s, last_logged, last_styles, curve))
+        writer.close()
+    run.procs.wait()  # the other processes end once the painter is written
     return card
 
 
@@ -437,7 +513,7 @@ def train_or_reuse(cfg: TrainConfig) -> dict[str, Any]:
     """
     card_path = Path(cfg.out_dir) / f"{cfg.painter_name}.json"
     if card_path.is_file():
-        card = json.loads(card_path.read_text())
-        if painter_settings(TrainConfig.from_dict(card["config"])) == painter_settings(cfg):
-            return card
+        card = ModelCard.read(card_path)
+        if painter_settings(TrainConfig.from_dict(card.run["config"])) == painter_settings(cfg):
+            return card.to_dict()
     return train(cfg)

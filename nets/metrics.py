@@ -11,9 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nets.flow import flow_pair
 from nets.images import to_tensor
-from nets.warp import flow_to_tensor, occlusion_mask, warp
+from nets.warp import trusted_flow, warp
 
 
 def warping_error(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> tuple[float, list[float]]:
@@ -26,9 +25,7 @@ def warping_error(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -
         raise ValueError("warping error needs two equally long clips of at least 2 frames")
     errors = []
     for t in range(1, len(inputs)):
-        backward, forward = flow_pair(inputs[t - 1], inputs[t])
-        flow = flow_to_tensor(backward)
-        mask = occlusion_mask(flow, flow_to_tensor(forward))
+        flow, mask = trusted_flow(inputs[t - 1], inputs[t])
         aligned = warp(to_tensor(outputs[t - 1]), flow)
         squared = (to_tensor(outputs[t]) - aligned).pow(2).mean(1, keepdim=True) * mask
         errors.append(float(squared.sum() / mask.sum().clamp(min=1.0)))
