@@ -19,6 +19,7 @@ from infer.controls import parse_keyframes
 from infer.engines import ENGINES, PRECISIONS
 from infer.export import export_painter, verification_photos
 from infer.painters import find_painter
+from infer.ray_render import Painting, render_with_ray
 from infer.reference import (
     ReferenceClipEngine,
     ReferenceConfig,
@@ -88,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--preset", default="medium", choices=X264_PRESETS, help="x264 speed preset")
     video.add_argument("--start", type=float, default=0.0, help="start of the range to render, in seconds")
     video.add_argument("--duration", type=float, default=None, help="length of the range in seconds (default: all)")
+    video.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                       help="render segments in parallel with Ray, on the cluster at ADDRESS or, without one, a "
+                            "local Ray started for this clip (pip install -r requirements-ray.txt)")
+    video.add_argument("--ray-workers", type=int, default=0,
+                       help="segments painted at a time with --ray (0: one per GPU, else one per CPU)")
     video.add_argument("--keyframes", default=None,
                        help="blends at seconds of the output, eased between, e.g. '0:vangogh_starry_night; "
                             "4:munch_the_scream; 8:hokusai_great_wave=0.5,munch_the_scream=0.5'")
@@ -151,15 +157,18 @@ def check_input(src: Path) -> None:
         raise UsageError(f"no such file: {src}")
 
 
-def _stylizer(args: argparse.Namespace) -> Stylizer:
+def _tiling(args: argparse.Namespace) -> Tiling:
     if args.tile is not None and args.tile < 16:
         raise UsageError(f"--tile must be at least 16 px, not {args.tile}")
     try:
-        budget = parse_size(args.max_memory) if args.max_memory else None
+        return Tiling(args.tile, parse_size(args.max_memory) if args.max_memory else None)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _stylizer(args: argparse.Namespace) -> Stylizer:
     return Stylizer(args.painter, args.engine, args.device, args.precision, blend=args.blend,
-                    strength=args.strength, preserve_colors=args.preserve_colors, tiling=Tiling(args.tile, budget))
+                    strength=args.strength, preserve_colors=args.preserve_colors, tiling=_tiling(args))
 
 
 def frame_count(count: int) -> str:
@@ -189,9 +198,17 @@ def run_video(args: argparse.Namespace) -> str:
     probe(args.input)  # a bad clip is reported before a painter is loaded
     if keyframes and not args.painter:  # the family of the first keyframe's first painter
         args.painter = [next(iter(keyframes[0].blend))]
-    stylizer = _stylizer(args)
+    stylizer = _stylizer(args)  # loaded here too with --ray: a wrong painter or blend is reported before Ray starts
     options = RenderOptions(args.batch_size, args.crf, args.preset, args.start, args.duration)
-    stats = stylizer.video(args.input, args.output, options, keyframes)
+    if args.ray is not None:
+        if args.ray_workers < 0:
+            raise UsageError("--ray-workers must be positive (0: one per GPU or CPU)")
+        painting = Painting(args.painter, args.engine, args.device, args.precision,
+                            {"blend": args.blend, "strength": args.strength, "preserve_colors": args.preserve_colors,
+                             "tiling": _tiling(args)}, args.keyframes)
+        stats = render_with_ray(args.input, args.output, painting, options, args.ray or None, args.ray_workers)
+    else:
+        stats = stylizer.video(args.input, args.output, options, keyframes)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in stats.stage_seconds.items())
     return (f"wrote {args.output}: {frame_count(stats.frames)} in {stats.seconds:.1f} s ({stats.fps:.2f} frames/s; "
             f"{stages}) with {stylizer.name} on {stylizer.engine.description}")

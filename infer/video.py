@@ -12,6 +12,7 @@ container starts at. The output is written to a temporary file and renamed only 
 
 from __future__ import annotations
 
+import heapq
 import io
 import logging
 import os
@@ -64,6 +65,8 @@ class RenderOptions:
     start: float = 0.0  # seconds
     duration: float | None = None  # seconds; None: to the end
     progress: bool = True
+    tracks: bool = True  # copy the audio and subtitle tracks (a segment of a longer render has none)
+    clock: float = 0.0  # seconds added to frame times before the engine sees them (a segment's place)
 
 
 @dataclass
@@ -123,6 +126,20 @@ def probe(path: str | os.PathLike) -> ClipInfo:
                     first.time if first.time is not None else 0.0, sar)
 
 
+def _in_range(packet: av.Packet, info: ClipInfo, start: float, end: float) -> bool:
+    """Whether a copied (audio, subtitle) packet belongs to the range rendered; an untrimmed clip keeps its
+    encoder-priming packets (negative times) too."""
+    if packet.pts is None:
+        return False
+    when = packet.pts * packet.time_base - info.start
+    return (start == 0 or when >= start) and when < end
+
+
+def _origin(info: ClipInfo, start: float, time_base: Fraction) -> int:
+    """The input timestamp, in ``time_base``, that becomes the output's 0 when rendering from ``start``."""
+    return round((info.start + start) / time_base)
+
+
 class _Pipeline:
     """Three stages joined by bounded queues: reader thread -> engine (calling thread) -> writer thread.
 
@@ -164,7 +181,7 @@ class _Pipeline:
 
     def shift(self, time_base: Fraction) -> int:
         """Timestamps shift by where the output starts, the same for every stream, so sync is kept."""
-        return round(self.origin / time_base)
+        return _origin(self.info, self.options.start, time_base)
 
     # -- stages ---------------------------------------------------------------------------------------
     def read(self) -> None:
@@ -194,9 +211,7 @@ class _Pipeline:
                 if self.stop.is_set():
                     return sent
                 if packet.stream is not self.in_video:
-                    when = packet.pts * packet.time_base - info.start if packet.pts is not None else None
-                    # Keep the encoder-priming packets (negative pts) of an untrimmed clip too.
-                    if when is not None and (start == 0 or when >= start) and when < end:
+                    if _in_range(packet, info, start, end):
                         self.put(self.decoded, packet)
                     continue
                 for frame in packet.decode():
@@ -255,7 +270,7 @@ class _Pipeline:
                 batch.append(item)
             if batch and (finished or len(batch) == self.options.batch_size):
                 tick = time.perf_counter()
-                times = np.array([float(pts * self.in_video.time_base) for pts, _ in batch])
+                times = np.array([float(pts * self.in_video.time_base) + self.options.clock for pts, _ in batch])
                 styled = self.engine(np.stack([array for _, array in batch]), times)
                 self.timings["stylize"] += time.perf_counter() - tick
                 for (pts, _), array in zip(batch, styled, strict=True):
@@ -328,12 +343,18 @@ def _holds(container_format: str, stream: av.stream.Stream) -> bool:
 
 
 def _add_streams(out: av.container.OutputContainer, inp: av.container.InputContainer, info: ClipInfo,
-                 options: RenderOptions) -> dict[int, Any]:
-    """H.264 video at the shown size, pixel aspect and the input's time base, and a copy of every audio and
-    subtitle track the container can hold; returns input stream index -> output stream for the copies."""
+                 options: RenderOptions) -> tuple[av.video.stream.VideoStream, dict[int, Any]]:
+    """H.264 video at the shown size, pixel aspect and the input's time base, and (with ``options.tracks``)
+    a copy of every audio and subtitle track the container can hold."""
     video = _add_video_stream(out, info.width, info.height, info.fps, inp.streams.video[0].time_base, options)
     if info.sample_aspect_ratio and info.sample_aspect_ratio != 1:
         video.codec_context.sample_aspect_ratio = info.sample_aspect_ratio
+    return video, copy_tracks(out, inp) if options.tracks else {}
+
+
+def copy_tracks(out: av.container.OutputContainer, inp: av.container.InputContainer) -> dict[int, Any]:
+    """An output stream for every audio and subtitle track of ``inp`` that ``out`` can hold (the others are
+    named in a warning); returns input stream index -> output stream."""
     copied, dropped = {}, []
     for stream in [*inp.streams.audio, *inp.streams.subtitles]:
         if _holds(out.format.name, stream):
@@ -383,10 +404,60 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, engine: Engine
             raise VideoError(f"cannot write {dst} ({exc}); use an .mp4, .mkv or .mov name") from None
         with out:
             try:
-                copied = _add_streams(out, inp, info, options)
+                _, copied = _add_streams(out, inp, info, options)
                 out.start_encoding()  # the header, now: a container that cannot hold a track says so before the work
             except (av.FFmpegError, ValueError) as exc:
                 raise VideoError(f"cannot write this clip as {dst.suffix} ({exc})") from None
             if info.rotation:
                 log.info("%s is stored turned by %d°: painting it upright", src.name, info.rotation)
             return _Pipeline(inp, out, engine, options, info, expected, copied).run()
+
+
+def join_segments(src: str | os.PathLike, segments: list[tuple[Path, float]], dst: str | os.PathLike,
+                  options: RenderOptions | None = None) -> int:
+    """Painted segments of ``src`` as one clip at ``dst``, without re-encoding; returns the frame count.
+
+    ``segments``: (file, the clip second it starts at) in order, each rendered with ``tracks=False`` and
+    that start. Their timestamps are moved to where a single render of ``options``' range puts them, and
+    the source's audio and subtitle tracks are copied once, as a single render copies them.
+    """
+    options = options or RenderOptions()
+    src, dst = Path(src), Path(dst)
+    info = probe(src)
+    end = options.start + options.duration if options.duration is not None else float("inf")
+    frames = 0
+    with atomic_path(dst) as tmp, _open(src) as inp, av.open(str(tmp), "w") as out:
+        with av.open(str(segments[0][0])) as first:
+            video = out.add_stream_from_template(first.streams.video[0])
+        copied = copy_tracks(out, inp)
+        out.start_encoding()
+        input_base = inp.streams.video[0].time_base
+
+        def video_packets() -> Iterable[tuple[float, av.Packet]]:
+            for path, start in segments:
+                with av.open(str(path)) as part:
+                    stream = part.streams.video[0]
+                    moved = (_origin(info, start, input_base) - _origin(info, options.start, input_base)) * input_base
+                    shift = round(moved / stream.time_base)
+                    for packet in part.demux(stream):
+                        if packet.pts is None:  # the demuxer's end-of-stream marker
+                            continue
+                        packet.pts += shift
+                        packet.dts = packet.dts + shift if packet.dts is not None else None
+                        packet.stream = video
+                        yield float((packet.dts if packet.dts is not None else packet.pts) * packet.time_base), packet
+
+        def track_packets() -> Iterable[tuple[float, av.Packet]]:
+            for packet in inp.demux(*[inp.streams[index] for index in copied]) if copied else ():
+                if _in_range(packet, info, options.start, end):
+                    shift = _origin(info, options.start, packet.time_base)
+                    index = packet.stream.index
+                    packet.pts -= shift
+                    packet.dts = packet.dts - shift if packet.dts is not None else None
+                    packet.stream = copied[index]
+                    yield float((packet.dts if packet.dts is not None else packet.pts) * packet.time_base), packet
+
+        for _, packet in heapq.merge(video_packets(), track_packets(), key=lambda item: item[0]):
+            frames += packet.stream is video
+            out.mux(packet)
+    return frames

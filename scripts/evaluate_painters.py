@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from infer.engines import TorchNetwork, painter_engines
+from infer.painters import style_image_of
 from nets.device import describe_device, pick_device
 from nets.files import write_json
 from nets.images import load_image, read_clip, to_tensor
@@ -54,7 +55,8 @@ def main() -> None:
                 continue
             record = engine.record
             crop = record.get("style_crop") or 0.0 if args.style_crop is None else args.style_crop
-            styles = [load_image(record["style_image"], size, crop).to(device) for size in args.style_sizes]
+            style = style_image_of(record, Path(path))
+            styles = [load_image(style, size, crop).to(device) for size in args.style_sizes]
             criterion = PerceptualLoss(vgg, styles)  # one style index per size
             sums = {"content": 0.0} | {f"{k}_{size}": 0.0 for size in args.style_sizes for k in ("identity", "style")}
             for photo in photos:
@@ -69,7 +71,7 @@ def main() -> None:
                         sums[f"style_{size}"] += style_distance.item()
                 sums["content"] += content.item()
             styled_clip = [engine(f[None])[0] for f in frames]
-            rows.append({"file": str(path), "painter": engine.name, "style_image": record["style_image"],
+            rows.append({"file": str(path), "painter": engine.name, "style_image": str(style),
                          "style_crop": crop,
                          **{k: v / len(photos) for k, v in sums.items()},
                          "warping_error": warping_error(frames, styled_clip)[0]})

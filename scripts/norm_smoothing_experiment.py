@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from infer.engines import OnnxNetwork
-from infer.painters import find_painter
+from infer.painters import find_painter, style_image_of
 from nets.device import pick_device
 from nets.files import write_json
 from nets.images import load_image, read_clip, to_tensor
@@ -60,7 +60,7 @@ def main() -> None:
             if ref.painter and painter["name"] != ref.painter:
                 continue
             weights = np.eye(len(network.painters), dtype=np.float32)[k]
-            style = load_image(painter["style_image"], 512, painter.get("style_crop") or 0.0)
+            style = load_image(style_image_of(painter, ref.files.onnx), 512, painter.get("style_crop") or 0.0)
             criterion = PerceptualLoss(vgg, style)
             for keep in [0.0, *args.keep]:
                 styled = render(network, frames, weights, keep)

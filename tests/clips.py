@@ -13,18 +13,22 @@ import numpy as np
 def make_clip(path: Path, frames: list[np.ndarray], fps: int = 10, audio_hz: float | None = None, *,
               audio: Sequence[str] = (), container: str | None = None, video_codec: str = "libx264",
               rotation: int | None = None, sample_aspect_ratio: Fraction | None = None,
-              options: dict[str, str] | None = None) -> None:
+              options: dict[str, str] | None = None, keyframe_every: int | None = None) -> None:
     """Encode RGB frames (H.264, 4:4:4 when odd-sized, unless another ``video_codec``), with tones.
 
     ``audio_hz``: one mono AAC tone of the clip's length; ``audio``: one tone track per codec named
     (440 Hz, 550 Hz …). ``container`` forces a format (``mpegts``, raw ``h264`` …); ``rotation`` is the
-    display matrix angle (counter-clockwise degrees), ``sample_aspect_ratio`` the pixels' shape.
+    display matrix angle (counter-clockwise degrees), ``sample_aspect_ratio`` the pixels' shape,
+    ``keyframe_every`` the distance between keyframes in frames.
     """
     codecs = list(audio) + (["aac"] if audio_hz is not None else [])
     with av.open(str(path), "w", format=container, options=options or {}) as out:
         video = out.add_stream(video_codec, rate=fps)
         video.height, video.width = frames[0].shape[:2] if frames else (48, 64)
         video.pix_fmt = "yuv420p" if video.width % 2 == 0 and video.height % 2 == 0 else "yuv444p"
+        if keyframe_every is not None:
+            video.codec_context.gop_size = keyframe_every
+            video.options = {"keyint": str(keyframe_every), "min-keyint": str(keyframe_every), "scenecut": "0"}
         if rotation is not None:
             video.set_display_rotation(rotation)
         if sample_aspect_ratio is not None:
