@@ -3,6 +3,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -324,3 +325,22 @@ def test_two_torchrun_processes_take_the_steps_of_one_with_the_whole_batch(tmp_p
     # of biases before an instance norm, say) differ in sign; the painters agree within about one level.
     assert (single - split).abs().mean() < 0.005 < (single - photo).abs().mean()
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["ddp.json", "ddp.pt"]
+
+
+def test_ctrl_c_saves_the_state_and_exits_130(tmp_path, style_image, photo_dir, weights_dir):
+    run = subprocess.Popen([sys.executable, "-m", "train", "--style", str(style_image), "--photos", str(photo_dir),
+                            "--vgg-weights", str(weights_dir), "--image-size", "64", "--style-size", "64",
+                            "--steps", "100000", "--workers", "0", "--out-dir", str(tmp_path / "out"), "--log-dir",
+                            str(tmp_path / "runs"), "--name", "stopped"], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    run_dir = tmp_path / "runs" / "stopped"
+    deadline = time.monotonic() + 120
+    while not any(run_dir.glob("events.*")) and time.monotonic() < deadline:  # training has begun
+        time.sleep(0.2)
+    time.sleep(2)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130 and "Traceback" not in stderr, stderr
+    assert "continue with the same command and --resume" in stderr
+    assert torch.load(tmp_path / "runs" / "stopped" / "state.pt", weights_only=True)["step"] > 0
+    assert not (tmp_path / "out" / "stopped.pt").exists()  # no painter from a run that did not finish

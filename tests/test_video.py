@@ -70,6 +70,8 @@ def test_audio_is_copied_without_re_encoding(stylizer, tmp_path, val_dir):
     ("same_as_input", "inputs are never overwritten"),
     ("missing_folder", "output folder does not exist"),
     ("exists", "pass --overwrite"),
+    ("bad_crf", "--crf is from 0 (lossless) to 51 (worst), not 99"),
+    ("bad_preset", "invalid choice: 'fastest'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path):
     src = tmp_path / "clip.mp4"
@@ -94,10 +96,11 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
         dst = src
     elif case == "missing_folder":
         dst = tmp_path / "missing" / "out.mp4"
-    else:
+    elif case == "exists":
         dst.write_bytes(b"keep me")
+    extra = {"bad_crf": ["--crf", "99"], "bad_preset": ["--preset", "fastest"]}.get(case, [])
     before = src.read_bytes() if src.exists() else None
-    result = run_cli("infer", "video", str(src), "-m", model, "-o", str(dst), "--engine", "torch")
+    result = run_cli("infer", "video", str(src), "-m", model, "-o", str(dst), "--engine", "torch", *extra)
     assert_one_line_error(result, expected, tmp_path)
     if case == "exists":
         assert dst.read_bytes() == b"keep me"
