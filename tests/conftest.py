@@ -114,6 +114,8 @@ def shipped_painters(path: Path, rows: list[int], name: str) -> Path:
                            for k, v in payload["model"].items()})
     records = [payload["painters"][row] | {"style_image": str(style_image_of(payload["painters"][row], source))}
                for row in rows]
+    if len(rows) == 1:  # a lone painter is called as its file, as the trainer names it
+        records[0]["name"] = name
     save_painter(path, model, name, records, payload["config"], payload["step"], payload["history"])
     return path
 

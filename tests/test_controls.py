@@ -125,6 +125,7 @@ def test_bad_controls_are_one_line_and_exit_2(args, expected, tmp_path, photo):
     assert not (tmp_path / "out.png").exists()
 
 
+@pytest.mark.slow
 def test_bad_keyframes_are_one_line_and_exit_2(tmp_path, photo):
     src = tmp_path / "clip.mp4"
     make_clip(src, [photo] * 3, fps=6)

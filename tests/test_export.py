@@ -20,6 +20,7 @@ def exported(tiny_painter, tmp_path_factory):
     return path, export_painter(path, out, verification_photos())
 
 
+@pytest.mark.slow
 def test_export_matches_pytorch_at_two_sizes_one_odd(exported):
     _, report = exported
     # The graph, and its tile graph fed the graph's own norm statistics.
@@ -47,6 +48,7 @@ def test_exported_graph_has_dynamic_sizes_and_metadata(exported):
     assert np.abs(onnx_out.astype(int) - torch_out.astype(int)).max() <= 1
 
 
+@pytest.mark.slow
 def test_fp16_export_is_checked_against_fp32(tiny_painter, tmp_path):
     """fp16 InstanceNormalization has been wrong in ONNX Runtime before: the export compares with fp32."""
     path = tiny_painter
@@ -61,6 +63,7 @@ def test_fp16_export_is_checked_against_fp32(tiny_painter, tmp_path):
     assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8  # I/O stays uint8
 
 
+@pytest.mark.slow
 def test_export_that_disagrees_is_not_kept(tiny_painter, tmp_path, monkeypatch):
     path = tiny_painter
     monkeypatch.setitem(export_module.TOLERANCE, "fp32", {"max": -1, "mean": -1.0})  # nothing can pass
@@ -80,6 +83,7 @@ def test_frame_transformer_is_the_network_on_uint8_frames(tiny_painter):
     assert torch.equal(wrapped, expected)
 
 
+@pytest.mark.slow
 def test_a_family_exports_to_one_graph_with_painter_weights(tiny_family, tmp_path):
     report = export_painter(tiny_family, tmp_path / "duo.onnx", verification_photos())
     # Checked for each painter and an even blend, at both sizes.
@@ -103,6 +107,7 @@ def test_a_family_exports_to_one_graph_with_painter_weights(tiny_family, tmp_pat
     assert np.abs(torch_out[0].astype(int) - torch_out[2]).mean() > 1  # the two painters differ
 
 
+@pytest.mark.slow
 def test_one_painter_of_a_family_exports_as_a_plain_graph(tiny_family, tmp_path):
     weights = np.array([0.0, 1.0], dtype=np.float32)
     report = export_painter(tiny_family, tmp_path / "munch.onnx", verification_photos(), weights=weights,

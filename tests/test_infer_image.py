@@ -39,6 +39,7 @@ def test_several_painters_make_a_labelled_mosaic_of_the_input_size(tiny_painter,
     assert mosaic[48:, 80:].max() == 0  # three painters leave the fourth tile black
 
 
+@pytest.mark.slow
 def test_cli_stylises_grayscale_alpha_and_rotated_photos(tiny_painter, tmp_path, val_dir):
     path = tiny_painter
     photo = Image.open(sorted(val_dir.iterdir())[0]).resize((64, 48))

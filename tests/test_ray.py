@@ -37,6 +37,7 @@ def frame_times(path) -> list[float]:
         return [float(frame.time) for frame in container.decode(video=0)]
 
 
+@pytest.mark.slow
 def test_segments_on_two_ray_workers_one_killed_join_into_the_single_render(pan, tiny_painter, tmp_path):
     args = ["infer", "video", str(pan), "-m", str(tiny_painter), "--engine", "torch", "--device", "cpu"]
     single = run_cli(*args, "-o", str(tmp_path / "single.mp4"))

@@ -110,6 +110,7 @@ def test_clip_resumes_from_finished_frames(clip, tmp_path, style_image, weights_
     assert not folder.exists()  # the frames are gone once the clip is complete
 
 
+@pytest.mark.slow
 def test_bad_reference_input_gives_one_line(tmp_path, style_image, weights_dir):
     photo = shared("data", "photos", "val", "bsds300_img_003.jpg")
     base = ["infer", "reference", str(photo), "-o", str(tmp_path / "out.png"), "--vgg-weights", str(weights_dir)]
@@ -125,6 +126,7 @@ def report_numbers(report: str) -> list[list[float]]:
     return [[float(cell) for cell in re.findall(r"\| ([-0-9.e]+)(?= )", row)] for row in rows]
 
 
+@pytest.mark.slow
 def test_compare_photos_writes_a_consistent_report(tmp_path, tiny_painter, weights_dir, val_dir):
     painter = tiny_painter
     out = tmp_path / "report"
@@ -142,6 +144,7 @@ def test_compare_photos_writes_a_consistent_report(tmp_path, tiny_painter, weigh
     assert not (tmp_path / ".report.part").exists()
 
 
+@pytest.mark.slow
 def test_compare_clip_reports_flicker(clip, tmp_path, tiny_painter, weights_dir):
     path, _ = clip
     painter = tiny_painter
@@ -163,6 +166,7 @@ def test_compare_clip_reports_flicker(clip, tmp_path, tiny_painter, weights_dir)
     assert_one_line_error(again, "exists", tmp_path)
 
 
+@pytest.mark.slow
 def test_snapshots_never_overwrite_files_without_overwrite(tmp_path, style_image, weights_dir):
     photo = tmp_path / "photo.png"
     Image.open(shared("data", "photos", "val", "bsds300_img_003.jpg")).resize((48, 32)).save(photo)
@@ -181,6 +185,7 @@ def test_snapshots_never_overwrite_files_without_overwrite(tmp_path, style_image
     assert same.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_compare_finds_the_style_image_from_any_folder_and_a_failed_run_blocks_nothing(
         tmp_path, tiny_painter, style_image, weights_dir, val_dir):
     project = tmp_path / "project"  # a painter trained in another folder: its card holds "styles/<name>.jpg"
@@ -219,6 +224,7 @@ def test_compare_finds_the_style_image_from_any_folder_and_a_failed_run_blocks_n
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lost.pt", "photos", "project", "report"]
 
 
+@pytest.mark.slow
 def test_an_animated_gif_is_a_clip_and_a_photo_format_this_pillow_cannot_read_is_named(
         tmp_path, style_image, weights_dir):
     photo = Image.open(shared("data", "photos", "val", "bsds300_img_003.jpg")).resize((32, 24))

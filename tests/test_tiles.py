@@ -76,6 +76,7 @@ def test_both_engines_tile_alike(networks, photo):
     assert np.abs(results[0].astype(int) - results[1]).max() <= 2
 
 
+@pytest.mark.slow
 def test_tiling_engages_for_a_frame_over_the_budget_and_never_raises(photo, monkeypatch):
     calls = []
     stylizer = Stylizer("munch_the_scream", device="cpu", tiling=Tiling(max_memory=200_000_000))
@@ -105,6 +106,7 @@ def test_thumbnails_and_boxes_cover_the_frame():
     assert covered.min() == covered.max() == 1  # every pixel in exactly one core
 
 
+@pytest.mark.slow
 def test_the_cli_tiles_on_request_and_reads_memory_sizes(photo, tmp_path):
     src = tmp_path / "photo.png"
     Image.fromarray(photo[:200, :300]).save(src)

@@ -300,6 +300,7 @@ def test_one_step_alone_trains_each_painter_of_a_family(tmp_path, style_image, p
     assert not (tmp_path / "checkpoints" / "pair.pt").exists()  # a step writes nothing: finish does
 
 
+@pytest.mark.slow
 def test_two_torchrun_processes_take_the_steps_of_one_with_the_whole_batch(tmp_path, style_image, photo_dir,
                                                                            weights_dir):
     args = ["--style", str(style_image), "--photos", str(photo_dir), "--vgg-weights", str(weights_dir),
@@ -327,6 +328,7 @@ def test_two_torchrun_processes_take_the_steps_of_one_with_the_whole_batch(tmp_p
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["ddp.json", "ddp.pt"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_the_state_and_exits_130(tmp_path, style_image, photo_dir, weights_dir):
     run = subprocess.Popen([sys.executable, "-m", "train", "--style", str(style_image), "--photos", str(photo_dir),
                             "--vgg-weights", str(weights_dir), "--image-size", "64", "--style-size", "64",

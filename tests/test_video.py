@@ -25,6 +25,7 @@ def photo_frames(val_dir, size: tuple[int, int], count: int) -> list[np.ndarray]
     return [np.asarray(photo.crop((2 * i, 0, 2 * i + size[0], size[1]))) for i in range(count)]
 
 
+@pytest.mark.slow
 def test_round_trip_keeps_frames_rate_size_and_duration(stylizer, tmp_path):
     src = shared("data", "video", "realshort_320x240.mp4")
     stats = stylizer.video(src, tmp_path / "out.mp4", RenderOptions(progress=False))
@@ -110,6 +111,7 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
         assert src.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_killed_render_leaves_nothing_at_the_output_path(tiny_painter, tmp_path):
     dst = tmp_path / "out.mp4"
     proc = subprocess.Popen(
