@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from infer.painters import style_image_of
 from nets.painter import read_painter, save_painter
 from nets.transformer import TransformerNet
 from train.config import TrainConfig
@@ -112,7 +111,8 @@ def shipped_painters(path: Path, rows: list[int], name: str) -> Path:
     model = TransformerNet(len(rows))
     model.load_state_dict({k: v[rows] if v.dim() == 2 and k.endswith((".weight", ".bias")) else v
                            for k, v in payload["model"].items()})
-    records = [payload["painters"][row] | {"style_image": str(style_image_of(payload["painters"][row], source))}
+    records = [payload["painters"][row] | {"style_image": str(shared("data", "styles",
+                                                                   Path(payload["painters"][row]["style_image"]).name))}
                for row in rows]
     if len(rows) == 1:  # a lone painter is called as its file, as the trainer names it
         records[0]["name"] = name
