@@ -140,6 +140,20 @@ def _origin(info: ClipInfo, start: float, time_base: Fraction) -> int:
     return round((info.start + start) / time_base)
 
 
+def _move(packet: av.Packet, by: int, stream: av.stream.Stream) -> av.Packet:
+    """``packet`` moved by ``by`` ticks of its time base and handed to the output ``stream``."""
+    packet.pts += by
+    if packet.dts is not None:
+        packet.dts += by
+    packet.stream = stream
+    return packet
+
+
+def _mux_time(packet: av.Packet) -> float:
+    """Seconds by which packets of several streams are muxed in order: decode time where known."""
+    return float((packet.dts if packet.dts is not None else packet.pts) * packet.time_base)
+
+
 class _Pipeline:
     """Three stages joined by bounded queues: reader thread -> engine (calling thread) -> writer thread.
 
@@ -240,12 +254,7 @@ class _Pipeline:
         while (item := self.get(self.encoded)) is not _END:
             tick = time.perf_counter()
             if isinstance(item, av.Packet):
-                shift = self.shift(item.time_base)
-                item.pts -= shift
-                if item.dts is not None:
-                    item.dts -= shift
-                item.stream = self.copied[item.stream.index]
-                self.out.mux(item)
+                self.out.mux(_move(item, -self.shift(item.time_base), self.copied[item.stream.index]))
             else:
                 pts, array = item
                 frame = av.VideoFrame.from_ndarray(array, format="rgb24")
@@ -442,20 +451,13 @@ def join_segments(src: str | os.PathLike, segments: list[tuple[Path, float]], ds
                     for packet in part.demux(stream):
                         if packet.pts is None:  # the demuxer's end-of-stream marker
                             continue
-                        packet.pts += shift
-                        packet.dts = packet.dts + shift if packet.dts is not None else None
-                        packet.stream = video
-                        yield float((packet.dts if packet.dts is not None else packet.pts) * packet.time_base), packet
+                        yield _mux_time(_move(packet, shift, video)), packet
 
         def track_packets() -> Iterable[tuple[float, av.Packet]]:
             for packet in inp.demux(*[inp.streams[index] for index in copied]) if copied else ():
                 if _in_range(packet, info, options.start, end):
-                    shift = _origin(info, options.start, packet.time_base)
-                    index = packet.stream.index
-                    packet.pts -= shift
-                    packet.dts = packet.dts - shift if packet.dts is not None else None
-                    packet.stream = copied[index]
-                    yield float((packet.dts if packet.dts is not None else packet.pts) * packet.time_base), packet
+                    by = -_origin(info, options.start, packet.time_base)
+                    yield _mux_time(_move(packet, by, copied[packet.stream.index])), packet
 
         for _, packet in heapq.merge(video_packets(), track_packets(), key=lambda item: item[0]):
             frames += packet.stream is video
