@@ -29,7 +29,15 @@ from infer.reference import (
 )
 from infer.stylizer import Stylizer
 from infer.tiles import Tiling, parse_size
-from infer.video import WRITABLE_CLIP_SUFFIXES, RenderOptions, probe, stylize_video
+from infer.video import (
+    ENCODERS,
+    WRITABLE_CLIP_SUFFIXES,
+    X264_PRESETS,
+    RenderOptions,
+    choose_encoder,
+    probe,
+    stylize_video,
+)
 from nets.errors import UserError
 from nets.files import atomic_path
 from nets.images import fit_longest_side, is_photo, open_rgb
@@ -38,8 +46,6 @@ from nets.painter import painter_names, read_painter
 from nets.transformer import MIN_SIDE
 
 PROG = "python -m infer"
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
-                "placebo")
 
 
 class UsageError(UserError):
@@ -62,7 +68,9 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-memory", default=None,
                         help="memory a frame may take, e.g. 3G (default: half the free memory of the device)")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
-                        help="onnx (ONNX Runtime) or torch; auto: onnx when the painter has an exported file")
+                        help="onnx (ONNX Runtime), torch (PyTorch eager) or compiled (PyTorch compiled for each frame "
+                             "size; CUDA graphs on a GPU); auto: compiled on a GPU for clips long enough to repay "
+                             "compiling, else onnx when the painter has an exported file")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: fp16 on CUDA, fp32 on CPU")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -84,9 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("input", type=Path, help="clip in any format FFmpeg reads")
     video.add_argument("-o", "--output", type=Path, required=True,
                        help=f"output clip ({', '.join(WRITABLE_CLIP_SUFFIXES)})")
-    video.add_argument("--batch-size", type=int, default=4, help="frames per engine call")
+    video.add_argument("--batch-size", type=int, default=None,
+                       help="frames per engine call (default: 4 up to 1080p, fewer above, 1 at 4K)")
     video.add_argument("--crf", type=int, default=18, help="H.264 quality: 0 lossless, 18 visually lossless, 51 worst")
-    video.add_argument("--preset", default="medium", choices=X264_PRESETS, help="x264 speed preset")
+    video.add_argument("--preset", default="medium", choices=X264_PRESETS,
+                       help="x264 speed preset (NVENC takes the nearest of its own)")
+    video.add_argument("--encoder", default="auto", choices=list(ENCODERS),
+                       help="H.264 encoder: nvenc (an NVIDIA GPU's encoder chip) or x264; auto: nvenc where it opens")
     video.add_argument("--start", type=float, default=0.0, help="start of the range to render, in seconds")
     video.add_argument("--duration", type=float, default=None, help="length of the range in seconds (default: all)")
     video.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
@@ -166,9 +178,10 @@ def _tiling(args: argparse.Namespace) -> Tiling:
         raise UsageError(str(exc)) from None
 
 
-def _stylizer(args: argparse.Namespace) -> Stylizer:
+def _stylizer(args: argparse.Namespace, workload: float = 0) -> Stylizer:
     return Stylizer(args.painter, args.engine, args.device, args.precision, blend=args.blend,
-                    strength=args.strength, preserve_colors=args.preserve_colors, tiling=_tiling(args))
+                    strength=args.strength, preserve_colors=args.preserve_colors, tiling=_tiling(args),
+                    workload=workload)
 
 
 def frame_count(count: int) -> str:
@@ -188,18 +201,22 @@ def run_image(args: argparse.Namespace) -> str:
 def run_video(args: argparse.Namespace) -> str:
     check_input(args.input)
     check_output(args.input, args.output, args.overwrite, WRITABLE_CLIP_SUFFIXES)
-    if args.batch_size < 1 or args.start < 0 or (args.duration is not None and args.duration <= 0):
+    if (args.batch_size or 1) < 1 or args.start < 0 or (args.duration is not None and args.duration <= 0):
         raise UsageError("--batch-size and --duration must be positive and --start not negative")
     if not 0 <= args.crf <= 51:
         raise UsageError(f"--crf is from 0 (lossless) to 51 (worst), not {args.crf}")
     keyframes = parse_keyframes(args.keyframes) if args.keyframes else None
     if keyframes and args.blend:
         raise UsageError("give --blend (one mix for the whole clip) or --keyframes (mixes along it), not both")
-    probe(args.input)  # a bad clip is reported before a painter is loaded
+    info = probe(args.input)  # a bad clip is reported before a painter is loaded
+    choose_encoder(args.encoder)  # so is NVENC asked for where it cannot run
     if keyframes and not args.painter:  # the family of the first keyframe's first painter
         args.painter = [next(iter(keyframes[0].blend))]
-    stylizer = _stylizer(args)  # loaded here too with --ray: a wrong painter or blend is reported before Ray starts
-    options = RenderOptions(args.batch_size, args.crf, args.preset, args.start, args.duration)
+    seconds = info.duration - args.start if args.duration is None else min(args.duration, info.duration - args.start)
+    workload = max(0.0, seconds) * float(info.fps) * info.width * info.height  # pixels to paint
+    # Loaded here too with --ray: a wrong painter or blend is reported before Ray starts.
+    stylizer = _stylizer(args, 0 if args.ray is not None else workload)
+    options = RenderOptions(args.batch_size, args.crf, args.preset, args.encoder, args.start, args.duration)
     if args.ray is not None:
         if args.ray_workers < 0:
             raise UsageError("--ray-workers must be positive (0: one per GPU or CPU)")
@@ -211,7 +228,8 @@ def run_video(args: argparse.Namespace) -> str:
         stats = stylizer.video(args.input, args.output, options, keyframes)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in stats.stage_seconds.items())
     return (f"wrote {args.output}: {frame_count(stats.frames)} in {stats.seconds:.1f} s ({stats.fps:.2f} frames/s; "
-            f"{stages}) with {stylizer.name} on {stylizer.engine.description}")
+            f"{stages}) with {stylizer.name} on {stylizer.engine.description}"
+            + (f", encoded by {stats.encoder}" if stats.encoder else ""))
 
 
 def run_export(args: argparse.Namespace) -> str:

@@ -1,9 +1,13 @@
 """Engines: run a painter on batches of uint8 N×H×W×3 RGB frames, one interface for all back ends.
 
 A painter file (one painter or a family) runs on a ``Network``, which takes per-frame painter weights:
-- ``OnnxNetwork``: ONNX Runtime with the CUDA execution provider (frames bound on the GPU with I/O
-  binding) when a GPU is there, the CPU provider otherwise. Runs the exported ``.onnx`` file.
-- ``TorchNetwork``: PyTorch eager on the painter's ``.pt``; fp16 on CUDA.
+- ``OnnxNetwork``: ONNX Runtime with the CUDA execution provider (tuned: cuDNN algorithm search, NHWC,
+  CUDA graphs over device buffers bound once per frame shape) when a GPU is there, the CPU provider
+  otherwise. Runs the exported ``.onnx`` file.
+- ``TorchNetwork``: PyTorch on the painter's ``.pt``, eager or compiled by Inductor (CUDA graphs on a GPU);
+  fp16 on CUDA.
+A half-precision network is checked against fp32 on the first frames of every size before its output is
+used (``infer.precision.HalfCheck``).
 
 An ``Engine`` is what commands use: frames in, frames out. ``PainterEngine`` is one painter (or a fixed
 blend) of a network, ``MosaicEngine`` several side by side; ``infer.stylizer.Stylizer`` opens them from
@@ -12,9 +16,11 @@ painter names. ``description`` says which provider really runs.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +31,7 @@ import onnxruntime as ort
 import torch
 
 from infer.painters import PainterFiles
+from infer.precision import HalfCheck
 from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Tiling, free_memory, stylize_tiled
 from nets.device import pick_device
 from nets.errors import UserError
@@ -32,7 +39,16 @@ from nets.painter import PainterFileError, load_painter
 from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
 
 log = logging.getLogger(__name__)
-ENGINES = ("auto", "onnx", "torch")
+#: Pixels to paint (frames × pixels per frame) from which compiling pays on CUDA. On an H100 the compiled
+#: engine saved about 4 ns a pixel over ONNX Runtime fp16 (128.6 against 64.2 frames/s at 1080p, 34.9
+#: against 16.0 at 4K; docs/PERFORMANCE.md); with about 20 s to compile, that is 5 gigapixels: 2,400
+#: frames of 1080p, 600 of 4K.
+COMPILE_PAYS_PIXELS = 5e9
+#: ONNX Runtime's CUDA provider tuned for throughput: cuDNN tries every convolution algorithm once per
+#: shape and may use all the workspace it wants; NHWC convolutions where the build has them (tensor cores
+#: read that layout). CUDA graphs are asked for on top, where the graph allows them.
+CUDA_TUNING = {"cudnn_conv_algo_search": "EXHAUSTIVE", "cudnn_conv_use_max_workspace": "1", "prefer_nhwc": "1"}
+ENGINES = ("auto", "onnx", "torch", "compiled")
 PRECISIONS = ("auto", "fp32", "fp16")
 
 
@@ -74,6 +90,8 @@ class _TiledNetwork(ABC):
     tiling: Tiling
     bytes_per_pixel: float
     cuda_device: torch.device | None
+    description: str
+    check: HalfCheck | None = None  # set by open_network on a half-precision network
 
     def budget(self) -> int:
         """Half the memory free now on the GPU; on the CPU that too, at most ``CPU_BUDGET``."""
@@ -87,6 +105,18 @@ class _TiledNetwork(ABC):
         if min(h, w) < MIN_SIDE:
             raise EngineError(f"image of {w}×{h} px is too small: both sides must be at least {MIN_SIDE} px")
         weights = np.array(weights, dtype=np.float32)
+        if self.check is None:
+            return self.paint(frames, weights)
+        if self.check.fallback is not None:
+            return self.check.fallback(frames, weights)
+        out = self.check(frames, weights, self.paint(frames, weights))
+        if self.check.fallback is not None:
+            self.description = f"{self.description} -> fp32 (fp16 failed its check)"
+        return out
+
+    def paint(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Whole while the batch fits the memory budget, else frame by frame, else in tiles."""
+        count, h, w, _ = frames.shape
         budget = self.budget()
         if self.tiling.tile_side(h * count, w, budget, self.bytes_per_pixel) is None:
             return self.whole(frames, weights)
@@ -111,27 +141,64 @@ class _TiledNetwork(ABC):
 
 
 class TorchNetwork(_TiledNetwork):
-    def __init__(self, path: Path, device: torch.device, half: bool, tiling: Tiling | None = None) -> None:
+    """PyTorch on the painter's ``.pt``: eager, or ``compiled`` by Inductor (with CUDA graphs on a GPU).
+
+    Compiled, there is one graph per frame shape and batch (fixed shapes are what CUDA graphs replay); a
+    batch shorter than the largest one seen (a clip's last) is padded to it instead of compiling another.
+    The first call of a shape compiles (its seconds are in ``compile_seconds``); if compiling fails, the
+    network says why and runs eager. Tiles and statistics always run eager: each tile size would compile.
+    """
+
+    def __init__(self, path: Path, device: torch.device, half: bool, tiling: Tiling | None = None,
+                 compiled: bool = False) -> None:
         model, payload = load_painter(path)
         self.painters: list[dict] = payload["painters"]
         self.device = device
         self.channels = model.norm_channels
+        cuda = device.type == "cuda"
         # Contiguous (NCHW), not channels_last: on an H100 channels_last made fp16 eager 26% slower for this
         # network (instance norm and reflection padding copy between layouts; docs/PERFORMANCE.md).
-        self.module = FrameTransformer(model.half() if half else model).to(device).eval()
-        self.description = f"torch {device.type} {'fp16' if half else 'fp32'}"
+        self.eager = FrameTransformer(model.half() if half else model).to(device).eval()
+        self.module: torch.nn.Module = self.eager
+        self.compiled = compiled
+        if compiled:
+            self.module = torch.compile(self.eager, mode="reduce-overhead" if cuda else None, dynamic=False)
+        kind = (" compiled" + (" + CUDA graphs" if cuda else "")) if compiled else ""
+        self.description = f"torch {device.type} {'fp16' if half else 'fp32'}{kind}"
+        self.batch = 0  # the largest batch seen: shorter ones are padded to it
+        self.compile_seconds: dict[tuple[int, ...], float] = {}
         self.tiling = tiling or Tiling()
         self.bytes_per_pixel = BYTES_PER_PIXEL["torch"] * (0.6 if half else 1.0)
-        self.cuda_device = device if device.type == "cuda" else None
+        self.cuda_device = device if cuda else None
 
     @torch.inference_mode()
-    def run(self, frames: np.ndarray, weights: np.ndarray, stats: NormStats | None = None) -> np.ndarray:
+    def run(self, frames: np.ndarray, weights: np.ndarray, stats: NormStats | None = None,
+            module: torch.nn.Module | None = None) -> np.ndarray:
         x = torch.from_numpy(np.require(frames, requirements=["C_CONTIGUOUS", "WRITEABLE"])).to(self.device)
         mix = torch.tensor(np.asarray(weights, dtype=np.float32), device=self.device)
-        return self.module(x, mix, stats).cpu().numpy()
+        return (self.eager if module is None else module)(x, mix, stats).cpu().numpy()
 
     def whole(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        return self.run(frames, weights)
+        if not self.compiled:
+            return self.run(frames, weights)
+        count = len(frames)
+        self.batch = max(self.batch, count)
+        if count < self.batch:
+            frames = np.concatenate([frames, np.repeat(frames[-1:], self.batch - count, axis=0)])
+            weights = np.concatenate([weights, np.repeat(weights[-1:], self.batch - count, axis=0)])
+        if frames.shape in self.compile_seconds:
+            return self.run(frames, weights, module=self.module)[:count]
+        tick = time.perf_counter()
+        try:
+            out = self.run(frames, weights, module=self.module)
+        except Exception as exc:  # noqa: BLE001 - any compiler failure: the eager network gives the same frames
+            log.warning("compiling the painter failed (%s): running it eager", str(exc).strip().splitlines()[0][:200])
+            self.compiled, self.module = False, self.eager
+            self.description = self.description.split(" compiled")[0] + " (compiling failed)"
+            return self.run(frames, weights)[:count]
+        self.compile_seconds[frames.shape] = seconds = time.perf_counter() - tick
+        log.info("compiled for %s frames in %.1f s", "×".join(map(str, frames.shape[:3])), seconds)
+        return out[:count]
 
     def statistics(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
         stats = NormStats(record=True)
@@ -143,15 +210,20 @@ class TorchNetwork(_TiledNetwork):
 
 
 class OnnxNetwork(_TiledNetwork):
-    """An exported graph; frames that need tiles run on its companion ``<name>.tiles.onnx`` graph."""
+    """An exported graph; frames that need tiles run on its companion ``<name>.tiles.onnx`` graph.
 
-    def __init__(self, path: Path, device: torch.device, tiling: Tiling | None = None) -> None:
+    On CUDA (``tuned``, the default) the provider runs with ``CUDA_TUNING`` and CUDA graphs where ONNX
+    Runtime can capture them (every compute node on the GPU), else without; ``tuned=False`` is the plain
+    provider, for comparison.
+    """
+
+    def __init__(self, path: Path, device: torch.device, tiling: Tiling | None = None, tuned: bool = True) -> None:
         self.path, self.device_id = path, device.index or 0
-        self.providers: list = ["CPUExecutionProvider"]
-        if device.type == "cuda":
-            self.providers.insert(0, ("CUDAExecutionProvider", {"device_id": self.device_id}))
-            if hasattr(ort, "preload_dlls"):  # onnxruntime-gpu >= 1.21: CUDA/cuDNN from the nvidia-* wheels
-                ort.preload_dlls()
+        self.cuda_graphs = tuned and device.type == "cuda"  # until a session says it cannot
+        self.cuda_options: dict[str, str] = CUDA_TUNING if tuned else {}
+        if device.type == "cuda" and hasattr(ort, "preload_dlls"):  # onnxruntime-gpu >= 1.21: CUDA/cuDNN from pip
+            ort.preload_dlls()
+        self.wants_cuda = device.type == "cuda"
         self.session = self._session(path)
         meta = self.session.get_modelmeta().custom_metadata_map
         if "painter" not in meta:
@@ -172,12 +244,14 @@ class OnnxNetwork(_TiledNetwork):
         self.on_gpu = self.provider == "CUDAExecutionProvider"
         if device.type == "cuda" and not self.on_gpu:
             log.warning("onnxruntime could not use CUDA here; running on the CPU")
-        precision = meta.get("precision", "fp32")
-        self.description = f"onnxruntime {self.provider} {precision}"
+        self.cuda_graphs = self.cuda_graphs and self.on_gpu
+        self.precision = precision = meta.get("precision", "fp32")
+        self.description = f"onnxruntime {self.provider} {precision}" + (" + CUDA graphs" if self.cuda_graphs else "")
         self.tiling = tiling or Tiling()
         self.bytes_per_pixel = BYTES_PER_PIXEL["onnx"] * (0.6 if precision == "fp16" else 1.0)
         self.cuda_device = device if self.on_gpu else None
         self.tiles: ort.InferenceSession | None = None  # opened when a frame first needs tiles
+        self.bound: dict[tuple, _Bound] = {}  # per session and input shapes, on the GPU
 
     def _session(self, path: Path) -> ort.InferenceSession:
         options = ort.SessionOptions()
@@ -185,21 +259,30 @@ class OnnxNetwork(_TiledNetwork):
         # ONNX Runtime's CPU arena keeps the largest block it ever took, for every frame size it has seen:
         # tiles of several sizes then add up to far more than the budget a frame was cut to fit.
         options.enable_cpu_mem_arena = False
+        cpu: list = ["CPUExecutionProvider"]
+        cuda = {"device_id": str(self.device_id)} | self.cuda_options
+        if self.cuda_graphs:
+            try:
+                return ort.InferenceSession(str(path), options, providers=[
+                    ("CUDAExecutionProvider", cuda | {"enable_cuda_graph": "1"}), *cpu])
+            except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own Fail for a graph it cannot capture
+                log.info("ONNX Runtime cannot use CUDA graphs for %s (%s); running without them", path.name,
+                         str(exc).splitlines()[0][:200])
+                self.cuda_graphs = False
+        providers = ([("CUDAExecutionProvider", cuda)] if self.wants_cuda else []) + cpu
         try:
-            return ort.InferenceSession(str(path), options, providers=self.providers)
+            return ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:
             raise PainterFileError(f"{path} is not a painter ONNX file ({str(exc).splitlines()[0][:200]})") from None
 
     def run(self, session: ort.InferenceSession, output: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
         if not self.on_gpu:
             return session.run([output], inputs)[0]
-        binding = session.io_binding()
-        for key, value in inputs.items():
-            binding.bind_ortvalue_input(key, ort.OrtValue.ortvalue_from_numpy(value, "cuda", self.device_id))
-        for name in (o.name for o in session.get_outputs()):
-            binding.bind_output(name, "cuda", self.device_id)
-        session.run_with_iobinding(binding)
-        return binding.copy_outputs_to_cpu()[[o.name for o in session.get_outputs()].index(output)]
+        key = (id(session), *((name, value.shape) for name, value in inputs.items()))
+        if key not in self.bound:
+            graph = len(self.bound) if self.cuda_graphs else -1  # -1: no graph
+            self.bound[key] = _Bound(session, inputs, self.device_id, graph)
+        return self.bound[key](inputs)[output]
 
     def _inputs(self, frames: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
         return {"frames": frames} | ({"painter_weights": weights} if self.takes_weights else {})
@@ -220,6 +303,36 @@ class OnnxNetwork(_TiledNetwork):
                                   "it again (python -m infer export), or use --engine torch")
             self.tiles = self._session(tiles)
         return self.run(self.tiles, "stylized", self._inputs(frames, weights) | {"norm_stats": stats})
+
+
+class _Bound:
+    """Device buffers for one session and input shape, bound once: a CUDA graph replays reading and writing
+    the addresses it was captured with, and reused buffers spare two allocations a call in any case."""
+
+    _TYPES = {"tensor(uint8)": np.uint8, "tensor(float)": np.float32}
+
+    def __init__(self, session: ort.InferenceSession, inputs: dict[str, np.ndarray], device_id: int,
+                 graph: int) -> None:
+        self.session, self.binding = session, session.io_binding()
+        self.inputs = {name: ort.OrtValue.ortvalue_from_numpy(value, "cuda", device_id)
+                       for name, value in inputs.items()}
+        for name, value in self.inputs.items():
+            self.binding.bind_ortvalue_input(name, value)
+        frames = inputs["frames"].shape
+        for out in session.get_outputs():  # symbolic dimensions follow the frames (batch, height, width)
+            shape = [d if isinstance(d, int) else frames[k] for k, d in enumerate(out.shape)]
+            value = ort.OrtValue.ortvalue_from_shape_and_type(shape, self._TYPES[out.type], "cuda", device_id)
+            self.binding.bind_ortvalue_output(out.name, value)
+        self.names = [out.name for out in session.get_outputs()]
+        self.options = ort.RunOptions()
+        if graph >= 0:
+            self.options.add_run_config_entry("gpu_graph_id", str(graph))
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        for name, value in inputs.items():
+            self.inputs[name].update_inplace(np.ascontiguousarray(value))
+        self.session.run_with_iobinding(self.binding, self.options)
+        return dict(zip(self.names, self.binding.copy_outputs_to_cpu(), strict=True))
 
 
 def tiles_graph(path: Path) -> Path:
@@ -282,22 +395,58 @@ def _label(image: np.ndarray, text: str) -> None:
         cv2.putText(image, text, (6, h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
 
 
-def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto",
-                 precision: str = "auto", tiling: Tiling | None = None) -> Network:
-    """A painter file on a back end. ``auto``: ONNX Runtime when an exported file exists, else PyTorch;
-    fp16 on CUDA, fp32 on the CPU (where fp16 is slower and ONNX Runtime lacks fp16 kernels)."""
+def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto", precision: str = "auto",
+                 tiling: Tiling | None = None, workload: float = 0) -> Network:
+    """A painter file on a back end.
+
+    ``auto``: on CUDA, the compiled PyTorch engine when ``workload`` (the pixels to paint: frames × pixels
+    a frame) repays compiling (``COMPILE_PAYS_PIXELS``); otherwise ONNX Runtime when an exported file
+    exists, else PyTorch eager. fp16 on CUDA, fp32 on the CPU (where fp16 is slower and ONNX Runtime lacks
+    fp16 kernels). A network that computes in fp16 is checked against fp32 before its frames are used.
+    """
     if engine not in ENGINES or precision not in PRECISIONS:
         raise EngineError(f"engine must be one of {ENGINES} and precision one of {PRECISIONS}")
     dev = pick_device(device)
     half = precision == "fp16" or (precision == "auto" and dev.type == "cuda")
     onnx_file = (files.onnx_fp16 or files.onnx) if half else (files.onnx or files.onnx_fp16)
-    if engine == "torch" or (engine == "auto" and onnx_file is None):
+    if engine == "auto":
+        engine = default_engine(files.pt is not None, onnx_file is not None, dev, workload)
+    network: OnnxNetwork | TorchNetwork
+    if engine == "onnx":
+        if onnx_file is None:
+            raise EngineError(f"{files.pt} has no ONNX file; make one with: python -m infer export {files.pt.stem}")
+        network = OnnxNetwork(onnx_file, dev, tiling)
+        half = network.precision == "fp16"
+    else:
         if files.pt is None:
-            raise EngineError("the PyTorch engine needs the painter's .pt file; there are only ONNX files")
-        return TorchNetwork(files.pt, dev, half, tiling)
-    if onnx_file is None:
-        raise EngineError(f"{files.pt} has no ONNX file; make one with: python -m infer export {files.pt.stem}")
-    return OnnxNetwork(onnx_file, dev, tiling)
+            raise EngineError(f"the {engine} engine needs the painter's .pt file; there are only ONNX files")
+        network = TorchNetwork(files.pt, dev, half, tiling, compiled=engine == "compiled")
+    if half:
+        network.check = _half_check(files, dev, tiling, network.description)
+    return network
+
+
+def default_engine(has_pt: bool, has_onnx: bool, device: torch.device, workload: float) -> str:
+    """What ``auto`` runs: compiled PyTorch on CUDA for a workload that repays compiling (Inductor needs
+    Triton there), else ONNX Runtime where there is an export and it can use the device, else PyTorch
+    eager (fp16 on a GPU beats ONNX Runtime on the CPU)."""
+    cuda = device.type == "cuda"
+    if cuda and has_pt and workload >= COMPILE_PAYS_PIXELS and importlib.util.find_spec("triton") is not None:
+        return "compiled"
+    ort_runs_here = not cuda or "CUDAExecutionProvider" in ort.get_available_providers()
+    return "onnx" if has_onnx and (ort_runs_here or not has_pt) else "torch"
+
+
+def _half_check(files: PainterFiles, device: torch.device, tiling: Tiling | None, label: str) -> HalfCheck | None:
+    """The check of a half-precision network against the same painter in fp32: PyTorch eager, or the fp32
+    export where there is no ``.pt``."""
+    pt, onnx_file = files.pt, files.onnx
+    if pt is not None:
+        return HalfCheck(lambda: TorchNetwork(pt, device, False, tiling), label)
+    if onnx_file is not None:
+        return HalfCheck(lambda: OnnxNetwork(onnx_file, device, tiling), label)
+    log.warning("%s cannot be checked against fp32: there is no fp32 file of this painter", label)
+    return None
 
 
 def painter_engines(network: Network, painter: str | None = None) -> list[PainterEngine]:

@@ -32,6 +32,7 @@ from PIL import Image
 from torch import nn
 
 from infer.engines import tiles_graph
+from infer.precision import TOLERANCE, difference
 from nets.errors import UserError
 from nets.files import atomic_path
 from nets.images import fit_longest_side
@@ -44,10 +45,6 @@ INPUT_CONVENTION = ("frames: uint8 RGB N×H×W×3 (H, W ≥ 8) -> stylized: uint
 FAMILY_CONVENTION = ("frames: uint8 RGB N×H×W×3 (H, W ≥ 8), painter_weights: float32 N×P (rows sum to 1, "
                      "P = the painters in metadata 'painters') -> stylized: uint8 RGB N×H×W×3, norm_stats: "
                      "float32 N×S")
-#: uint8 levels an export may differ from PyTorch fp32 by. fp32: only values within float error of a
-#: .5 rounding boundary flip, by one level. fp16 (~3 significant digits through 16 layers): measured
-#: max 1, mean 0.04 on ONNX Runtime's CPU provider; the margin is for GPU kernels, which round differently.
-TOLERANCE = {"fp32": {"max": 1, "mean": 0.1}, "fp16": {"max": 8, "mean": 0.5}}
 #: Largest difference of the norm statistics to PyTorch's, relative to their mean magnitude.
 STATS_TOLERANCE = {"fp32": 1e-3, "fp16": 3e-2}
 
@@ -134,7 +131,6 @@ def _check(path: Path, tiles: Path, reference: FrameTransformer, photos: list[np
            ) -> ExportReport:
     """Every painter (one-hot) and an even blend of them, on every photo, on every provider there is; the
     statistics the graph gives; and the tile graph fed them."""
-    limits = TOLERANCE[precision]
     painters = reference.net.painters
     blends = list(np.eye(painters, dtype=np.float32)) + ([np.full(painters, 1 / painters, np.float32)]
                                                           if painters > 1 else [])
@@ -144,7 +140,7 @@ def _check(path: Path, tiles: Path, reference: FrameTransformer, photos: list[np
         for photo, blend in cases:
             stats = NormStats(record=True)
             image = reference(torch.tensor(photo[None]), torch.tensor(blend[None]), stats)
-            wanted.append((image.numpy().astype(np.int16), stats.flat().numpy()))
+            wanted.append((image.numpy(), stats.flat().numpy()))
     max_diff, mean_diff = {}, {}
     providers = _providers()
     for provider in providers:
@@ -164,13 +160,11 @@ def _check(path: Path, tiles: Path, reference: FrameTransformer, photos: list[np
             for label, result in ((key, got), (f"{key} tiles", tiled)):
                 if result.shape != want.shape:
                     raise ExportError(f"exported graph gives shape {result.shape} for {label}, PyTorch {want.shape}")
-                diff = np.abs(result.astype(np.int16) - want)
-                max_diff[label], mean_diff[label] = int(diff.max()), float(diff.mean())
-                if diff.max() > limits["max"] or diff.mean() > limits["mean"]:
-                    raise ExportError(
-                        f"{precision} export differs from PyTorch at {label}: max {diff.max()} levels, mean "
-                        f"{diff.mean():.3f} (allowed {limits['max']}, {limits['mean']}); not kept"
-                    )
+                diff = difference(result, want)
+                max_diff[label], mean_diff[label] = diff.max, diff.mean
+                if not diff.within(precision):
+                    raise ExportError(f"{precision} export differs from PyTorch at {label} by {diff} (allowed "
+                                      f"{TOLERANCE[precision]}); not kept")
     return ExportReport(path, precision, max_diff, mean_diff, providers)
 
 

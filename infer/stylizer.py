@@ -48,12 +48,15 @@ class Stylizer:
     mosaic). ``blend``: painters of one family mixed ("a=0.6,b=0.4" or a dict), with ``painter`` naming
     that family or one of them if given. ``strength`` lays the painting over the photo (0 … 1) and
     ``preserve_colors`` keeps the photo's colours; both work with any painter and engine. ``tiling``: when
-    frames are cut into tiles (by default, when a frame would not fit half the free memory).
+    frames are cut into tiles (by default, when a frame would not fit half the free memory). ``workload``:
+    the pixels this stylizer will paint (frames × pixels a frame), if known; on a GPU a large one makes
+    the default engine the compiled one.
     """
 
     def __init__(self, painter: PainterSpec | Sequence[PainterSpec] | None = None, engine: str = "auto",
                  device: str = "auto", precision: str = "auto", *, blend: str | dict[str, float] | None = None,
-                 strength: float = 1.0, preserve_colors: bool = False, tiling: Tiling | None = None) -> None:
+                 strength: float = 1.0, preserve_colors: bool = False, tiling: Tiling | None = None,
+                 workload: float = 0) -> None:
         specs = [] if painter is None else [painter] if isinstance(painter, str | os.PathLike) else list(painter)
         weights = (parse_blend(blend) if isinstance(blend, str) else parse_blend(
             ",".join(f"{k}={v}" for k, v in blend.items()))) if blend is not None else None
@@ -65,7 +68,8 @@ class Stylizer:
         self.family = ""
         if len(specs) <= 1:
             ref = find_painter(specs[0] if specs else next(iter(weights or {})))
-            self.network, self.family = open_network(ref.files, engine, device, precision, tiling), _family(ref)
+            self.network = open_network(ref.files, engine, device, precision, tiling, workload)
+            self.family = _family(ref)
             if weights is not None:
                 names = [p["name"] for p in self.network.painters]
                 label = " + ".join(f"{name} {share:.0%}" for name, share in weights.items())
@@ -74,16 +78,17 @@ class Stylizer:
                 engines = painter_engines(self.network, ref.painter)
                 base = engines[0] if len(engines) == 1 else MosaicEngine(engines)
         else:
-            base = MosaicEngine([e for spec in specs for e in self._open(spec, engine, device, precision, tiling)])
+            base = MosaicEngine([e for spec in specs
+                                 for e in self._open(spec, engine, device, precision, tiling, workload)])
         self.strength, self.preserve_colors = strength, preserve_colors
         self.engine: Engine = self._adjusted(base)
         self.name = self.engine.name
 
     @staticmethod
-    def _open(spec: PainterSpec, engine: str, device: str, precision: str, tiling: Tiling | None
+    def _open(spec: PainterSpec, engine: str, device: str, precision: str, tiling: Tiling | None, workload: float
               ) -> list[PainterEngine]:
         ref = find_painter(spec)
-        return painter_engines(open_network(ref.files, engine, device, precision, tiling), ref.painter)
+        return painter_engines(open_network(ref.files, engine, device, precision, tiling, workload), ref.painter)
 
     def _adjusted(self, engine: Engine) -> Engine:
         if self.strength == 1.0 and not self.preserve_colors:

@@ -4,14 +4,18 @@ A reader thread decodes frames (and passes audio and subtitle packets through un
 thread runs the engine on batches, and a writer thread encodes and muxes, with small queues between them
 so the engine waits on I/O as little as possible. Frame timestamps are copied, so frame count, frame rate
 and duration stay those of the input; every audio and subtitle track the output container can hold is
-copied without re-encoding (the others are named in a warning). A phone clip's rotation is applied, so
-the painting is made and written upright, and the pixel aspect ratio of anamorphic clips is kept.
-Times (``start``, ``duration``, keyframes) count from the clip's first frame, whatever timestamp the
-container starts at. The output is written to a temporary file and renamed only when complete.
+copied without re-encoding (the others are named in a warning). Video is encoded as H.264 by NVENC (the
+GPU's encoder chip, idle otherwise) where it opens, else by x264, with the same quality setting. A phone
+clip's rotation is applied, so the painting is made and written upright, and the pixel aspect ratio of
+anamorphic clips is kept. Times (``start``, ``duration``, keyframes) count from the clip's first frame,
+whatever timestamp the container starts at. The output is written to a temporary file and renamed only
+when complete.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import heapq
 import io
 import logging
@@ -37,6 +41,14 @@ from nets.progress import progress_bar
 log = logging.getLogger(__name__)
 #: Containers the painted clip may be written in (H.264 video).
 WRITABLE_CLIP_SUFFIXES = (".mp4", ".mkv", ".mov")
+#: ``--encoder`` words: auto is NVENC where it opens, else x264.
+ENCODERS = {"auto": None, "nvenc": "h264_nvenc", "x264": "libx264"}
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+#: Each x264 preset as the NVENC preset of about the same speed-for-quality trade (p1 fastest … p7 best).
+NVENC_PRESETS = dict(zip(X264_PRESETS, ("p1", "p1", "p2", "p3", "p3", "p4", "p5", "p6", "p7", "p7"), strict=True))
+#: Pixels a batch of frames may hold by default: four 1080p frames, one 4K frame (GPU memory stays ~ fixed).
+BATCH_PIXELS = 4 * 1920 * 1080
 _END = object()
 
 
@@ -59,9 +71,10 @@ class ClipInfo:
 
 @dataclass
 class RenderOptions:
-    batch_size: int = 4
-    crf: int = 18  # x264 quality: 0 lossless, 18 visually lossless, 23 x264's default, 51 worst
-    preset: str = "medium"
+    batch_size: int | None = None  # frames per engine call; None: as many as fit BATCH_PIXELS, 1 to 4
+    crf: int = 18  # quality: 0 lossless, 18 visually lossless, 23 x264's default, 51 worst (NVENC: its cq)
+    preset: str = "medium"  # an x264 preset name; NVENC takes the nearest of its own
+    encoder: str = "auto"  # a key of ENCODERS
     start: float = 0.0  # seconds
     duration: float | None = None  # seconds; None: to the end
     progress: bool = True
@@ -74,6 +87,7 @@ class RenderStats:
     frames: int
     seconds: float
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    encoder: str = ""  # the FFmpeg encoder that wrote the video
 
     @property
     def fps(self) -> float:
@@ -323,20 +337,49 @@ class _Pipeline:
         if self.options.duration is None and self.options.start == 0 and count < self.info.frames:
             log.warning("%s ended after %d of its %d frames: it may be truncated or damaged", self.inp.name,
                         count, self.info.frames)
-        return RenderStats(count, time.perf_counter() - started, self.timings)
+        return RenderStats(count, time.perf_counter() - started, self.timings, self.out_video.codec_context.name)
+
+
+@functools.cache
+def nvenc_opens() -> str | None:
+    """Why NVENC cannot encode here (no NVIDIA GPU or driver, a wheel without it), or None if it can."""
+    try:
+        context = av.CodecContext.create("h264_nvenc", "w")
+        context.width, context.height, context.pix_fmt = 256, 256, "yuv420p"
+        context.time_base = Fraction(1, 25)
+        context.open()
+    except (av.FFmpegError, ValueError) as exc:  # ValueError: FFmpeg has no such encoder
+        return str(exc)
+    return None
+
+
+def choose_encoder(word: str) -> str:
+    """The FFmpeg encoder for an ``--encoder`` word; a VideoError if NVENC is asked for and cannot run."""
+    if word not in ENCODERS:
+        raise VideoError(f"--encoder must be one of {', '.join(ENCODERS)}, not {word!r}")
+    if word == "x264" or (word == "auto" and nvenc_opens() is not None):
+        return "libx264"
+    if word == "nvenc" and (why := nvenc_opens()) is not None:
+        raise VideoError(f"NVENC cannot encode here ({why}); it needs an NVIDIA GPU and its driver: use --encoder x264")
+    return "h264_nvenc"
 
 
 def _add_video_stream(out: av.container.OutputContainer, width: int, height: int, fps: Fraction,
                       time_base: Fraction, options: RenderOptions) -> av.video.stream.VideoStream:
-    """H.264 at this size and time base: yuv420p, or yuv444p for odd sizes (x264 needs even ones for 4:2:0)."""
-    video = out.add_stream("libx264", rate=fps)
+    """H.264 at this size and time base: yuv420p, or yuv444p for odd sizes (4:2:0 needs even ones)."""
+    encoder = choose_encoder(options.encoder)
+    video = out.add_stream(encoder, rate=fps)
     video.width, video.height = width, height
     even = width % 2 == 0 and height % 2 == 0
     video.pix_fmt = "yuv420p" if even else "yuv444p"
     if not even:
         log.warning("%dx%d is odd-sized: encoding yuv444p to keep every pixel", width, height)
     video.codec_context.time_base = time_base
-    video.options = {"crf": str(options.crf), "preset": options.preset}
+    if encoder == "libx264":
+        video.options = {"crf": str(options.crf), "preset": options.preset}
+    else:  # constant quality at the same number (0: lossless), no bitrate cap
+        quality = {"tune": "lossless"} if options.crf == 0 else {"rc": "vbr", "cq": str(options.crf), "b": "0"}
+        video.options = {"preset": NVENC_PRESETS[options.preset]} | quality
     return video
 
 
@@ -396,12 +439,18 @@ def write_video(dst: str | os.PathLike, frames: Iterable[np.ndarray], fps: int,
     return count
 
 
+def default_batch(width: int, height: int) -> int:
+    """Frames per engine call when none is given: 1 to 4, as many as ``BATCH_PIXELS`` holds."""
+    return max(1, min(4, BATCH_PIXELS // (width * height)))
+
+
 def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, engine: Engine,
                   options: RenderOptions | None = None) -> RenderStats:
     """Stylise every frame of ``src`` (within the time range) into ``dst`` with ``engine``."""
-    options = options or RenderOptions()
     src, dst = Path(src), Path(dst)
     info = probe(src)
+    options = dataclasses.replace(options or RenderOptions())
+    options.batch_size = options.batch_size or default_batch(info.width, info.height)
     end = options.start + options.duration if options.duration is not None else float("inf")
     expected = min(info.frames, round((min(end, info.duration) - options.start) * float(info.fps)))
     if expected <= 0:

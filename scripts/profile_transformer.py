@@ -2,8 +2,8 @@
 
 Times the painter's network alone (no host transfers, no decoding) on a batch of frames in fp32/fp16
 and NCHW/channels_last, with each output's largest difference from fp32 NCHW in 8-bit levels; then,
-with ``--profile``, the PyTorch profiler's top kernels for that batch and for one training step
-(bf16 autocast, the trainer's losses). Prints tables and writes JSON.
+with ``--profile``, the PyTorch profiler's top kernels for that batch (eager, or ``--compiled`` by
+Inductor) and for one training step (bf16 autocast, the trainer's losses). Prints tables and writes JSON.
 
     python -m scripts.profile_transformer -m vangogh_starry_night --vgg-weights ../shared/weights --profile
 """
@@ -64,6 +64,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--profile", action="store_true", help="also print the top kernels")
+    parser.add_argument("--compiled", action="store_true",
+                        help="profile the network compiled by Inductor (without CUDA graphs, so kernels show)")
     parser.add_argument("--vgg-weights", default="", help="for the training step profile")
     parser.add_argument("--train-size", type=int, default=256)
     parser.add_argument("--train-batch", type=int, default=32)
@@ -99,7 +101,13 @@ def main() -> None:
         half = model.to(dtype=torch.float16 if device.type == "cuda" else torch.float32,
                         memory_format=torch.contiguous_format)
         x = frames.to(next(half.parameters()).dtype)
-        print(f"\n==== inference, {report['frames']}\n" + top_kernels(lambda: half(x), device, 12))
+        run = torch.compile(half, dynamic=False) if args.compiled else half
+        kind = "compiled" if args.compiled else "eager"
+        with torch.inference_mode():
+            table = top_kernels(lambda: run(x), device, 16)
+        print(f"\n==== inference ({kind}), {report['frames']}\n" + table)
+        report["inference_profile"] = {"kind": kind, "table": table}
+        write_json(args.out, report)
         if args.vgg_weights:
             net = model.float().train()
             vgg = VGGFeatures("vgg16", JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS, args.vgg_weights)

@@ -5,9 +5,9 @@ import onnx
 import pytest
 import torch
 
-from infer import export as export_module
 from infer.engines import OnnxNetwork, TorchNetwork, tiles_graph
 from infer.export import ExportError, export_painter, verification_photos
+from infer.precision import TOLERANCE, Difference
 from infer.stylizer import Stylizer
 from nets.painter import load_painter
 from nets.transformer import FrameTransformer
@@ -54,7 +54,7 @@ def test_fp16_export_is_checked_against_fp32(tiny_painter, tmp_path):
     path = tiny_painter
     report = export_painter(path, tmp_path / "tiny.fp16.onnx", verification_photos(), fp16=True)
     assert report.precision == "fp16" and set(report.max_diff) >= {"256x256", "181x139"}
-    assert max(report.max_diff.values()) <= export_module.TOLERANCE["fp16"]["max"]
+    assert max(report.max_diff.values()) <= TOLERANCE["fp16"].max
     model = onnx.load(str(report.path))
     assert {p.key: p.value for p in model.metadata_props}["precision"] == "fp16"
     assert tiles_graph(report.path).name == "tiny.fp16.tiles.onnx"
@@ -66,7 +66,7 @@ def test_fp16_export_is_checked_against_fp32(tiny_painter, tmp_path):
 @pytest.mark.slow
 def test_export_that_disagrees_is_not_kept(tiny_painter, tmp_path, monkeypatch):
     path = tiny_painter
-    monkeypatch.setitem(export_module.TOLERANCE, "fp32", {"max": -1, "mean": -1.0})  # nothing can pass
+    monkeypatch.setitem(TOLERANCE, "fp32", Difference(-1, -1.0))  # nothing can pass
     with pytest.raises(ExportError, match="not kept"):
         export_painter(path, tmp_path / "bad.onnx", verification_photos())
     assert list(tmp_path.iterdir()) == []  # neither graph is kept

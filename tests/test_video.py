@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from infer.stylizer import Stylizer
-from infer.video import RenderOptions, probe
+from infer.video import RenderOptions, default_batch, nvenc_opens, probe
 from tests.clips import decoded_frames, make_clip, packets
 from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
 
@@ -43,6 +43,12 @@ def test_time_range_renders_just_that_range(stylizer, tmp_path):
     info = probe(tmp_path / "part.mp4")
     assert stats.frames == info.frames == 25 and info.fps == 25
     assert info.duration == pytest.approx(1.0, abs=0.05)
+    assert stats.encoder == ("h264_nvenc" if nvenc_opens() is None else "libx264")  # auto: NVENC where it runs
+
+
+def test_default_batch_holds_at_most_four_1080p_frames_or_one_4k_frame():
+    sizes = [(640, 360), (1920, 1080), (2560, 1440), (3840, 2160), (7680, 4320)]
+    assert [default_batch(w, h) for w, h in sizes] == [4, 4, 2, 1, 1]
 
 
 def test_odd_frame_size_is_kept(stylizer, tmp_path, val_dir):
@@ -73,6 +79,8 @@ def test_audio_is_copied_without_re_encoding(stylizer, tmp_path, val_dir):
     ("exists", "pass --overwrite"),
     ("bad_crf", "--crf is from 0 (lossless) to 51 (worst), not 99"),
     ("bad_preset", "invalid choice: 'fastest'"),
+    pytest.param("no_nvenc", "NVENC cannot encode here", marks=pytest.mark.skipif(
+        nvenc_opens() is None, reason="NVENC runs on this machine")),
 ])
 def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path):
     src = tmp_path / "clip.mp4"
@@ -99,7 +107,8 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
         dst = tmp_path / "missing" / "out.mp4"
     elif case == "exists":
         dst.write_bytes(b"keep me")
-    extra = {"bad_crf": ["--crf", "99"], "bad_preset": ["--preset", "fastest"]}.get(case, [])
+    extra = {"bad_crf": ["--crf", "99"], "bad_preset": ["--preset", "fastest"],
+             "no_nvenc": ["--encoder", "nvenc"]}.get(case, [])
     before = src.read_bytes() if src.exists() else None
     result = run_cli("infer", "video", str(src), "-m", model, "-o", str(dst), "--engine", "torch", *extra)
     assert_one_line_error(result, expected, tmp_path)
