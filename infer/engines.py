@@ -104,7 +104,7 @@ class _TiledNetwork(ABC):
         count, h, w, _ = frames.shape
         if min(h, w) < MIN_SIDE:
             raise EngineError(f"image of {w}×{h} px is too small: both sides must be at least {MIN_SIDE} px")
-        weights = np.array(weights, dtype=np.float32)
+        weights = np.ascontiguousarray(weights, dtype=np.float32)  # C order: a compiled graph guards on strides
         if self.check is None:
             return self.paint(frames, weights)
         if self.check.fallback is not None:
@@ -251,7 +251,7 @@ class OnnxNetwork(_TiledNetwork):
         self.bytes_per_pixel = BYTES_PER_PIXEL["onnx"] * (0.6 if precision == "fp16" else 1.0)
         self.cuda_device = device if self.on_gpu else None
         self.tiles: ort.InferenceSession | None = None  # opened when a frame first needs tiles
-        self.bound: dict[tuple, _Bound] = {}  # per session and input shapes, on the GPU
+        self.bound: dict[tuple, BoundBuffers] = {}  # per session and input shapes, on the GPU
 
     def _session(self, path: Path) -> ort.InferenceSession:
         options = ort.SessionOptions()
@@ -281,7 +281,7 @@ class OnnxNetwork(_TiledNetwork):
         key = (id(session), *((name, value.shape) for name, value in inputs.items()))
         if key not in self.bound:
             graph = len(self.bound) if self.cuda_graphs else -1  # -1: no graph
-            self.bound[key] = _Bound(session, inputs, self.device_id, graph)
+            self.bound[key] = BoundBuffers(session, inputs, self.device_id, graph)
         return self.bound[key](inputs)[output]
 
     def _inputs(self, frames: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
@@ -305,23 +305,23 @@ class OnnxNetwork(_TiledNetwork):
         return self.run(self.tiles, "stylized", self._inputs(frames, weights) | {"norm_stats": stats})
 
 
-class _Bound:
+class BoundBuffers:
     """Device buffers for one session and input shape, bound once: a CUDA graph replays reading and writing
     the addresses it was captured with, and reused buffers spare two allocations a call in any case."""
 
     _TYPES = {"tensor(uint8)": np.uint8, "tensor(float)": np.float32}
 
     def __init__(self, session: ort.InferenceSession, inputs: dict[str, np.ndarray], device_id: int,
-                 graph: int) -> None:
+                 graph: int, device: str = "cuda") -> None:
         self.session, self.binding = session, session.io_binding()
-        self.inputs = {name: ort.OrtValue.ortvalue_from_numpy(value, "cuda", device_id)
+        self.inputs = {name: ort.OrtValue.ortvalue_from_numpy(value, device, device_id)
                        for name, value in inputs.items()}
         for name, value in self.inputs.items():
             self.binding.bind_ortvalue_input(name, value)
         frames = inputs["frames"].shape
         for out in session.get_outputs():  # symbolic dimensions follow the frames (batch, height, width)
             shape = [d if isinstance(d, int) else frames[k] for k, d in enumerate(out.shape)]
-            value = ort.OrtValue.ortvalue_from_shape_and_type(shape, self._TYPES[out.type], "cuda", device_id)
+            value = ort.OrtValue.ortvalue_from_shape_and_type(shape, self._TYPES[out.type], device, device_id)
             self.binding.bind_ortvalue_output(out.name, value)
         self.names = [out.name for out in session.get_outputs()]
         self.options = ort.RunOptions()

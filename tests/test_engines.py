@@ -5,12 +5,22 @@ import logging
 import numpy as np
 import pytest
 import torch
+import torch._dynamo.config
 import torch._inductor.config
 
-from infer.engines import COMPILE_PAYS_PIXELS, default_engine, open_network
+from infer.engines import (
+    COMPILE_PAYS_PIXELS,
+    BoundBuffers,
+    OnnxNetwork,
+    default_engine,
+    open_network,
+    painter_engines,
+)
 from infer.export import verification_photos
-from infer.painters import PainterFiles
+from infer.painters import PainterFiles, find_painter
 from infer.precision import difference
+from infer.video import RenderOptions, stylize_video
+from tests.clips import make_clip
 
 ONE = np.ones((4, 1), dtype=np.float32)  # painter weights of a one-painter file, up to 4 frames
 
@@ -31,25 +41,31 @@ def test_auto_compiles_only_on_a_gpu_and_only_work_that_repays_it():
 
 
 @pytest.mark.slow
-def test_compiled_engine_paints_as_eager_and_compiles_once_for_a_clip(tiny_painter):
-    files = PainterFiles(tiny_painter, None, None)
-    eager, compiled = open_network(files, "torch", "cpu"), open_network(files, "compiled", "cpu")
-    frames = photo_frames(3, 48, 64)
-    full = compiled(frames, ONE[:3])
-    last = compiled(frames[:2], ONE[:2])  # a clip's short last batch runs on the same graph, padded
-    assert list(compiled.compile_seconds) == [(3, 48, 64, 3)] and compiled.description == "torch cpu fp32 compiled"
-    assert difference(full, eager(frames, ONE[:3])).within("fp32")
-    assert difference(last, eager(frames[:2], ONE[:2])).within("fp32")
+def test_compiled_engine_paints_as_eager_and_compiles_once_for_a_clip(tiny_family, tmp_path):
+    files = PainterFiles(tiny_family, None, None)
+    eager = open_network(files, "torch", "cpu")
+    network = open_network(files, "compiled", "cpu")
+    engine = painter_engines(network)[1]  # as commands call it: the painter's weights broadcast per frame
+    frames, munch = photo_frames(4, 48, 64), np.tile(np.float32([0, 1]), (4, 1))
+    with torch._dynamo.config.patch(error_on_recompile=True):  # a second graph for one clip fails
+        full = engine(frames)
+        last = engine(frames[:3])  # a clip's short last batch runs on the same graph, padded
+        make_clip(tmp_path / "clip.mp4", list(photo_frames(6, 48, 64)), fps=10)  # batches of 4, then 2
+        stats = stylize_video(tmp_path / "clip.mp4", tmp_path / "out.mp4", engine,
+                              RenderOptions(batch_size=4, progress=False))
+    assert list(network.compile_seconds) == [(4, 48, 64, 3)] and network.description == "torch cpu fp32 compiled"
+    assert stats.frames == 6
+    assert difference(full, eager(frames, munch)).within("fp32")
+    assert difference(last, eager(frames[:3], munch[:3])).within("fp32")
 
 
 @pytest.mark.slow
-def test_a_compiler_failure_falls_back_to_eager(tiny_painter, monkeypatch, caplog):
-    monkeypatch.setattr(torch._inductor.config.cpp, "cxx", (None, "/nonexistent/c++"))
-    monkeypatch.setattr(torch._inductor.config, "fx_graph_cache", False)  # so the compiler really runs
+def test_a_compiler_failure_falls_back_to_eager(tiny_painter, caplog):
     files = PainterFiles(tiny_painter, None, None)
     network = open_network(files, "compiled", "cpu")
     frames = photo_frames(2, 40, 56)  # a shape no other test compiles
-    with caplog.at_level(logging.WARNING):
+    no_compiler = {"cpp.cxx": (None, "/nonexistent/c++"), "fx_graph_cache": False}  # no cache: it really compiles
+    with caplog.at_level(logging.WARNING), torch._inductor.config.patch(no_compiler):
         out = network(frames, ONE[:2])
     assert "No working C++ compiler" in caplog.text and "running it eager" in caplog.text
     assert network.description == "torch cpu fp32 (compiling failed)" and network.compile_seconds == {}
@@ -87,3 +103,30 @@ def test_fp16_that_overflows_is_caught_and_the_painter_runs_in_fp32(tiny_painter
     assert "painting in fp32 instead" in caplog.text and network.description.endswith("fp16 failed its check)")
     for out in (first, again):
         assert difference(out, fp32).within("fp32")
+
+
+def test_onnx_runtime_asked_for_cuda_without_a_gpu_says_so_and_paints_on_the_cpu(caplog):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here")
+    path = find_painter("four_painters").files.onnx
+    with caplog.at_level(logging.WARNING):
+        network = OnnxNetwork(path, torch.device("cuda"))
+    assert "could not use CUDA" in caplog.text
+    assert network.description == "onnxruntime CPUExecutionProvider fp32" and not network.cuda_graphs
+    frames, weights = photo_frames(1, 48, 64), np.eye(4, dtype=np.float32)[:1]
+    np.testing.assert_array_equal(network(frames, weights), OnnxNetwork(path, torch.device("cpu"))(frames, weights))
+
+
+def test_buffers_bound_once_give_each_call_its_own_frames():
+    """The GPU path binds device buffers once per shape and copies each batch into them (what CUDA graphs
+    need); the same binding works on the CPU, where it is checked against plain runs."""
+    network = OnnxNetwork(find_painter("four_painters").files.onnx, torch.device("cpu"))
+    session, weights = network.session, np.eye(4, dtype=np.float32)[[0, 2]]
+    first, second = photo_frames(2, 48, 64), photo_frames(2, 48, 64)[:, :, ::-1].copy()
+    bound = BoundBuffers(session, {"frames": first, "painter_weights": weights}, 0, -1, device="cpu")
+    for frames in (first, second, first):
+        inputs = {"frames": frames, "painter_weights": weights}
+        got = bound(inputs)
+        want = dict(zip(["stylized", "norm_stats"], session.run(None, inputs), strict=True))
+        np.testing.assert_array_equal(got["stylized"], want["stylized"])
+        np.testing.assert_allclose(got["norm_stats"], want["norm_stats"], rtol=1e-6)
