@@ -20,6 +20,7 @@ import importlib.util
 import json
 import logging
 import math
+import shutil
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -39,11 +40,12 @@ from nets.painter import PainterFileError, load_painter
 from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
 
 log = logging.getLogger(__name__)
-#: Pixels to paint (frames × pixels per frame) from which compiling pays on CUDA. On an H100 the compiled
-#: engine saved about 4 ns a pixel over ONNX Runtime fp16 (128.6 against 64.2 frames/s at 1080p, 34.9
-#: against 16.0 at 4K; docs/PERFORMANCE.md); with about 20 s to compile, that is 5 gigapixels: 2,400
-#: frames of 1080p, 600 of 4K.
-COMPILE_PAYS_PIXELS = 5e9
+#: Pixels to paint (frames × pixels a frame) from which compiling pays, by device type. CUDA: on an H100
+#: the compiled engine saved about 4 ns a pixel over ONNX Runtime fp16 (128.6 against 64.2 frames/s at
+#: 1080p, 34.9 against 16.0 at 4K; docs/PERFORMANCE.md); with about 20 s to compile, that is 5 gigapixels:
+#: 2,400 frames of 1080p, 600 of 4K. CPU (2 cores): compiled fp32 saved 0.75 µs a pixel over ONNX Runtime
+#: at 360p and 720p, against 4–20 s of compiling: 10⁸ pixels (about 110 frames of 720p) leaves a margin.
+COMPILE_PAYS_PIXELS = {"cuda": 5e9, "cpu": 1e8}
 #: ONNX Runtime's CUDA provider tuned for throughput: cuDNN tries every convolution algorithm once per
 #: shape and may use all the workspace it wants; NHWC convolutions where the build has them (tensor cores
 #: read that layout). CUDA graphs are asked for on top, where the graph allows them.
@@ -427,11 +429,13 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
 
 
 def default_engine(has_pt: bool, has_onnx: bool, device: torch.device, workload: float) -> str:
-    """What ``auto`` runs: compiled PyTorch on CUDA for a workload that repays compiling (Inductor needs
-    Triton there), else ONNX Runtime where there is an export and it can use the device, else PyTorch
-    eager (fp16 on a GPU beats ONNX Runtime on the CPU)."""
+    """What ``auto`` runs: compiled PyTorch for a workload that repays compiling, where the compiler's
+    back end is there (Triton on CUDA, a C++ compiler on the CPU); else ONNX Runtime where there is an
+    export and it can use the device; else PyTorch eager (fp16 on a GPU beats ONNX Runtime on the CPU)."""
     cuda = device.type == "cuda"
-    if cuda and has_pt and workload >= COMPILE_PAYS_PIXELS and importlib.util.find_spec("triton") is not None:
+    backend = importlib.util.find_spec("triton") is not None if cuda else any(
+        shutil.which(c) for c in ("g++", "c++", "clang++"))
+    if has_pt and backend and workload >= COMPILE_PAYS_PIXELS.get(device.type, float("inf")):
         return "compiled"
     ort_runs_here = not cuda or "CUDAExecutionProvider" in ort.get_available_providers()
     return "onnx" if has_onnx and (ort_runs_here or not has_pt) else "torch"
