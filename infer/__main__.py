@@ -201,7 +201,8 @@ def run_image(args: argparse.Namespace) -> str:
 def run_video(args: argparse.Namespace) -> str:
     check_input(args.input)
     check_output(args.input, args.output, args.overwrite, WRITABLE_CLIP_SUFFIXES)
-    if (args.batch_size or 1) < 1 or args.start < 0 or (args.duration is not None and args.duration <= 0):
+    if (args.batch_size is not None and args.batch_size < 1) or args.start < 0 or (
+            args.duration is not None and args.duration <= 0):
         raise UsageError("--batch-size and --duration must be positive and --start not negative")
     if not 0 <= args.crf <= 51:
         raise UsageError(f"--crf is from 0 (lossless) to 51 (worst), not {args.crf}")

@@ -79,6 +79,7 @@ def test_audio_is_copied_without_re_encoding(stylizer, tmp_path, val_dir):
     ("exists", "pass --overwrite"),
     ("bad_crf", "--crf is from 0 (lossless) to 51 (worst), not 99"),
     ("bad_preset", "invalid choice: 'fastest'"),
+    ("no_batch", "--batch-size and --duration must be positive"),
     pytest.param("no_nvenc", "NVENC cannot encode here", marks=pytest.mark.skipif(
         nvenc_opens() is None, reason="NVENC runs on this machine")),
 ])
@@ -108,7 +109,7 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
     elif case == "exists":
         dst.write_bytes(b"keep me")
     extra = {"bad_crf": ["--crf", "99"], "bad_preset": ["--preset", "fastest"],
-             "no_nvenc": ["--encoder", "nvenc"]}.get(case, [])
+             "no_nvenc": ["--encoder", "nvenc"], "no_batch": ["--batch-size", "0"]}.get(case, [])
     before = src.read_bytes() if src.exists() else None
     result = run_cli("infer", "video", str(src), "-m", model, "-o", str(dst), "--engine", "torch", *extra)
     assert_one_line_error(result, expected, tmp_path)
