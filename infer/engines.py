@@ -161,8 +161,7 @@ class TorchNetwork(_TiledNetwork):
         # Contiguous (NCHW), not channels_last: on an H100 channels_last made fp16 eager 26% slower for this
         # network (instance norm and reflection padding copy between layouts; docs/PERFORMANCE.md).
         self.eager = FrameTransformer(model.half() if half else model).to(device).eval()
-        self.module: torch.nn.Module = self.eager
-        self.compiled = compiled
+        self.module: torch.nn.Module = self.eager  # or the compiled one, until compiling fails
         if compiled:
             self.module = torch.compile(self.eager, mode="reduce-overhead" if cuda else None, dynamic=False)
         kind = (" compiled" + (" + CUDA graphs" if cuda else "")) if compiled else ""
@@ -181,7 +180,7 @@ class TorchNetwork(_TiledNetwork):
         return (self.eager if module is None else module)(x, mix, stats).cpu().numpy()
 
     def whole(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        if not self.compiled:
+        if self.module is self.eager:
             return self.run(frames, weights)
         count = len(frames)
         self.batch = max(self.batch, count)
@@ -195,7 +194,7 @@ class TorchNetwork(_TiledNetwork):
             out = self.run(frames, weights, module=self.module)
         except Exception as exc:  # noqa: BLE001 - any compiler failure: the eager network gives the same frames
             log.warning("compiling the painter failed (%s): running it eager", str(exc).strip().splitlines()[0][:200])
-            self.compiled, self.module = False, self.eager
+            self.module = self.eager
             self.description = self.description.split(" compiled")[0] + " (compiling failed)"
             return self.run(frames, weights)[:count]
         self.compile_seconds[frames.shape] = seconds = time.perf_counter() - tick

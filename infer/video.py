@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 #: Containers the painted clip may be written in (H.264 video).
 WRITABLE_CLIP_SUFFIXES = (".mp4", ".mkv", ".mov")
 #: ``--encoder`` words: auto is NVENC where it opens, else x264.
-ENCODERS = {"auto": None, "nvenc": "h264_nvenc", "x264": "libx264"}
+ENCODERS: dict[str, str | None] = {"auto": None, "nvenc": "h264_nvenc", "x264": "libx264"}
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
 #: Each x264 preset as the NVENC preset of about the same speed-for-quality trade (p1 fastest … p7 best).
@@ -344,7 +344,7 @@ class _Pipeline:
 def nvenc_opens() -> str | None:
     """Why NVENC cannot encode here (no NVIDIA GPU or driver, a wheel without it), or None if it can."""
     try:
-        context = av.CodecContext.create("h264_nvenc", "w")
+        context = av.CodecContext.create(ENCODERS["nvenc"], "w")
         context.width, context.height, context.pix_fmt = 256, 256, "yuv420p"
         context.time_base = Fraction(1, 25)
         context.open()
@@ -358,10 +358,10 @@ def choose_encoder(word: str) -> str:
     if word not in ENCODERS:
         raise VideoError(f"--encoder must be one of {', '.join(ENCODERS)}, not {word!r}")
     if word == "x264" or (word == "auto" and nvenc_opens() is not None):
-        return "libx264"
+        return ENCODERS["x264"]
     if word == "nvenc" and (why := nvenc_opens()) is not None:
         raise VideoError(f"NVENC cannot encode here ({why}); it needs an NVIDIA GPU and its driver: use --encoder x264")
-    return "h264_nvenc"
+    return ENCODERS["nvenc"]
 
 
 def _add_video_stream(out: av.container.OutputContainer, width: int, height: int, fps: Fraction,
@@ -375,7 +375,7 @@ def _add_video_stream(out: av.container.OutputContainer, width: int, height: int
     if not even:
         log.warning("%dx%d is odd-sized: encoding yuv444p to keep every pixel", width, height)
     video.codec_context.time_base = time_base
-    if encoder == "libx264":
+    if encoder == ENCODERS["x264"]:
         video.options = {"crf": str(options.crf), "preset": options.preset}
     else:  # constant quality at the same number (0: lossless), no bitrate cap
         quality = {"tune": "lossless"} if options.crf == 0 else {"rc": "vbr", "cq": str(options.crf), "b": "0"}
