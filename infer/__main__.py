@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from infer.compare import CompareConfig, compare
-from infer.controls import parse_keyframes
+from infer.controls import check_keyframes_fit, parse_keyframes
 from infer.engines import ENGINES, PRECISIONS
 from infer.export import export_painter, verification_photos
 from infer.painters import find_painter
@@ -27,6 +27,7 @@ from infer.reference import (
     frames_dir_for,
     snapshot_labels,
 )
+from infer.steady import DEFAULT_STRENGTH
 from infer.stylizer import Stylizer
 from infer.tiles import Tiling, parse_size
 from infer.video import (
@@ -36,6 +37,7 @@ from infer.video import (
     RenderOptions,
     choose_encoder,
     probe,
+    rendered_seconds,
     stylize_video,
 )
 from nets.errors import UserError
@@ -109,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--keyframes", default=None,
                        help="blends at seconds of the output, eased between, e.g. '0:vangogh_starry_night; "
                             "4:munch_the_scream; 8:hokusai_great_wave=0.5,munch_the_scream=0.5'")
+    video.add_argument("--stabilize", type=float, default=None, metavar="S",
+                       help=f"steady the painting from frame to frame: 0 off (each frame painted alone) to 1 "
+                            f"strongest (default {DEFAULT_STRENGTH:g}; a mosaic: off)")
     _engine_options(video)
 
     export = commands.add_parser("export", help="export a painter to ONNX, verified against PyTorch")
@@ -194,22 +199,27 @@ def run_image(args: argparse.Namespace) -> str:
     if args.max_size is not None and args.max_size < MIN_SIDE:
         raise UsageError(f"--max-size must be at least {MIN_SIDE} px, not {args.max_size}")
     stylizer = _stylizer(args)
-    stylizer.file(args.input, args.output, args.max_size)
+    stylizer.file(args.input, args.output, args.max_size, overwrite=args.overwrite)
     return f"wrote {args.output} ({stylizer.name}, {stylizer.engine.description})"
 
 
 def run_video(args: argparse.Namespace) -> str:
     check_input(args.input)
     check_output(args.input, args.output, args.overwrite, WRITABLE_CLIP_SUFFIXES)
-    if (args.batch_size is not None and args.batch_size < 1) or args.start < 0 or (
-            args.duration is not None and args.duration <= 0):
-        raise UsageError("--batch-size and --duration must be positive and --start not negative")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, not {args.batch_size}")
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError(f"--duration must be more than 0 seconds, not {args.duration:g}")
+    if not args.start >= 0:
+        raise UsageError(f"--start must be 0 seconds or more, not {args.start:g}")
     if not 0 <= args.crf <= 51:
         raise UsageError(f"--crf is from 0 (lossless) to 51 (worst), not {args.crf}")
     keyframes = parse_keyframes(args.keyframes) if args.keyframes else None
     if keyframes and args.blend:
         raise UsageError("give --blend (one mix for the whole clip) or --keyframes (mixes along it), not both")
     info = probe(args.input)  # a bad clip is reported before a painter is loaded
+    if keyframes:
+        check_keyframes_fit(keyframes, rendered_seconds(info, args.start, args.duration))
     choose_encoder(args.encoder)  # so is NVENC asked for where it cannot run
     if keyframes and not args.painter:  # the family of the first keyframe's first painter
         args.painter = [next(iter(keyframes[0].blend))]
@@ -217,7 +227,8 @@ def run_video(args: argparse.Namespace) -> str:
     workload = max(0.0, seconds) * float(info.fps) * info.width * info.height  # pixels to paint
     # Loaded here too with --ray: a wrong painter or blend is reported before Ray starts.
     stylizer = _stylizer(args, 0 if args.ray is not None else workload)
-    options = RenderOptions(args.batch_size, args.crf, args.preset, args.encoder, args.start, args.duration)
+    options = RenderOptions(args.batch_size, args.crf, args.preset, args.encoder, args.start, args.duration,
+                            stabilize=stylizer.steady_strength(args.stabilize, keyframes is not None))
     if args.ray is not None:
         if args.ray_workers < 0:
             raise UsageError("--ray-workers must be positive (0: one per GPU or CPU)")
@@ -226,10 +237,11 @@ def run_video(args: argparse.Namespace) -> str:
                              "tiling": _tiling(args)}, args.keyframes)
         stats = render_with_ray(args.input, args.output, painting, options, args.ray or None, args.ray_workers)
     else:
-        stats = stylizer.video(args.input, args.output, options, keyframes)
+        stats = stylizer.video(args.input, args.output, options, keyframes, overwrite=args.overwrite)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in stats.stage_seconds.items())
     return (f"wrote {args.output}: {frame_count(stats.frames)} in {stats.seconds:.1f} s ({stats.fps:.2f} frames/s; "
             f"{stages}) with {stylizer.name} on {stylizer.engine.description}"
+            + (f", steadied at {options.stabilize:g}" if options.stabilize else "")
             + (f", encoded by {stats.encoder}" if stats.encoder else ""))
 
 
@@ -273,7 +285,7 @@ def run_reference(args: argparse.Namespace) -> str:
     if is_clip:
         frames = frames_dir_for(args.output)
         engine = ReferenceClipEngine(reference, frames, args.size)
-        stats = stylize_video(args.input, args.output, engine, RenderOptions(batch_size=1))
+        stats = stylize_video(args.input, args.output, engine, RenderOptions(batch_size=1, stabilize=0))
         shutil.rmtree(frames)
         return f"wrote {args.output}: {frame_count(stats.frames)} in {stats.seconds:.1f} s ({reference.description})"
     photo = np.asarray(fit_longest_side(open_rgb(args.input), args.size or 512))

@@ -29,6 +29,7 @@ from infer.engines import Engine, PainterEngine, open_network, painter_engines
 from infer.painters import find_painter, style_image_of
 from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceMethodError, ReferenceStylizer, cached_png
 from infer.sheet import caption, image_grid, line_plot
+from infer.steady import DEFAULT_STRENGTH, check_strength, stabilize_frames
 from nets.device import describe_device, pick_device
 from nets.files import replace_folder
 from nets.images import IMAGE_SUFFIXES, fit_longest_side, is_photo, open_rgb, read_clip, to_tensor
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 SHEET_ROWS = 5
 SHEET_HEIGHT = 192
 DIGITS = 4  # significant digits of every number in metrics.json and report.md
+MIN_COMPARE_SIDE = 16  # px: VGG19's relu5_1, the deepest layer measured, is 1/16 of the image
 
 
 @dataclass
@@ -59,11 +61,13 @@ class CompareConfig:
     style: str = option("", "style image (default: each painter's training style image)")
     device: str = option("auto", "auto, cpu, cuda or cuda:N")
     vgg_weights: str = option("", "folder or file with VGG16 and VGG19 weights")
+    stabilize: float = option(DEFAULT_STRENGTH, "clips: each painter also steadied at this strength (0: not)")
     overwrite: bool = option(False, "replace an existing report folder (once the new one is complete)")
 
     def check(self) -> None:
         if self.size < 8 or self.max_frames < 0 or self.reference_iterations < 1 or self.reference_frame_iterations < 0:
             raise ReferenceMethodError("--size must be at least 8 and the frame and iteration counts positive")
+        check_strength(self.stabilize)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -78,6 +82,15 @@ def load_inputs(cfg: CompareConfig) -> tuple[str, dict[str, np.ndarray]]:
 
     Inputs are photo files and folders of photos, or a single clip (any file that is not a photo).
     """
+    kind, images = _read_inputs(cfg)
+    for name, image in images.items():
+        if min(image.shape[:2]) < MIN_COMPARE_SIDE:
+            raise ReferenceMethodError(f"--size {cfg.size} makes {name} {image.shape[1]}×{image.shape[0]} px; both "
+                                       f"sides must be at least {MIN_COMPARE_SIDE} px (VGG halves them four times)")
+    return kind, images
+
+
+def _read_inputs(cfg: CompareConfig) -> tuple[str, dict[str, np.ndarray]]:
     paths = [Path(p) for p in cfg.inputs]
     missing = [str(p) for p in paths if not p.exists()]
     if missing or not paths:
@@ -105,17 +118,19 @@ def style_of(engine: PainterEngine, painter_file: Path, cfg: CompareConfig) -> t
     return style, int(engine.record.get("style_size") or 512)
 
 
-def _feed_forward(engine: Engine, images: dict[str, np.ndarray], folder: Path) -> tuple[dict[str, np.ndarray], float]:
-    """Outputs of a painter and its seconds per frame (after one warm-up call)."""
-    first = next(iter(images.values()))
-    engine(first[None])
-    outputs, seconds = {}, 0.0
-    for name, image in images.items():
-        tick = time.perf_counter()
-        outputs[name] = engine(image[None])[0]
-        seconds += time.perf_counter() - tick
-        _save(folder / f"{name}.png", outputs[name])
-    return outputs, seconds / len(images)
+def _feed_forward(engine: Engine, images: dict[str, np.ndarray], folder: Path, steady: float = 0.0
+                  ) -> tuple[dict[str, np.ndarray], float]:
+    """Outputs of a painter (the frames of a clip steadied at ``steady``, if not 0) and its seconds per frame
+    (after one warm-up call)."""
+    frames = list(images.values())
+    engine(frames[0][None])
+    tick = time.perf_counter()
+    painted = stabilize_frames(engine, frames, steady) if steady else [engine(image[None])[0] for image in frames]
+    seconds = (time.perf_counter() - tick) / len(frames)
+    outputs = dict(zip(images, painted, strict=True))
+    for name, image in outputs.items():
+        _save(folder / f"{name}.png", image)
+    return outputs, seconds
 
 
 def _reference(reference: ReferenceStylizer, kind: str, images: dict[str, np.ndarray], folder: Path
@@ -221,13 +236,14 @@ def compare(cfg: CompareConfig) -> dict:
                                   vgg_weights=cfg.vgg_weights)
         reference = ReferenceStylizer(ref_cfg)
         reference_info = {"description": reference.description, "config": ref_cfg.to_dict()}
-        runs = {
-            "feed-forward": (_feed_forward(engine, images, work / "images" / f"{engine.name}"), engine.description),
-            "reference": (_reference(reference, kind, images, work / "images" / f"reference-{engine.name}"),
-                          reference.description),
-        }
+        runs = {"feed-forward": (_feed_forward(engine, images, work / "images" / f"{engine.name}"), engine.description)}
+        if kind == "clip" and cfg.stabilize:
+            runs[f"feed-forward steady {cfg.stabilize:g}"] = (_feed_forward(
+                engine, images, work / "images" / f"{engine.name}-steady", cfg.stabilize), engine.description)
+        runs["reference"] = (_reference(reference, kind, images, work / "images" / f"reference-{engine.name}"),
+                             reference.description)
         sheet_columns.append(_thumb(style_image))
-        headers += ["style", f"{engine.name} (feed-forward)", "reference"]
+        headers += ["style", *(f"{engine.name} ({method})" if method != "reference" else method for method in runs)]
         for method, ((outputs, seconds), description) in runs.items():
             row = {"method": method, "painter": engine.name, "style": str(style_path), "runs_on": description,
                    **_distances(criterion, images, outputs, device), "seconds_per_frame": _round(seconds)}

@@ -37,8 +37,10 @@ def parse_blend(text: str) -> dict[str, float]:
             raise ControlError(f"blend weights must be finite and not negative: {part!r}")
         weights[name.strip()] = weights.get(name.strip(), 0.0) + weight
     total = sum(weights.values())
-    if not weights or total <= 0:
+    if not weights:
         raise ControlError(f"{text!r} is no blend: write painter=weight, painter=weight …")
+    if total <= 0:
+        raise ControlError(f"the weights of {text!r} add up to 0: give at least one painter a weight above 0")
     return {name: weight / total for name, weight in weights.items()}
 
 
@@ -57,24 +59,44 @@ class Keyframe:
     blend: dict[str, float]
 
 
+def parse_time(text: str) -> float:
+    """Seconds from ``"4.5"``, ``"1:30"`` (minutes:seconds) or ``"1:02:03.5"`` (hours:minutes:seconds)."""
+    parts = text.strip().split(":")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        return math.nan
+    if len(values) > 3 or any(v < 0 for v in values) or any(v >= 60 for v in values[1:]):
+        return math.nan
+    return sum(v * 60 ** k for k, v in enumerate(reversed(values)))
+
+
 def parse_keyframes(text: str) -> list[Keyframe]:
-    """``"0:a; 4:b; 8:c=0.5,b=0.5"`` -> keyframes in time order."""
+    """``"0:a; 4:b; 1:08.5:c=0.5,b=0.5"`` (seconds, or m:ss, or h:mm:ss, then the blend) -> keyframes, which
+    must be in time order."""
     keyframes = []
     for part in filter(None, (p.strip() for p in text.split(";"))):
-        when, colon, blend = part.partition(":")
-        try:
-            time = float(when)
-        except ValueError:
-            time = math.nan
-        if not colon or not math.isfinite(time) or time < 0:
-            raise ControlError(f"a keyframe is seconds:blend, e.g. 4:munch_the_scream, not {part!r}")
+        when, colon, blend = part.rpartition(":")
+        time = parse_time(when) if colon else math.nan
+        if not math.isfinite(time):
+            raise ControlError(f"a keyframe is time:blend (seconds, m:ss or h:mm:ss), e.g. 4:munch_the_scream or "
+                               f"1:30:munch_the_scream, not {part!r}")
         keyframes.append(Keyframe(time, parse_blend(blend)))
     if not keyframes:
-        raise ControlError("--keyframes needs at least one seconds:blend")
-    times = [k.time for k in keyframes]
-    if len(set(times)) != len(times):
-        raise ControlError("two keyframes at the same time")
-    return sorted(keyframes, key=lambda k: k.time)
+        raise ControlError("--keyframes needs at least one time:blend")
+    for before, after in zip(keyframes, keyframes[1:], strict=False):
+        if after.time == before.time:
+            raise ControlError(f"two keyframes at {after.time:g} s")
+        if after.time < before.time:
+            raise ControlError(f"keyframes go in time order: {after.time:g} s comes after {before.time:g} s")
+    return keyframes
+
+
+def check_keyframes_fit(keyframes: list[Keyframe], seconds: float) -> None:
+    """Refuse keyframes after the end of what is rendered (``seconds`` long): they would never be reached."""
+    late = [k.time for k in keyframes if k.time > seconds + 1e-6]
+    if late:
+        raise ControlError(f"a keyframe at {late[0]:g} s is after the end of the clip rendered ({seconds:.2f} s)")
 
 
 def keyframe_weights(keyframes: list[Keyframe], painters: list[str], family: str, times: np.ndarray) -> np.ndarray:

@@ -164,6 +164,9 @@ class TorchNetwork(_TiledNetwork):
         self.module: torch.nn.Module = self.eager  # or the compiled one, until compiling fails
         if compiled:
             self.module = torch.compile(self.eager, mode="reduce-overhead" if cuda else None, dynamic=False)
+            # Inductor's C++ build looks for CUDA on every CPU compile and warns "No CUDA runtime is found"
+            # wherever a CUDA toolkit is installed: noise for someone painting on the CPU.
+            logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         kind = (" compiled" + (" + CUDA graphs" if cuda else "")) if compiled else ""
         self.description = f"torch {device.type} {'fp16' if half else 'fp32'}{kind}"
         self.batch = 0  # the largest batch seen: shorter ones are padded to it
@@ -418,6 +421,9 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
             raise EngineError(f"{files.pt} has no ONNX file; make one with: python -m infer export {files.pt.stem}")
         network = OnnxNetwork(onnx_file, dev, tiling)
         half = network.precision == "fp16"
+        if precision == "fp16" and not half:
+            raise EngineError(f"--precision fp16 with the onnx engine needs an fp16 export, and {files.first.stem} "
+                              f"has none: python -m infer export {files.first.stem} --fp16 (or use --engine torch)")
     else:
         if files.pt is None:
             raise EngineError(f"the {engine} engine needs the painter's .pt file; there are only ONNX files")

@@ -9,6 +9,11 @@ is retried by Ray; nothing appears at the output until the join is complete; a r
 settings reuses the finished segments. Without an address a local Ray is started on the spot; with
 one, every node must see the project, the painters and the clip's folder at the same paths.
 
+With the stabiliser on, each segment starts ``LEAD_IN_FRAMES`` early: those frames are painted but not
+written, so its first frames are blended as a single render would blend them; and the driver follows the
+scene's motion through the clip once (flow at the stabiliser's size), so each segment paints at the grid
+phase a single render would have reached there.
+
 Ray is optional (``pip install -r requirements-ray.txt``). The reference method's clips cannot be split:
 each frame starts from the previous one's result.
 """
@@ -26,14 +31,17 @@ from typing import Any
 
 import av
 
+from infer.steady import MotionTracker, Stabilizer
 from infer.stylizer import Stylizer
-from infer.video import RenderOptions, RenderStats, VideoError, join_segments, probe
+from infer.video import RenderOptions, RenderStats, VideoError, clip_frames, join_segments, probe
 from nets.errors import UserError
 from nets.files import write_json
 
 log = logging.getLogger(__name__)
 SEGMENTS_PER_WORKER = 2
 RETRIES = 3
+#: Frames a stabilised segment paints before its start: the blend forgets (0.4 at strength 1)^12 of them.
+LEAD_IN_FRAMES = 12
 
 
 class RayError(UserError):
@@ -85,7 +93,7 @@ def plan_segments(src: Path, options: RenderOptions, pieces: int) -> list[tuple[
 
 def render_segment(src: str, dst: str, painting: Painting, options: RenderOptions) -> int:
     """One segment, in a Ray worker (the painter is loaded there)."""
-    stats = painting.stylizer().video(src, dst, options, painting.keyframes)
+    stats = painting.stylizer().video(src, dst, options, painting.keyframes, overwrite=True)  # a retry
     return stats.frames
 
 
@@ -96,6 +104,8 @@ class Plan:
     work: Path  # the hidden folder beside the output
     segments: list[tuple[float, float | None]]  # (start, duration) in the clip's seconds
     options: RenderOptions
+    lead_ins: list[float]  # seconds painted before each segment to settle the stabiliser
+    phases: list[tuple[float, float]]  # the stabiliser's offset at each segment's first frame painted
 
     @property
     def files(self) -> list[Path]:
@@ -108,12 +118,34 @@ class Plan:
         """Segment ``k`` alone: video only, and frame times as in the whole render (for keyframes)."""
         start, duration = self.segments[k]
         return dataclasses.replace(self.options, start=start, duration=duration, tracks=False, progress=False,
-                                   clock=start - self.options.start)
+                                   clock=start - self.options.start, lead_in=self.lead_ins[k], phase=self.phases[k])
+
+
+def steady_phases(src: Path, options: RenderOptions, firsts: list[float]) -> list[tuple[float, float]]:
+    """The stabiliser's offset at the frame of each of ``firsts`` (seconds), as a single render of
+    ``options``' range reaches it: the motion of every frame before, measured as the render measures it."""
+    tracker, follower = MotionTracker(), Stabilizer()
+    wanted, phases = sorted(set(firsts)), {}
+    last = wanted[-1] if wanted else options.start
+    for when, frame in clip_frames(src, options.start, last + 1):
+        follower.advance(tracker(frame))
+        for first in wanted:
+            if first not in phases and when >= first - 1e-6:
+                phases[first] = (float(follower.offset[0]), float(follower.offset[1]))
+        if len(phases) == len(wanted):
+            break
+    return [phases.get(first, (0.0, 0.0)) for first in firsts]
 
 
 def plan_render(src: Path, dst: Path, painting: Painting, options: RenderOptions, pieces: int) -> Plan:
     """The segments of ``src``, in a folder beside ``dst`` that keeps the finished ones of the same render."""
     segments = plan_segments(src, options, pieces)
+    lead_ins, phases = [0.0] * len(segments), [(0.0, 0.0)] * len(segments)
+    if options.stabilize is None or options.stabilize > 0:
+        fps = float(probe(src).fps)
+        lead_ins = [min(LEAD_IN_FRAMES / fps, start - options.start) for start, _ in segments]
+        firsts = [start - lead for (start, _), lead in zip(segments, lead_ins, strict=True)]
+        phases = steady_phases(src, options, firsts)
     work = dst.with_name(f".{dst.name}.segments")
     plan = json.loads(json.dumps({"source": str(src.resolve()), "painting": dataclasses.asdict(painting),
                                   "options": dataclasses.asdict(options), "segments": segments}, default=str))
@@ -122,7 +154,7 @@ def plan_render(src: Path, dst: Path, painting: Painting, options: RenderOptions
         shutil.rmtree(work)
     work.mkdir(exist_ok=True)
     write_json(work / "plan.json", plan)
-    return Plan(work, segments, options)
+    return Plan(work, segments, options, lead_ins, phases)
 
 
 def render_with_ray(src: str | Path, dst: str | Path, painting: Painting, options: RenderOptions,

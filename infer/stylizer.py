@@ -7,12 +7,15 @@
     Stylizer(["vangogh_starry_night", "munch_the_scream"]).video(...)  # a labelled side-by-side
     Stylizer(blend="vangogh_starry_night=0.6,munch_the_scream=0.4", strength=0.8, preserve_colors=True)
     Stylizer("four_painters").video(src, dst, keyframes="0:vangogh_starry_night; 4:munch_the_scream")
+    stylizer.video("clip.mp4", "raw.mp4", stabilize=0)  # clips are steadied unless told otherwise
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -23,17 +26,29 @@ from infer.controls import (
     Keyframe,
     KeyframeEngine,
     blend_weights,
+    check_keyframes_fit,
     parse_blend,
     parse_keyframes,
 )
 from infer.engines import Engine, EngineError, MosaicEngine, Network, PainterEngine, open_network, painter_engines
 from infer.painters import PainterRef, find_painter
+from infer.steady import DEFAULT_STRENGTH, SteadyError, check_strength
 from infer.tiles import Tiling
-from infer.video import RenderOptions, RenderStats, stylize_video
+from infer.video import RenderOptions, RenderStats, probe, rendered_seconds, stylize_video
+from nets.errors import UserError
 from nets.files import atomic_path
 from nets.images import fit_longest_side, open_rgb
 
 PainterSpec = str | os.PathLike
+
+
+class OutputExistsError(UserError):
+    """The output is there already and replacing it was not asked for."""
+
+
+def _check_output(dst: str | os.PathLike, overwrite: bool) -> None:
+    if Path(dst).exists() and not overwrite:
+        raise OutputExistsError(f"{dst} exists; pass --overwrite (overwrite=True) to replace it")
 
 
 def _family(ref: PainterRef) -> str:
@@ -66,8 +81,12 @@ class Stylizer:
             raise ControlError("name a painter (-m) or a blend (--blend)")
         self.network: Network | None = None  # the one painter file in use, if there is just one
         self.family = ""
+        self.blend = weights
         if len(specs) <= 1:
             ref = find_painter(specs[0] if specs else next(iter(weights or {})))
+            if weights is not None and ref.painter is not None and ref.painter not in weights:
+                raise ControlError(f"-m {ref.painter} is not in the blend ({', '.join(weights)}): name its family "
+                                   f"({_family(ref)}) or leave -m out")
             self.network = open_network(ref.files, engine, device, precision, tiling, workload)
             self.family = _family(ref)
             if weights is not None:
@@ -81,6 +100,7 @@ class Stylizer:
             base = MosaicEngine([e for spec in specs
                                  for e in self._open(spec, engine, device, precision, tiling, workload)])
         self.strength, self.preserve_colors = strength, preserve_colors
+        self.mosaic = isinstance(base, MosaicEngine)
         self.engine: Engine = self._adjusted(base)
         self.name = self.engine.name
 
@@ -100,7 +120,8 @@ class Stylizer:
         """A stylizer on an engine already open (one network shared by several painters, say)."""
         stylizer = cls.__new__(cls)
         stylizer.engine, stylizer.name, stylizer.network = engine, engine.name, None
-        stylizer.strength, stylizer.preserve_colors, stylizer.family = 1.0, False, ""
+        stylizer.strength, stylizer.preserve_colors, stylizer.family, stylizer.blend = 1.0, False, "", None
+        stylizer.mosaic = isinstance(engine, MosaicEngine)
         return stylizer
 
     def image(self, array: np.ndarray) -> np.ndarray:
@@ -109,9 +130,12 @@ class Stylizer:
             raise EngineError(f"expected an H×W×3 uint8 RGB array, got {array.dtype} {array.shape}")
         return self.engine(array[None])[0]
 
-    def file(self, src: str | os.PathLike, dst: str | os.PathLike, max_size: int | None = None) -> None:
-        """Stylise a photo file into ``dst`` (format from its extension), written atomically."""
-        photo = np.asarray(fit_longest_side(open_rgb(src), max_size))  # no second copy kept: photos can be huge
+    def file(self, src: str | os.PathLike, dst: str | os.PathLike, max_size: int | None = None,
+             overwrite: bool = False) -> None:
+        """Stylise a photo file into ``dst`` (format from its extension), written atomically; ``max_size``
+        scales a bigger photo down (never up); an existing ``dst`` is only replaced with ``overwrite``."""
+        _check_output(dst, overwrite)
+        photo = np.asarray(fit_longest_side(open_rgb(src), max_size, enlarge=False))  # photos can be huge: one copy
         result = Image.fromarray(self.image(photo))
         del photo
         with atomic_path(dst) as tmp:
@@ -121,14 +145,36 @@ class Stylizer:
         """The engine that cross-fades this stylizer's family along a clip by ``keyframes``."""
         if self.network is None:
             raise ControlError("keyframes blend the painters of one family: name one family or painter, not several")
+        if self.blend is not None:
+            raise ControlError("give a blend (one mix for the whole clip) or keyframes (mixes along it), not both")
         frames = parse_keyframes(keyframes) if isinstance(keyframes, str) else keyframes
         return self._adjusted(KeyframeEngine(self.network, frames, self.family))
 
+    def steady_strength(self, asked: float | None = None, keyframed: bool = False) -> float:
+        """The stabiliser strength a clip gets: as asked, else DEFAULT_STRENGTH; a mosaic (unless keyframes
+        make it one family's cross-fade) is not steadied: its tiles are not the frame the motion is measured on."""
+        mosaic = self.mosaic and not keyframed
+        if asked is None:
+            return 0.0 if mosaic else DEFAULT_STRENGTH
+        if check_strength(asked) > 0 and mosaic:
+            raise SteadyError("--stabilize steadies one painter or a blend, not a mosaic of several")
+        return asked
+
     def video(self, src: str | os.PathLike, dst: str | os.PathLike, options: RenderOptions | None = None,
-              keyframes: str | list[Keyframe] | None = None) -> RenderStats:
+              keyframes: str | list[Keyframe] | None = None, stabilize: float | None = None,
+              overwrite: bool = False) -> RenderStats:
         """Stylise every frame of a clip into ``dst``, keeping frame rate, size, duration and audio.
 
         ``keyframes`` ("0:a; 4:b; 8:a=0.5,c=0.5"): blends at seconds of the output, eased between them.
+        ``stabilize``: the stabiliser's strength, 0 (off) to 1; by default ``options.stabilize``, else
+        DEFAULT_STRENGTH (see ``infer.steady``). An existing ``dst`` is only replaced with ``overwrite``.
         """
+        _check_output(dst, overwrite)
+        options = dataclasses.replace(options or RenderOptions())
         engine = self.keyframed(keyframes) if keyframes is not None else self.engine
+        if keyframes is not None:
+            check_keyframes_fit(parse_keyframes(keyframes) if isinstance(keyframes, str) else keyframes,
+                                rendered_seconds(probe(src), options.start, options.duration))
+        options.stabilize = self.steady_strength(stabilize if stabilize is not None else options.stabilize,
+                                                 keyframes is not None)
         return stylize_video(src, dst, engine, options)

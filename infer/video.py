@@ -7,9 +7,10 @@ and duration stay those of the input; every audio and subtitle track the output 
 copied without re-encoding (the others are named in a warning). Video is encoded as H.264 by NVENC (the
 GPU's encoder chip, idle otherwise) where it opens, else by x264, with the same quality setting. A phone
 clip's rotation is applied, so the painting is made and written upright, and the pixel aspect ratio of
-anamorphic clips is kept. Times (``start``, ``duration``, keyframes) count from the clip's first frame,
-whatever timestamp the container starts at. The output is written to a temporary file and renamed only
-when complete.
+anamorphic clips is kept. Unless told otherwise the painting is steadied (``infer.steady``): the reader
+measures each frame's motion beside the engine, and the engine's frames are aligned and blended. Times
+(``start``, ``duration``, keyframes) count from the clip's first frame, whatever timestamp the container
+starts at. The output is written to a temporary file and renamed only when complete.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from infer.engines import Engine
+from infer.steady import DEFAULT_STRENGTH, MotionTracker, Stabilizer
 from nets.errors import UserError
 from nets.files import atomic_path
 from nets.progress import progress_bar
@@ -80,6 +82,9 @@ class RenderOptions:
     progress: bool = True
     tracks: bool = True  # copy the audio and subtitle tracks (a segment of a longer render has none)
     clock: float = 0.0  # seconds added to frame times before the engine sees them (a segment's place)
+    stabilize: float | None = None  # the stabiliser's strength (infer.steady), 0 off; None: DEFAULT_STRENGTH
+    lead_in: float = 0.0  # seconds before ``start`` painted only to settle the stabiliser (a segment's overlap)
+    phase: tuple[float, float] = (0.0, 0.0)  # the scene's motion before the first frame decoded (a segment's)
 
 
 @dataclass
@@ -168,6 +173,26 @@ def _mux_time(packet: av.Packet) -> float:
     return float((packet.dts if packet.dts is not None else packet.pts) * packet.time_base)
 
 
+def _upright(frame: av.VideoFrame, info: ClipInfo) -> np.ndarray:
+    """A decoded frame as H×W×3 RGB, turned upright by the clip's rotation."""
+    array = frame.to_ndarray(format="rgb24")
+    return np.ascontiguousarray(np.rot90(array, info.rotation // 90)) if info.rotation else array
+
+
+def clip_frames(src: str | os.PathLike, start: float = 0.0, end: float = float("inf")
+                ) -> Iterable[tuple[float, np.ndarray]]:
+    """(second from the clip's first frame, upright RGB frame) of every frame in [start, end), in order,
+    chosen exactly as a render chooses them (a Ray render's driver follows the scene's motion with it)."""
+    info = probe(src)
+    with _open(Path(src)) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            when = frame.time - info.start if frame.time is not None else index / float(info.fps)
+            if when >= end - 1e-6:
+                return
+            if when >= start - 1e-6:
+                yield when, _upright(frame, info)
+
+
 class _Pipeline:
     """Three stages joined by bounded queues: reader thread -> engine (calling thread) -> writer thread.
 
@@ -184,6 +209,8 @@ class _Pipeline:
         self.out_video = out.streams.video[0]
         self.end = options.start + options.duration if options.duration is not None else float("inf")
         self.origin = info.start + options.start  # the input's timestamp of the output's second 0
+        strength = DEFAULT_STRENGTH if options.stabilize is None else options.stabilize
+        self.steady = Stabilizer(strength, options.phase)
         self.stop = threading.Event()
         self.decoded: queue.Queue = queue.Queue(maxsize=4 * options.batch_size)
         self.encoded: queue.Queue = queue.Queue(maxsize=4 * options.batch_size)
@@ -217,8 +244,9 @@ class _Pipeline:
         that cannot seek (raw H.264) is read again from the first frame instead."""
         start, sent = self.options.start, 0
         try:
-            if start > 0:
-                self.inp.seek(int(self.origin / self.in_video.time_base), stream=self.in_video, backward=True)
+            if start - self.options.lead_in > 0:
+                self.inp.seek(int((self.origin - self.options.lead_in) / self.in_video.time_base), stream=self.in_video,
+                              backward=True)
             sent = self.demux()
         except av.FFmpegError:  # only with start > 0 (demux reports damage itself otherwise): go again from 0
             pass
@@ -229,11 +257,15 @@ class _Pipeline:
         self.put(self.decoded, _END)
 
     def demux(self) -> int:
-        """One pass over the container from where it stands; the number of frames in the range queued."""
+        """One pass over the container from where it stands; the number of frames in the range queued.
+
+        With the stabiliser on, each frame's motion from the one before is measured here, beside the engine."""
         start, end, info = self.options.start, self.end, self.info
+        first = start - self.options.lead_in  # frames before ``start`` only settle the stabiliser
         video_base = self.in_video.time_base
         streams = [self.in_video] + [self.inp.streams[index] for index in self.copied]
         tick, index, sent = time.perf_counter(), 0, 0
+        tracker = MotionTracker() if self.steady.strength > 0 else None
         try:
             for packet in self.inp.demux(*streams):
                 if self.stop.is_set():
@@ -249,13 +281,16 @@ class _Pipeline:
                         pts = frame.pts
                     index += 1
                     when = float(pts * video_base) - info.start
-                    if not start - 1e-6 <= when < end - 1e-6:
+                    if not first - 1e-6 <= when < end - 1e-6:
                         continue
-                    array = frame.to_ndarray(format="rgb24")
-                    if info.rotation:
-                        array = np.ascontiguousarray(np.rot90(array, info.rotation // 90))
+                    array = _upright(frame, info)
                     self.timings["decode"] += time.perf_counter() - tick
-                    self.put(self.decoded, (pts - self.shift(video_base), array))
+                    motion = None
+                    if tracker is not None:
+                        tick = time.perf_counter()
+                        motion = tracker(array)
+                        self.timings["flow"] = self.timings.get("flow", 0.0) + time.perf_counter() - tick
+                    self.put(self.decoded, (pts - self.shift(video_base), array, motion, when < start - 1e-6))
                     sent += 1
                     tick = time.perf_counter()
         except av.FFmpegError as exc:
@@ -293,13 +328,15 @@ class _Pipeline:
                 batch.append(item)
             if batch and (finished or len(batch) == self.options.batch_size):
                 tick = time.perf_counter()
-                times = np.array([float(pts * self.in_video.time_base) + self.options.clock for pts, _ in batch])
-                styled = self.engine(np.stack([array for _, array in batch]), times)
+                times = np.array([float(item[0] * self.in_video.time_base) + self.options.clock for item in batch])
+                styled = self.steady(self.engine, np.stack([item[1] for item in batch]), times,
+                                     [item[2] for item in batch])
                 self.timings["stylize"] += time.perf_counter() - tick
-                for (pts, _), array in zip(batch, styled, strict=True):
-                    self.put(self.encoded, (pts, array))
-                count += len(batch)
-                bar.update(len(batch))
+                kept = [(item[0], array) for item, array in zip(batch, styled, strict=True) if not item[3]]
+                for pts_array in kept:
+                    self.put(self.encoded, pts_array)
+                count += len(kept)
+                bar.update(len(kept))
                 batch = []
         self.put(self.encoded, _END)
         return count
@@ -334,9 +371,13 @@ class _Pipeline:
             raise self.errors[0]
         if count == 0:
             raise VideoError(f"{self.inp.name} has no decodable video frames")
-        if self.options.duration is None and self.options.start == 0 and count < self.info.frames:
+        whole = self.options.duration is None and self.options.start == 0
+        if whole and count < self.info.frames:
             log.warning("%s ended after %d of its %d frames: it may be truncated or damaged", self.inp.name,
                         count, self.info.frames)
+        elif not whole and count < self.expected - 1:  # a range's ends may round either way by a frame
+            log.warning("%s ended after %d of the %d frames expected in the range: it may be truncated or damaged",
+                        self.inp.name, count, self.expected)
         return RenderStats(count, time.perf_counter() - started, self.timings, self.out_video.codec_context.name)
 
 
@@ -439,6 +480,12 @@ def write_video(dst: str | os.PathLike, frames: Iterable[np.ndarray], fps: int,
     return count
 
 
+def rendered_seconds(info: ClipInfo, start: float, duration: float | None) -> float:
+    """How long the output of rendering ``duration`` seconds (None: to the end) from ``start`` lasts."""
+    end = start + duration if duration is not None else float("inf")
+    return min(end, info.duration) - start
+
+
 def default_batch(width: int, height: int) -> int:
     """Frames per engine call when none is given: 1 to 4, as many as ``BATCH_PIXELS`` holds."""
     return max(1, min(4, BATCH_PIXELS // (width * height)))
@@ -452,7 +499,7 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, engine: Engine
     options = dataclasses.replace(options or RenderOptions())
     options.batch_size = options.batch_size or default_batch(info.width, info.height)
     end = options.start + options.duration if options.duration is not None else float("inf")
-    expected = min(info.frames, round((min(end, info.duration) - options.start) * float(info.fps)))
+    expected = min(info.frames, round(rendered_seconds(info, options.start, options.duration) * float(info.fps)))
     if expected <= 0:
         raise VideoError(f"no frames between {options.start:g} s and {end:g} s (the clip lasts {info.duration:.2f} s)")
     with atomic_path(dst) as tmp, _open(src) as inp:

@@ -75,9 +75,10 @@ def _gray_to_8bit(img: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(values.round(), 0, 255).astype(np.uint8), "L")
 
 
-def fit_longest_side(img: Image.Image, size: int | None) -> Image.Image:
-    """Scale so the longest side is ``size`` px (None: keep as is), keeping the aspect ratio."""
-    if size is None or max(img.size) == size:
+def fit_longest_side(img: Image.Image, size: int | None, enlarge: bool = True) -> Image.Image:
+    """Scale so the longest side is ``size`` px (None: keep as is; a smaller image stays as it is unless
+    ``enlarge``), keeping the aspect ratio."""
+    if size is None or max(img.size) == size or (not enlarge and max(img.size) < size):
         return img
     scale = size / max(img.size)
     new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))

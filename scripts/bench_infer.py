@@ -127,8 +127,8 @@ def seed_job(painter: str, device: torch.device, engine: str, clip: Path, clips:
     width, height = SIZES["720p"]
     tick = time.perf_counter()
     stylizer = Stylizer(painter, engine, str(device), workload=clips * frames * width * height)
-    rendered = [stylizer.video(clip, workdir / f"seed_{k}.mp4", RenderOptions(progress=False, encoder=encoder))
-                for k in range(clips)]
+    rendered = [stylizer.video(clip, workdir / f"seed_{k}.mp4", RenderOptions(progress=False, encoder=encoder),
+                               overwrite=True) for k in range(clips)]
     seconds = time.perf_counter() - tick
     network = stylizer.network
     return {"mode": "seed_job", "engine": f"{engine}: {stylizer.engine.description}", "clips": clips,

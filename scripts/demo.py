@@ -72,12 +72,12 @@ def main() -> None:
     write_video(clip, pan_zoom(coffee, args.clip_width, height, round(args.seconds * args.fps)), args.fps)
     for stylizer in [*stylizers, Stylizer.of(MosaicEngine(engines))] if len(engines) > 1 else stylizers:
         name = "mosaic" if isinstance(stylizer.engine, MosaicEngine) else stylizer.name
-        stylizer.video(clip, args.output / f"{name}.mp4")
+        stylizer.video(clip, args.output / f"{name}.mp4", overwrite=True)
     family = next((stem for stem, names in painter_files().items() if len(names) > 1), None)
     if family is not None:  # a mash-up: the clip cross-fades through the family's painters
         names = painter_files()[family]
         keyframes = "; ".join(f"{k * args.seconds / (len(names) - 1):g}:{name}" for k, name in enumerate(names))
-        Stylizer(family).video(clip, args.output / "mashup.mp4", keyframes=keyframes)
+        Stylizer(family).video(clip, args.output / "mashup.mp4", keyframes=keyframes, overwrite=True)
 
     rows = []
     with progress_bar(total=len(photos) * len(stylizers), desc="photos", unit="image") as progress:

@@ -78,7 +78,7 @@ def test_preserved_colours_keep_the_photos_chroma_and_take_the_paintings_brightn
 
 
 def test_keyframe_weights_ease_between_keyframes_and_hold_outside():
-    keyframes = parse_keyframes(f"4:{MUNCH}; 0:{VAN_GOGH}; 8:{VAN_GOGH}=1,{MUNCH}=1")
+    keyframes = parse_keyframes(f"0:{VAN_GOGH}; 4:{MUNCH}; 8:{VAN_GOGH}=1,{MUNCH}=1")
     assert [k.time for k in keyframes] == [0, 4, 8]
     names = [VAN_GOGH, MUNCH, "other"]
     w = keyframe_weights(keyframes, names, "family", np.array([0, 1, 2, 3, 4, 6, 8, 100]))
@@ -88,9 +88,24 @@ def test_keyframe_weights_ease_between_keyframes_and_hold_outside():
     np.testing.assert_allclose(w[2], [0.5, 0.5, 0], atol=1e-6)  # half way, and eased: slow at both ends
     assert w[1, 1] < 0.25 and w[3, 1] > 0.75
     np.testing.assert_allclose(w[-1], [0.5, 0.5, 0])  # held after the last keyframe
-    for bad in ("x:a", "1 a", "-1:a", "1:a; 1:b", ""):
+    for bad in ("x:a", "1 a", "-1:a", "1:a; 1:b", "", "4:a; 0:b", "1:75:a", "0:0:0:1:a"):
         with pytest.raises(ControlError):
             parse_keyframes(bad)
+
+
+def test_keyframes_take_minutes_and_hours():
+    keyframes = parse_keyframes(f"0:01:{VAN_GOGH}; 1:30:{MUNCH}; 1:02:03.5:{VAN_GOGH}=1,{MUNCH}=1; 4000:{MUNCH}")
+    assert [k.time for k in keyframes] == [1, 90, 3723.5, 4000]
+    assert keyframes[2].blend == {VAN_GOGH: 0.5, MUNCH: 0.5}
+
+
+def test_a_blend_and_keyframes_together_are_refused_by_the_api(tmp_path, photo):
+    src = tmp_path / "clip.mp4"
+    make_clip(src, [photo] * 3, fps=6)
+    with pytest.raises(ControlError, match="not both"):
+        Stylizer(blend=f"{VAN_GOGH}=0.5,{MUNCH}=0.5", device="cpu").video(src, tmp_path / "out.mp4",
+                                                                          keyframes=f"0:{MUNCH}")
+    assert not (tmp_path / "out.mp4").exists()
 
 
 def test_a_keyframed_clip_cross_fades_smoothly(photo, tmp_path):
@@ -113,6 +128,7 @@ def test_a_keyframed_clip_cross_fades_smoothly(photo, tmp_path):
 @pytest.mark.parametrize("args, expected", [
     (["--blend", f"{VAN_GOGH}=0.5,nobody=0.5"], "nobody is not in four_painters"),
     (["--blend", f"{VAN_GOGH}=-1,{MUNCH}=2"], "not negative"),
+    (["--blend", f"{VAN_GOGH}=0,{MUNCH}=0"], "add up to 0: give at least one painter a weight above 0"),
     (["--blend", f"{VAN_GOGH}=1", "-m", "four_painters", "vangogh_starry_night"], "at most one painter"),
     (["--strength", "1.5", "-m", VAN_GOGH], "--strength is from 0"),
     ([], "name a painter (-m) or a blend (--blend)"),
@@ -129,9 +145,9 @@ def test_bad_controls_are_one_line_and_exit_2(args, expected, tmp_path, photo):
 def test_bad_keyframes_are_one_line_and_exit_2(tmp_path, photo):
     src = tmp_path / "clip.mp4"
     make_clip(src, [photo] * 3, fps=6)
-    for args, expected in [(["--keyframes", "soon:munch"], "a keyframe is seconds:blend"),
+    for args, expected in [(["--keyframes", "soon:munch"], "a keyframe is time:blend"),
                            (["--keyframes", f"0:{VAN_GOGH}", "--blend", MUNCH], "not both"),
-                           (["--keyframes", f"0:{VAN_GOGH}; 1:nobody"], "nobody is not in four_painters")]:
+                           (["--keyframes", f"0:{VAN_GOGH}; 0.25:nobody"], "nobody is not in four_painters")]:
         result = run_cli("infer", "video", str(src), "-o", str(tmp_path / "out.mp4"), *args)
         assert_one_line_error(result, expected, tmp_path)
         assert not (tmp_path / "out.mp4").exists()

@@ -135,3 +135,15 @@ def test_buffers_bound_once_give_each_call_its_own_frames():
         want = dict(zip(["stylized", "norm_stats"], session.run(None, inputs), strict=True))
         np.testing.assert_array_equal(got["stylized"], want["stylized"])
         np.testing.assert_allclose(got["norm_stats"], want["norm_stats"], rtol=1e-6)
+
+
+def test_a_cpu_compile_does_not_warn_about_a_missing_cuda_runtime(tiny_painter, tmp_path, monkeypatch, caplog):
+    """Inductor's C++ build looks for CUDA; where a toolkit is installed (here: CUDA_HOME pointed at a folder)
+    it used to warn on every CPU compile."""
+    open_network(PainterFiles(tiny_painter, None, None), "compiled", "cpu")
+    monkeypatch.setenv("CUDA_HOME", str(tmp_path))
+    with caplog.at_level(logging.WARNING):
+        import torch.utils.cpp_extension as cpp_extension  # as a compile imports it: it looks on import
+
+        cpp_extension._find_cuda_home()
+    assert "No CUDA runtime" not in caplog.text

@@ -8,7 +8,7 @@ from PIL import Image
 
 from infer.engines import EngineError
 from infer.painters import find_painter
-from infer.stylizer import Stylizer
+from infer.stylizer import OutputExistsError, Stylizer
 from nets.images import open_rgb
 from nets.painter import PainterFileError
 from tests.conftest import assert_one_line_error, run_cli
@@ -56,6 +56,34 @@ def test_cli_stylises_grayscale_alpha_and_rotated_photos(tiny_painter, tmp_path,
         assert result.returncode == 0, result.stderr
         with Image.open(out) as img:
             assert img.mode == "RGB" and img.size == size
+
+
+def test_max_size_only_scales_down(tiny_painter, tmp_path, val_dir):
+    src = sorted(val_dir.iterdir())[0]
+    with Image.open(src) as img:
+        size = img.size
+    smaller = tuple(round(side * 200 / max(size)) for side in size)
+    for max_size, expected in [(600, size), (5000, size), (200, smaller)]:
+        out = tmp_path / f"out_{max_size}.png"
+        result = run_cli("infer", "image", str(src), "-m", str(tiny_painter), "-o", str(out), "--max-size",
+                         str(max_size), "--engine", "torch")
+        assert result.returncode == 0, result.stderr
+        with Image.open(out) as img:
+            assert img.size == expected
+
+
+def test_the_api_replaces_an_output_only_when_asked(tiny_painter, tmp_path, val_dir):
+    src, dst = sorted(val_dir.iterdir())[0], tmp_path / "out.png"
+    dst.write_bytes(b"keep me")
+    stylizer = Stylizer(tiny_painter, engine="torch", device="cpu")
+    with pytest.raises(OutputExistsError, match="pass --overwrite"):
+        stylizer.file(src, dst, max_size=64)
+    with pytest.raises(OutputExistsError, match="pass --overwrite"):
+        stylizer.video(src, dst)
+    assert dst.read_bytes() == b"keep me"
+    stylizer.file(src, dst, max_size=64, overwrite=True)
+    with Image.open(dst) as img:
+        assert max(img.size) == 64
 
 
 @pytest.mark.parametrize("case, expected", [

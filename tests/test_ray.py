@@ -24,9 +24,10 @@ FPS = 10
 
 @pytest.fixture(scope="module")
 def pan(tmp_path_factory) -> object:
-    """4 s of a camera pan over a photo at 10 frames/s, a keyframe every second, with a sound track."""
+    """4 s of a camera pan over a photo at 10 frames/s, a keyframe every second, with a sound track. 3 px a
+    frame: the stabiliser's grid phase changes every frame, so a segment must start at the right one."""
     photo = np.asarray(Image.open(shared("data", "photos", "val", "bsds300_img_001.jpg")).convert("RGB"))
-    frames = [np.ascontiguousarray(photo[40:40 + 144, 4 * k:4 * k + 192]) for k in range(4 * FPS)]
+    frames = [np.ascontiguousarray(photo[40:40 + 144, 3 * k:3 * k + 192]) for k in range(4 * FPS)]
     path = tmp_path_factory.mktemp("pan") / "pan.mp4"
     make_clip(path, frames, fps=FPS, audio_hz=440.0, keyframe_every=FPS)
     return path
@@ -39,7 +40,7 @@ def frame_times(path) -> list[float]:
 
 @pytest.mark.slow
 def test_segments_on_two_ray_workers_one_killed_join_into_the_single_render(pan, tiny_painter, tmp_path):
-    args = ["infer", "video", str(pan), "-m", str(tiny_painter), "--engine", "torch", "--device", "cpu"]
+    args = ["infer", "video", str(pan), "-m", str(tiny_painter), "--engine", "torch", "--device", "cpu", "--crf", "0"]
     single = run_cli(*args, "-o", str(tmp_path / "single.mp4"))
     assert single.returncode == 0, single.stderr
     out = tmp_path / "ray.mp4"
@@ -61,7 +62,9 @@ def test_segments_on_two_ray_workers_one_killed_join_into_the_single_render(pan,
     assert packets(out, "audio") == packets(pan, "audio")  # copied once, untouched
     differences = [np.abs(a.astype(int) - b.astype(int)).mean()
                    for a, b in zip(decoded_frames(out), decoded_frames(tmp_path / "single.mp4"), strict=True)]
-    assert max(differences) < 8  # each segment is its own x264 encode: equal within encoder noise
+    # Lossless (x264 at crf 0), so what is left is the painting: each segment steadied as the single render
+    # steadies those frames (painted a few frames early, at the same grid phase)
+    assert max(differences) < 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ray.mp4", "single.mp4"]  # no segments left behind
 
 

@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceStylizer, frames_dir_for
+from infer.steady import DEFAULT_STRENGTH
 from nets.images import fit_longest_side, open_rgb, to_tensor
 from nets.warp import luminance
 from tests.clips import decoded_frames, make_clip, packets
@@ -117,7 +118,10 @@ def test_bad_reference_input_gives_one_line(tmp_path, style_image, weights_dir):
     assert_one_line_error(run_cli(*base, "--style", str(tmp_path / "nope.jpg")), "nope.jpg", tmp_path)
     assert_one_line_error(run_cli(*base, "--style", str(style_image), "--init", "sometimes"), "--init", tmp_path)
     assert_one_line_error(run_cli(*base, "--style", str(style_image), "--iterations", "0"), "positive", tmp_path)
-    assert list(tmp_path.iterdir()) == []
+    tiny = run_cli("infer", "compare", str(photo), "-m", "vangogh_starry_night", "-o", str(tmp_path / "report"),
+                   "--size", "8", "--vgg-weights", str(weights_dir))
+    assert_one_line_error(tiny, "--size 8 makes bsds300_img_003 5×8 px; both sides must be at least 16 px", tmp_path)
+    assert list(tmp_path.iterdir()) == []  # refused before the report's hidden folder is made
 
 
 def report_numbers(report: str) -> list[list[float]]:
@@ -159,6 +163,9 @@ def test_compare_clip_reports_flicker(clip, tmp_path, tiny_painter, weights_dir)
     for method in metrics["methods"]:
         assert len(method["warping_error_per_frame"]) == 2
         assert method["warping_error"] > floor
+    methods = {m["method"]: m for m in metrics["methods"]}
+    plain, steady = methods["feed-forward"], methods[f"feed-forward steady {DEFAULT_STRENGTH:g}"]
+    assert steady["warping_error"] < plain["warping_error"]  # the stabiliser, reported beside the plain painter
     expected = [[m["style_distance"], m["content_distance"], m["warping_error"], m["seconds_per_frame"]]
                 for m in metrics["methods"]] + [[floor]]
     assert report_numbers((out / "report.md").read_text()) == expected

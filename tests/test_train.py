@@ -147,6 +147,7 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tmp_path, style_image,
     written = sorted(p.name for p in (tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else []
     assert not (tmp_path / "escaped.pt").exists()
     assert written == (["vangogh_starry_night.pt"] if case == "painter_exists" else [])
+    assert not (tmp_path / "runs" / "vangogh_starry_night").exists()  # a refused run leaves no folder behind
     if case == "painter_exists":
         assert (tmp_path / "out" / "vangogh_starry_night.pt").read_bytes() == b"an earlier painter"
 
@@ -315,6 +316,10 @@ def test_two_torchrun_processes_take_the_steps_of_one_with_the_whole_batch(tmp_p
                          timeout=300)
     assert two.returncode == 0, two.stderr
     assert two.stdout.count("wrote ") == 1  # process 0 alone reports and writes
+    # the log and the model card say how it ran
+    assert "on 2 processes (torchrun, gloo), each on CPU" in two.stderr
+    card = json.loads((tmp_path / "two" / "ddp.json").read_text())
+    assert card["processes"] == 2 and card["device"].startswith("2 processes (torchrun, gloo), each on CPU")
     curves = [json.loads((tmp_path / runs / "ddp" / "curve.json").read_text()) for runs in ("runs_one", "runs_two")]
     for a, b in zip(*curves, strict=True):  # the same batches and the same updates give the same losses
         assert a["step"] == b["step"] and b["total"] == pytest.approx(a["total"], rel=1e-3)
@@ -333,13 +338,12 @@ def test_ctrl_c_saves_the_state_and_exits_130(tmp_path, style_image, photo_dir, 
     run = subprocess.Popen([sys.executable, "-m", "train", "--style", str(style_image), "--photos", str(photo_dir),
                             "--vgg-weights", str(weights_dir), "--image-size", "64", "--style-size", "64",
                             "--steps", "100000", "--workers", "0", "--out-dir", str(tmp_path / "out"), "--log-dir",
-                            str(tmp_path / "runs"), "--name", "stopped"], cwd=ROOT, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
-    run_dir = tmp_path / "runs" / "stopped"
-    deadline = time.monotonic() + 120
-    while not any(run_dir.glob("events.*")) and time.monotonic() < deadline:  # training has begun
-        time.sleep(0.2)
-    time.sleep(2)
+                            str(tmp_path / "runs"), "--name", "stopped", "--checkpoint-every", "1"], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = tmp_path / "runs" / "stopped" / "state.pt"
+    deadline = time.monotonic() + 240
+    while not state.exists() and run.poll() is None and time.monotonic() < deadline:  # a step has finished
+        time.sleep(0.2)  # waits for an event, not a fixed time: CI may run on a busy machine
     run.send_signal(signal.SIGINT)
     _, stderr = run.communicate(timeout=120)
     assert run.returncode == 130 and "Traceback" not in stderr, stderr

@@ -79,7 +79,12 @@ def test_audio_is_copied_without_re_encoding(stylizer, tmp_path, val_dir):
     ("exists", "pass --overwrite"),
     ("bad_crf", "--crf is from 0 (lossless) to 51 (worst), not 99"),
     ("bad_preset", "invalid choice: 'fastest'"),
-    ("no_batch", "--batch-size and --duration must be positive"),
+    ("no_batch", "--batch-size must be at least 1, not 0"),
+    ("no_duration", "--duration must be more than 0 seconds, not 0"),
+    ("late_keyframe", "a keyframe at 9 s is after the end of the clip rendered (1.20 s)"),
+    ("keyframes_out_of_order", "keyframes go in time order: 0.5 s comes after 1 s"),
+    ("blend_without_its_painter", "-m munch_the_scream is not in the blend (vangogh_starry_night, hokusai_great_wave)"),
+    ("fp16_onnx_without_export", "--precision fp16 with the onnx engine needs an fp16 export"),
     pytest.param("no_nvenc", "NVENC cannot encode here", marks=pytest.mark.skipif(
         nvenc_opens() is None, reason="NVENC runs on this machine")),
 ])
@@ -109,9 +114,18 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
     elif case == "exists":
         dst.write_bytes(b"keep me")
     extra = {"bad_crf": ["--crf", "99"], "bad_preset": ["--preset", "fastest"],
-             "no_nvenc": ["--encoder", "nvenc"], "no_batch": ["--batch-size", "0"]}.get(case, [])
+             "no_nvenc": ["--encoder", "nvenc"], "no_batch": ["--batch-size", "0"], "no_duration": ["--duration", "0"],
+             "late_keyframe": ["--keyframes", "0:vangogh_starry_night; 9:munch_the_scream"],
+             "keyframes_out_of_order": ["--keyframes", "1:vangogh_starry_night; 0.5:munch_the_scream"]}.get(case, [])
+    if case in ("late_keyframe", "keyframes_out_of_order"):
+        model = "four_painters"
+    if case == "blend_without_its_painter":
+        model, extra = "munch_the_scream", ["--blend", "vangogh_starry_night=0.5,hokusai_great_wave=0.5"]
+    engine = "torch"
+    if case == "fp16_onnx_without_export":
+        model, extra, engine = "four_painters", ["--precision", "fp16"], "onnx"
     before = src.read_bytes() if src.exists() else None
-    result = run_cli("infer", "video", str(src), "-m", model, "-o", str(dst), "--engine", "torch", *extra)
+    result = run_cli("infer", "video", str(src), "-m", model, "-o", str(dst), "--engine", engine, *extra)
     assert_one_line_error(result, expected, tmp_path)
     if case == "exists":
         assert dst.read_bytes() == b"keep me"

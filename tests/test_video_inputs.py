@@ -95,3 +95,8 @@ def test_a_truncated_clip_renders_what_is_there_and_says_so(identity, tmp_path, 
         rendered = render(identity, cut, tmp_path / "out.mp4")
     assert 0 < rendered < 25
     assert f"ended after {rendered} of its 25 frames" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        ranged = render(identity, cut, tmp_path / "range.mp4", start=0.5, duration=2.0)  # 20 frames asked
+    assert ranged == rendered - 5
+    assert f"ended after {ranged} of the 20 frames expected in the range" in caplog.text

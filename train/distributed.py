@@ -52,6 +52,12 @@ class Processes:
         dist.all_reduce(value, op=dist.ReduceOp.MAX)
         return bool(value.item())
 
+    def describe(self, device: str) -> str:
+        """What the run ran on, for the log and the model card: the device, and how many processes."""
+        if self.world == 1:
+            return device
+        return f"{self.world} processes (torchrun, {dist.get_backend()}), each on {device}"
+
     def wait(self) -> None:
         """Until every process gets here (process 0 finishing the run, say)."""
         if self.world > 1:

@@ -69,9 +69,14 @@ class TrainError(UserError):
 
 
 def check_writable(folder: Path) -> None:
+    """Whether ``folder`` can be made (and written) there, without making it: a refused run leaves nothing."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(existing))
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
         raise TrainError(f"cannot write to {folder}: {exc.strerror or exc}") from None
@@ -325,6 +330,8 @@ def set_up(cfg: TrainConfig) -> Session:
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed = state["step"], state["elapsed"]
         log.info("resuming %s at step %d", name, step)
+    for folder in (out_dir, run_dir):  # everything is checked and loaded: now the run leaves its traces
+        folder.mkdir(parents=True, exist_ok=True)
     eager: nn.Module = Objective(model, criterion, cfg, rows, use_amp, memory_format)
     if procs.world > 1:
         eager = DistributedDataParallel(eager, device_ids=[device] if device.type == "cuda" else None)
@@ -411,7 +418,8 @@ def finish(run: Session, outcome: Outcome) -> dict[str, Any]:
         "stopped_by_time_limit": outcome.stopped_early,
         "first_step_s": outcome.first_step_s,
         "images_per_s": statistics.median(speeds) if speeds else None,
-        "device": describe_device(run.device),
+        "device": run.procs.describe(describe_device(run.device)),
+        "processes": run.procs.world,
         "torch": str(torch.__version__),
         "vgg": run.vgg_source,
         "final_losses": outcome.last_logged,
@@ -435,7 +443,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     cfg, main = run.cfg, run.procs.main  # on resume: the saved settings; main: the process that writes
     writer = SummaryWriter(run.run_dir) if main else None
     log.info("training %s (%s) on %s: %d photos%s, VGG16 from %s", cfg.painter_name, ", ".join(cfg.painter_names),
-             describe_device(run.device), len(run.bank), f" + {len(run.clips)} clip pairs" if run.clips else "",
+             run.procs.describe(describe_device(run.device)), len(run.bank),
+             f" + {len(run.clips)} clip pairs" if run.clips else "",
              run.vgg_source)
     started = time.perf_counter()
     window: torch.Tensor | None = None
