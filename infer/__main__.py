@@ -18,7 +18,7 @@ from infer.compare import CompareConfig, compare
 from infer.controls import check_keyframes_fit, parse_keyframes
 from infer.engines import ENGINES, PRECISIONS
 from infer.export import export_painter, verification_photos
-from infer.painters import find_painter
+from infer.painters import SEARCH_PATH_VARIABLE, find_painter
 from infer.ray_render import Painting, render_with_ray
 from infer.reference import (
     ReferenceClipEngine,
@@ -36,18 +36,21 @@ from infer.video import (
     X264_PRESETS,
     RenderOptions,
     choose_encoder,
+    frame_size,
     probe,
     rendered_seconds,
     stylize_video,
 )
 from nets.errors import UserError
 from nets.files import atomic_path
-from nets.images import fit_longest_side, is_photo, open_rgb
+from nets.images import IMAGE_SUFFIXES, ImageReadError, fit_longest_side, holds_alpha, is_photo, open_rgb
 from nets.options import OneLineErrorParser, add_dataclass_options, from_args
 from nets.painter import painter_names, read_painter
+from nets.progress import progress_bar
 from nets.transformer import MIN_SIDE
 
 PROG = "python -m infer"
+log = logging.getLogger("infer")
 
 
 class UsageError(UserError):
@@ -76,6 +79,13 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: fp16 on CUDA, fp32 on CPU")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _painters_dir(parser)
+
+
+def _painters_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--painters-dir", type=Path, default=None,
+                        help=f"a folder of painters to find by name before checkpoints/ (so does "
+                             f"${SEARCH_PATH_VARIABLE}, folders separated by '{os.pathsep}')")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,10 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
 
     image = commands.add_parser("image", help="stylise one photo")
-    image.add_argument("input", type=Path, help="photo in any format Pillow reads")
+    image.add_argument("input", type=Path, help="photo in any format Pillow reads, or a folder of photos")
     image.add_argument("-o", "--output", type=Path, required=True,
-                       help="output image, in the format its extension names: any Pillow writes, e.g. .png .jpg "
-                            ".webp .tif")
+                       help="output image, in the format its extension names (.png .jpg .webp .tif …); for a "
+                            "folder of photos, a folder for the paintings (same names)")
     image.add_argument("--max-size", type=int, default=None, help="scale down so the longest side is at most this")
     _engine_options(image)
 
@@ -111,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--keyframes", default=None,
                        help="blends at seconds of the output, eased between, e.g. '0:vangogh_starry_night; "
                             "4:munch_the_scream; 8:hokusai_great_wave=0.5,munch_the_scream=0.5'")
+    video.add_argument("--max-size", type=int, default=None,
+                       help="scale frames down so the longest side is at most this (a quick preview)")
     video.add_argument("--stabilize", type=float, default=None, metavar="S",
                        help=f"steady the painting from frame to frame: 0 off (each frame painted alone) to 1 "
                             f"strongest (default {DEFAULT_STRENGTH:g}; a mosaic: off)")
@@ -123,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ONNX file (default: beside the .pt, <name>.onnx or <name>.fp16.onnx)")
     export.add_argument("--fp16", action="store_true", help="half-precision weights and arithmetic (for GPUs)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _painters_dir(export)
 
     reference = commands.add_parser(
         "reference", help="the original optimisation method (Gatys et al.; clips: Ruder et al.), for photos and clips")
@@ -194,13 +207,52 @@ def frame_count(count: int) -> str:
 
 
 def run_image(args: argparse.Namespace) -> str:
-    check_input(args.input)
-    check_image_output(args.input, args.output, args.overwrite)
     if args.max_size is not None and args.max_size < MIN_SIDE:
         raise UsageError(f"--max-size must be at least {MIN_SIDE} px, not {args.max_size}")
+    if args.input.is_dir():
+        return run_image_folder(args)
+    check_input(args.input)
+    check_image_output(args.input, args.output, args.overwrite)
     stylizer = _stylizer(args)
     stylizer.file(args.input, args.output, args.max_size, overwrite=args.overwrite)
     return f"wrote {args.output} ({stylizer.name}, {stylizer.engine.description})"
+
+
+def run_image_folder(args: argparse.Namespace) -> str:
+    """Every photo of a folder into a folder of paintings of the same names; ones already painted are kept
+    (so a stopped run goes on where it stopped) unless --overwrite."""
+    src, dst = args.input, args.output
+    if dst.suffix.lower() in Image.registered_extensions():
+        raise UsageError(f"{src} is a folder of photos: give -o a folder for the paintings, not {dst.name}")
+    if dst.resolve() == src.resolve():
+        raise UsageError("the output folder is the input folder; inputs are never overwritten")
+    if dst.exists() and not dst.is_dir():
+        raise UsageError(f"{dst} is a file; give -o a folder for the paintings")
+    if not dst.parent.is_dir():
+        raise UsageError(f"output folder does not exist: {dst.parent}")
+    photos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not photos:
+        raise UsageError(f"no photos in {src} ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    stylizer = _stylizer(args)
+    dst.mkdir(exist_ok=True)
+    done, kept, failed = 0, 0, []
+    for photo in progress_bar(photos, desc=stylizer.name, unit="photo"):
+        out = dst / (photo.name if holds_alpha(photo.suffix) or photo.suffix.lower() in (".jpg", ".jpeg")
+                     else photo.with_suffix(".png").name)  # a photo format Pillow cannot write becomes PNG
+        if out.exists() and not args.overwrite:
+            kept += 1
+            continue
+        try:
+            stylizer.file(photo, out, args.max_size, overwrite=True)
+            done += 1
+        except ImageReadError as exc:
+            failed.append(photo.name)
+            log.warning("skipped %s", exc)
+    summary = f"painted {done} of {len(photos)} photos into {dst}/ ({stylizer.name}, {stylizer.engine.description})"
+    summary += f"; kept {kept} painted before (--overwrite paints them again)" if kept else ""
+    if failed:
+        raise UsageError(f"{summary}; could not read {', '.join(failed)}")
+    return summary
 
 
 def run_video(args: argparse.Namespace) -> str:
@@ -212,6 +264,8 @@ def run_video(args: argparse.Namespace) -> str:
         raise UsageError(f"--duration must be more than 0 seconds, not {args.duration:g}")
     if not args.start >= 0:
         raise UsageError(f"--start must be 0 seconds or more, not {args.start:g}")
+    if args.max_size is not None and args.max_size < MIN_SIDE:
+        raise UsageError(f"--max-size must be at least {MIN_SIDE} px, not {args.max_size}")
     if not 0 <= args.crf <= 51:
         raise UsageError(f"--crf is from 0 (lossless) to 51 (worst), not {args.crf}")
     keyframes = parse_keyframes(args.keyframes) if args.keyframes else None
@@ -224,11 +278,13 @@ def run_video(args: argparse.Namespace) -> str:
     if keyframes and not args.painter:  # the family of the first keyframe's first painter
         args.painter = [next(iter(keyframes[0].blend))]
     seconds = info.duration - args.start if args.duration is None else min(args.duration, info.duration - args.start)
-    workload = max(0.0, seconds) * float(info.fps) * info.width * info.height  # pixels to paint
+    width, height = frame_size(info, args.max_size)
+    workload = max(0.0, seconds) * float(info.fps) * width * height  # pixels to paint
     # Loaded here too with --ray: a wrong painter or blend is reported before Ray starts.
     stylizer = _stylizer(args, 0 if args.ray is not None else workload)
     options = RenderOptions(args.batch_size, args.crf, args.preset, args.encoder, args.start, args.duration,
-                            stabilize=stylizer.steady_strength(args.stabilize, keyframes is not None))
+                            stabilize=stylizer.steady_strength(args.stabilize, keyframes is not None),
+                            max_size=args.max_size)
     if args.ray is not None:
         if args.ray_workers < 0:
             raise UsageError("--ray-workers must be positive (0: one per GPU or CPU)")
@@ -313,6 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("infer").setLevel(logging.INFO)
     command = {"image": run_image, "video": run_video, "export": run_export, "reference": run_reference,
                "compare": run_compare}[args.command]
+    if getattr(args, "painters_dir", None) is not None:  # looked up first, then $PAINTERS_PATH and checkpoints/
+        searched = os.environ.get(SEARCH_PATH_VARIABLE)
+        os.environ[SEARCH_PATH_VARIABLE] = os.pathsep.join([str(args.painters_dir), *([searched] if searched else [])])
     try:
         message = command(args)
     except UserError as exc:

@@ -31,7 +31,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from infer.painters import PainterFiles
+from infer.painters import PainterFiles, stale_export
 from infer.precision import HalfCheck
 from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Tiling, free_memory, stylize_tiled
 from nets.device import pick_device
@@ -413,12 +413,20 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
     dev = pick_device(device)
     half = precision == "fp16" or (precision == "auto" and dev.type == "cuda")
     onnx_file = (files.onnx_fp16 or files.onnx) if half else (files.onnx or files.onnx_fp16)
+    might_use = engine in ("auto", "onnx") and files.pt is not None and onnx_file is not None
+    stale = stale_export(files.pt, onnx_file) if might_use else None
+    if stale is not None:
+        again = f"python -m infer export {files.pt} --overwrite"
+        if engine == "onnx":
+            raise EngineError(f"{stale}: export it again ({again}), or use --engine torch")
+        log.warning("%s: painting with PyTorch instead (%s makes a matching one)", stale, again)
+        onnx_file = None
     if engine == "auto":
         engine = default_engine(files.pt is not None, onnx_file is not None, dev, workload)
     network: OnnxNetwork | TorchNetwork
     if engine == "onnx":
         if onnx_file is None:
-            raise EngineError(f"{files.pt} has no ONNX file; make one with: python -m infer export {files.pt.stem}")
+            raise EngineError(f"{files.pt} has no ONNX file; make one with: python -m infer export {files.pt}")
         network = OnnxNetwork(onnx_file, dev, tiling)
         half = network.precision == "fp16"
         if precision == "fp16" and not half:

@@ -1,8 +1,9 @@
-"""Finding a painter by name: a file in ``checkpoints/``, a painter inside a family there, or a path.
+"""Finding a painter by name: a file in a painter folder, a painter inside a family there, or a path.
 
 A painter file (``.pt``) may hold a family; its exported ONNX files sit beside it with the same stem.
-``-m NAME`` means, in this order: the file ``checkpoints/NAME.pt`` / ``.onnx`` (a whole family if it holds
-several), else the painter called NAME inside any family in ``checkpoints/``.
+Painter folders are searched in order: those in ``$PAINTERS_PATH`` (``--painters-dir`` adds one in front),
+then the shipped ``checkpoints/``. ``-m NAME`` means the file ``NAME.pt`` / ``.onnx`` in the first folder
+that has one (a whole family if it holds several), else the painter called NAME inside a family there.
 """
 
 from __future__ import annotations
@@ -15,10 +16,19 @@ from pathlib import Path
 
 import onnx
 
-from nets.painter import PainterFileError, painter_names, read_painter
+from nets.painter import PainterFileError, read_painter
 
-#: Where painter names are looked up: the shipped ``checkpoints/`` folder of this project.
+#: The shipped painters: the last folder painter names are looked up in.
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+#: Folders (separated by os.pathsep) searched for painters before ``checkpoints/``: painters trained with
+#: ``--out-dir`` elsewhere are then found by name.
+SEARCH_PATH_VARIABLE = "PAINTERS_PATH"
+
+
+def painter_folders() -> list[Path]:
+    """Where painter names are looked up, in order: ``$PAINTERS_PATH``, then the shipped ``checkpoints/``."""
+    extra = [Path(p).expanduser() for p in os.environ.get(SEARCH_PATH_VARIABLE, "").split(os.pathsep) if p]
+    return [*extra, CHECKPOINTS]
 
 
 @dataclass
@@ -74,14 +84,34 @@ def _files(stem: Path) -> PainterFiles:
 
 def names_in(path: Path) -> list[str]:
     """The painters held by a painter file (``.pt``) or an exported one (``.onnx``)."""
+    return [record["name"] for record in read_painter_records(path)]
+
+
+def read_painter_records(path: Path) -> list[dict]:
+    """The records (name, style image, numbers) of the painters held by a ``.pt`` or an exported ``.onnx``."""
     if path.suffix == ".pt":
-        return painter_names(read_painter(path))
-    meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        return read_painter(path)["painters"]
+    meta = _onnx_meta(path)
     if "painters" in meta:
-        return [p["name"] for p in json.loads(meta["painters"])]
+        return json.loads(meta["painters"])
     if "painter" in meta:
-        return [meta["painter"]]
+        return [{"name": meta["painter"]}]
     raise PainterFileError(f"{path} is an ONNX file but not an exported painter (no painter metadata)")
+
+
+def _onnx_meta(path: Path) -> dict[str, str]:
+    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+
+
+def stale_export(pt: Path, exported: Path) -> str | None:
+    """Why ``exported`` (an .onnx beside ``pt``) is not an export of ``pt`` as it is now, or None if it is:
+    the graph records the SHA-256 of the checkpoint it was made from."""
+    recorded = _onnx_meta(exported).get("source_sha256")
+    if recorded is None:
+        return f"{exported.name} does not say which checkpoint it was exported from"
+    if recorded != _sha256(pt):
+        return f"{exported.name} was exported from another checkpoint than {pt.name} (retrained or replaced since)"
+    return None
 
 
 def painter_files(folder: Path = CHECKPOINTS) -> dict[str, list[str]]:
@@ -96,8 +126,22 @@ def painter_files(folder: Path = CHECKPOINTS) -> dict[str, list[str]]:
     return found
 
 
-def find_painter(painter: str | os.PathLike, folder: Path = CHECKPOINTS) -> PainterRef:
-    """A painter name (looked up in ``folder``) or a path to a ``.pt`` or ``.onnx`` file."""
+def every_painter_file(folders: list[Path] | None = None) -> dict[Path, list[str]]:
+    """Every painter file (its checkpoint, else its export) in the painter folders and the painters it
+    holds; a stem found in an earlier folder hides the same stem in a later one, as names are looked up."""
+    found: dict[Path, list[str]] = {}
+    seen: set[str] = set()
+    for folder in folders if folders is not None else painter_folders():
+        for stem, names in painter_files(folder).items() if folder.is_dir() else ():
+            if stem not in seen:
+                seen.add(stem)
+                found[_files(folder / stem).first] = names
+    return found
+
+
+def find_painter(painter: str | os.PathLike, folders: list[Path] | None = None) -> PainterRef:
+    """A painter name (looked up in ``folders``, by default ``painter_folders()``) or a path to a ``.pt`` or
+    ``.onnx`` file."""
     path = Path(painter)
     if path.suffix in (".pt", ".onnx"):
         if not path.is_file():
@@ -108,13 +152,16 @@ def find_painter(painter: str | os.PathLike, folder: Path = CHECKPOINTS) -> Pain
         return PainterRef(PainterFiles(None, None if fp16 else path, path if fp16 else None))
     if path.suffix or path.exists():
         raise PainterFileError(f"{path} is not a painter: give a name from checkpoints/ or a .pt or .onnx file")
-    files = _files(folder / str(painter))
-    if any((files.pt, files.onnx, files.onnx_fp16)):
-        return PainterRef(files)
-    known = painter_files(folder)
-    for stem, names in known.items():
+    folders = folders if folders is not None else painter_folders()
+    for folder in folders:
+        files = _files(folder / str(painter))
+        if any((files.pt, files.onnx, files.onnx_fp16)):
+            return PainterRef(files)
+    known = every_painter_file(folders)
+    for source, names in known.items():
         if str(painter) in names:
-            return PainterRef(_files(folder / stem), str(painter))
-    listed = sorted(set(known) | {n for names in known.values() for n in names})
-    raise PainterFileError(f"unknown painter {painter!r}; known: {', '.join(listed) or 'none yet'}")
+            return PainterRef(_files(source.with_name(source.name.split(".")[0])), str(painter))
+    listed = sorted({p.name.split(".")[0] for p in known} | {n for names in known.values() for n in names})
+    raise PainterFileError(f"unknown painter {painter!r}; known: {', '.join(listed) or 'none yet'} (painters are "
+                           f"looked up in ${SEARCH_PATH_VARIABLE}, --painters-dir and checkpoints/)")
 

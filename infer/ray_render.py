@@ -127,7 +127,7 @@ def steady_phases(src: Path, options: RenderOptions, firsts: list[float]) -> lis
     tracker, follower = MotionTracker(), Stabilizer()
     wanted, phases = sorted(set(firsts)), {}
     last = wanted[-1] if wanted else options.start
-    for when, frame in clip_frames(src, options.start, last + 1):
+    for when, frame in clip_frames(src, options.start, last + 1, options.max_size):
         follower.advance(tracker(frame))
         for first in wanted:
             if first not in phases and when >= first - 1e-6:

@@ -37,7 +37,7 @@ from infer.tiles import Tiling
 from infer.video import RenderOptions, RenderStats, probe, rendered_seconds, stylize_video
 from nets.errors import UserError
 from nets.files import atomic_path
-from nets.images import fit_longest_side, open_rgb
+from nets.images import fit_longest_side, holds_alpha, open_rgb_alpha
 
 PainterSpec = str | os.PathLike
 
@@ -135,9 +135,13 @@ class Stylizer:
         """Stylise a photo file into ``dst`` (format from its extension), written atomically; ``max_size``
         scales a bigger photo down (never up); an existing ``dst`` is only replaced with ``overwrite``."""
         _check_output(dst, overwrite)
-        photo = np.asarray(fit_longest_side(open_rgb(src), max_size, enlarge=False))  # photos can be huge: one copy
+        rgb, alpha = open_rgb_alpha(src)
+        photo = np.asarray(fit_longest_side(rgb, max_size, enlarge=False))  # photos can be huge: one copy
+        del rgb
         result = Image.fromarray(self.image(photo))
         del photo
+        if alpha is not None and holds_alpha(Path(dst).suffix):  # the painting takes the photo's transparency
+            result.putalpha(alpha.resize(result.size, Image.Resampling.LANCZOS))
         with atomic_path(dst) as tmp:
             result.save(tmp, quality=95)  # quality applies to JPEG/WebP; other formats ignore it
 

@@ -4,7 +4,8 @@ A reader thread decodes frames (and passes audio and subtitle packets through un
 thread runs the engine on batches, and a writer thread encodes and muxes, with small queues between them
 so the engine waits on I/O as little as possible. Frame timestamps are copied, so frame count, frame rate
 and duration stay those of the input; every audio and subtitle track the output container can hold is
-copied without re-encoding (the others are named in a warning). Video is encoded as H.264 by NVENC (the
+copied without re-encoding (audio it cannot hold is re-encoded to AAC, a subtitle track named in a
+warning), with the clip's and the streams' tags (language, creation time). Video is encoded as H.264 by NVENC (the
 GPU's encoder chip, idle otherwise) where it opens, else by x264, with the same quality setting. A phone
 clip's rotation is applied, so the painting is made and written upright, and the pixel aspect ratio of
 anamorphic clips is kept. Unless told otherwise the painting is steadied (``infer.steady``): the reader
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -85,6 +87,7 @@ class RenderOptions:
     stabilize: float | None = None  # the stabiliser's strength (infer.steady), 0 off; None: DEFAULT_STRENGTH
     lead_in: float = 0.0  # seconds before ``start`` painted only to settle the stabiliser (a segment's overlap)
     phase: tuple[float, float] = (0.0, 0.0)  # the scene's motion before the first frame decoded (a segment's)
+    max_size: int | None = None  # scale frames down so the longest side is at most this (a quick preview)
 
 
 @dataclass
@@ -173,13 +176,25 @@ def _mux_time(packet: av.Packet) -> float:
     return float((packet.dts if packet.dts is not None else packet.pts) * packet.time_base)
 
 
-def _upright(frame: av.VideoFrame, info: ClipInfo) -> np.ndarray:
-    """A decoded frame as H×W×3 RGB, turned upright by the clip's rotation."""
+def _upright(frame: av.VideoFrame, info: ClipInfo, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A decoded frame as H×W×3 RGB, turned upright by the clip's rotation (and scaled down to ``size``)."""
     array = frame.to_ndarray(format="rgb24")
-    return np.ascontiguousarray(np.rot90(array, info.rotation // 90)) if info.rotation else array
+    array = np.ascontiguousarray(np.rot90(array, info.rotation // 90)) if info.rotation else array
+    if size is not None and size != (array.shape[1], array.shape[0]):
+        array = cv2.resize(array, size, interpolation=cv2.INTER_AREA)
+    return array
 
 
-def clip_frames(src: str | os.PathLike, start: float = 0.0, end: float = float("inf")
+def frame_size(info: ClipInfo, max_size: int | None) -> tuple[int, int]:
+    """(width, height) of the painted frames: the clip's, or scaled down so the longest side is at most
+    ``max_size`` (then even, for 4:2:0)."""
+    if max_size is None or max(info.width, info.height) <= max_size:
+        return info.width, info.height
+    scale = max_size / max(info.width, info.height)
+    return max(2, 2 * round(info.width * scale / 2)), max(2, 2 * round(info.height * scale / 2))
+
+
+def clip_frames(src: str | os.PathLike, start: float = 0.0, end: float = float("inf"), max_size: int | None = None
                 ) -> Iterable[tuple[float, np.ndarray]]:
     """(second from the clip's first frame, upright RGB frame) of every frame in [start, end), in order,
     chosen exactly as a render chooses them (a Ray render's driver follows the scene's motion with it)."""
@@ -190,7 +205,7 @@ def clip_frames(src: str | os.PathLike, start: float = 0.0, end: float = float("
             if when >= end - 1e-6:
                 return
             if when >= start - 1e-6:
-                yield when, _upright(frame, info)
+                yield when, _upright(frame, info, frame_size(info, max_size))
 
 
 class _Pipeline:
@@ -201,14 +216,15 @@ class _Pipeline:
     """
 
     def __init__(self, inp: av.container.InputContainer, out: av.container.OutputContainer, engine: Engine,
-                 options: RenderOptions, info: ClipInfo, expected: int, copied: dict[int, Any]) -> None:
+                 options: RenderOptions, info: ClipInfo, expected: int, copied: dict[int, Track]) -> None:
         self.inp, self.out, self.engine, self.options, self.info = inp, out, engine, options, info
-        self.expected, self.copied = expected, copied  # copied: input stream index -> output stream
+        self.expected, self.copied = expected, copied  # input stream index -> where its packets go
         self.in_video = inp.streams.video[0]
         self.in_video.thread_type = "AUTO"
         self.out_video = out.streams.video[0]
         self.end = options.start + options.duration if options.duration is not None else float("inf")
         self.origin = info.start + options.start  # the input's timestamp of the output's second 0
+        self.size = frame_size(info, options.max_size)
         strength = DEFAULT_STRENGTH if options.stabilize is None else options.stabilize
         self.steady = Stabilizer(strength, options.phase)
         self.stop = threading.Event()
@@ -283,7 +299,7 @@ class _Pipeline:
                     when = float(pts * video_base) - info.start
                     if not first - 1e-6 <= when < end - 1e-6:
                         continue
-                    array = _upright(frame, info)
+                    array = _upright(frame, info, self.size)
                     self.timings["decode"] += time.perf_counter() - tick
                     motion = None
                     if tracker is not None:
@@ -303,7 +319,7 @@ class _Pipeline:
         while (item := self.get(self.encoded)) is not _END:
             tick = time.perf_counter()
             if isinstance(item, av.Packet):
-                self.out.mux(_move(item, -self.shift(item.time_base), self.copied[item.stream.index]))
+                self.copied[item.stream.index].mux(self.out, item, self.shift)
             else:
                 pts, array = item
                 frame = av.VideoFrame.from_ndarray(array, format="rgb24")
@@ -312,6 +328,8 @@ class _Pipeline:
             self.timings["encode"] += time.perf_counter() - tick
         if not self.stop.is_set():
             self.out.mux(self.out_video.encode(None))
+            for track in self.copied.values():
+                track.flush(self.out)
 
     def stylize(self, bar: tqdm) -> int:
         """Batch frames through the engine (with each frame's second in the output); return how many."""
@@ -424,40 +442,93 @@ def _add_video_stream(out: av.container.OutputContainer, width: int, height: int
     return video
 
 
-def _holds(container_format: str, stream: av.stream.Stream) -> bool:
-    """Whether a container of this format can hold a copy of ``stream``: its header is tried in memory."""
+def _holds(container_format: str, stream: av.stream.Stream, packet: av.Packet | None) -> bool:
+    """Whether a container of this format can hold a copy of ``stream``: its header and first packet are
+    written in memory (some muxers take the header, then refuse the packets: PCM from an AVI into MP4)."""
     try:
         with av.open(io.BytesIO(), "w", format=container_format) as trial:
-            trial.add_stream_from_template(stream)
+            copy = trial.add_stream_from_template(stream)
             trial.start_encoding()
+            if packet is not None:
+                packet.stream = copy
+                trial.mux(packet)
     except (av.FFmpegError, ValueError, TypeError):
         return False
     return True
 
 
+@dataclass
+class Track:
+    """Where an input audio or subtitle track goes: copied packet by packet, or (audio the container cannot
+    hold as it is) re-encoded to AAC."""
+
+    stream: av.stream.Stream  # in the output
+    reencode: bool = False
+
+    def mux(self, out: av.container.OutputContainer, packet: av.Packet, shift: Callable[[Fraction], int]) -> None:
+        """``packet`` into ``out``, its time moved back by ``shift(time base)`` ticks (where the output starts)."""
+        if not self.reencode:
+            out.mux(_move(packet, -shift(packet.time_base), self.stream))
+            return
+        for frame in packet.decode():
+            frame.pts -= shift(frame.time_base)
+            out.mux(self.stream.encode(frame))
+
+    def flush(self, out: av.container.OutputContainer) -> None:
+        if self.reencode:
+            out.mux(self.stream.encode(None))
+
+
+def _first_packets(path: str, indexes: list[int]) -> dict[int, av.Packet]:
+    """The first packet of each of these streams (what ``_holds`` tries), from a fresh read of the file."""
+    found: dict[int, av.Packet] = {}
+    with av.open(path) as container:
+        for packet in container.demux(*[container.streams[i] for i in indexes]):
+            if packet.size and packet.stream.index not in found:
+                found[packet.stream.index] = packet
+            if len(found) == len(indexes):
+                break
+    return found
+
+
 def _add_streams(out: av.container.OutputContainer, inp: av.container.InputContainer, info: ClipInfo,
-                 options: RenderOptions) -> tuple[av.video.stream.VideoStream, dict[int, Any]]:
+                 options: RenderOptions) -> tuple[av.video.stream.VideoStream, dict[int, Track]]:
     """H.264 video at the shown size, pixel aspect and the input's time base, and (with ``options.tracks``)
     a copy of every audio and subtitle track the container can hold."""
-    video = _add_video_stream(out, info.width, info.height, info.fps, inp.streams.video[0].time_base, options)
+    video = _add_video_stream(out, *frame_size(info, options.max_size), info.fps, inp.streams.video[0].time_base,
+                              options)
+    out.metadata.update(inp.metadata)  # creation time, title …
+    video.metadata.update({k: v for k, v in inp.streams.video[0].metadata.items() if k in ("language", "title")})
     if info.sample_aspect_ratio and info.sample_aspect_ratio != 1:
         video.codec_context.sample_aspect_ratio = info.sample_aspect_ratio
     return video, copy_tracks(out, inp) if options.tracks else {}
 
 
-def copy_tracks(out: av.container.OutputContainer, inp: av.container.InputContainer) -> dict[int, Any]:
-    """An output stream for every audio and subtitle track of ``inp`` that ``out`` can hold (the others are
-    named in a warning); returns input stream index -> output stream."""
-    copied, dropped = {}, []
-    for stream in [*inp.streams.audio, *inp.streams.subtitles]:
-        if _holds(out.format.name, stream):
-            copied[stream.index] = out.add_stream_from_template(stream)
+def copy_tracks(out: av.container.OutputContainer, inp: av.container.InputContainer) -> dict[int, Track]:
+    """Where every audio and subtitle track of ``inp`` goes in ``out``: a copy where the container can hold
+    it, else audio re-encoded to AAC (with a note); a subtitle track it cannot hold is named in a warning.
+    Language tags and the like go along. Returns input stream index -> Track."""
+    tracks, dropped = {}, []
+    streams = [*inp.streams.audio, *inp.streams.subtitles]
+    first = _first_packets(inp.name, [s.index for s in streams]) if streams else {}
+    suffix = Path(out.name).suffix or out.format.name
+    for stream in streams:
+        if _holds(out.format.name, stream, first.get(stream.index)):
+            tracks[stream.index] = Track(out.add_stream_from_template(stream))
+        elif stream.type == "audio":
+            channels = stream.codec_context.layout.nb_channels  # in a standard order: AAC refuses "1 channels"
+            layout = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(channels, "stereo")
+            aac = out.add_stream("aac", rate=stream.codec_context.sample_rate, layout=layout)
+            tracks[stream.index] = Track(aac, reencode=True)
+            log.warning("%s cannot hold audio track %d (%s) as it is: re-encoded to AAC", suffix, stream.index,
+                        stream.codec_context.name)
         else:
             dropped.append(f"{stream.type} track {stream.index} ({stream.codec_context.name})")
+            continue
+        tracks[stream.index].stream.metadata.update(stream.metadata)
     if dropped:
-        log.warning("%s cannot hold %s: left out (an .mkv output keeps nearly any track)",
-                    Path(out.name).suffix or out.format.name, ", ".join(dropped))
-    return copied
+        log.warning("%s cannot hold %s: left out (an .mkv output keeps nearly any track)", suffix, ", ".join(dropped))
+    return tracks
 
 
 def write_video(dst: str | os.PathLike, frames: Iterable[np.ndarray], fps: int,
@@ -497,7 +568,7 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, engine: Engine
     src, dst = Path(src), Path(dst)
     info = probe(src)
     options = dataclasses.replace(options or RenderOptions())
-    options.batch_size = options.batch_size or default_batch(info.width, info.height)
+    options.batch_size = options.batch_size or default_batch(*frame_size(info, options.max_size))
     end = options.start + options.duration if options.duration is not None else float("inf")
     expected = min(info.frames, round(rendered_seconds(info, options.start, options.duration) * float(info.fps)))
     if expected <= 0:
@@ -549,13 +620,20 @@ def join_segments(src: str | os.PathLike, segments: list[tuple[Path, float]], ds
                             continue
                         yield _mux_time(_move(packet, shift, video)), packet
 
+        def shift(time_base: Fraction) -> int:
+            return _origin(info, options.start, time_base)
+
         def track_packets() -> Iterable[tuple[float, av.Packet]]:
             for packet in inp.demux(*[inp.streams[index] for index in copied]) if copied else ():
                 if _in_range(packet, info, options.start, end):
-                    by = -_origin(info, options.start, packet.time_base)
-                    yield _mux_time(_move(packet, by, copied[packet.stream.index])), packet
+                    yield _mux_time(packet) - float(shift(packet.time_base) * packet.time_base), packet
 
         for _, packet in heapq.merge(video_packets(), track_packets(), key=lambda item: item[0]):
-            frames += packet.stream is video
-            out.mux(packet)
+            if packet.stream is video:
+                frames += 1
+                out.mux(packet)
+            else:
+                copied[packet.stream.index].mux(out, packet, shift)
+        for track in copied.values():
+            track.flush(out)
     return frames

@@ -6,6 +6,7 @@ tensors are float RGB in [0, 1], B×3×H×W.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -45,6 +46,12 @@ def is_photo(path: Path) -> bool:
 
 def open_rgb(path: str | os.PathLike) -> Image.Image:
     """The photo at ``path``, upright and in RGB (alpha composited on white)."""
+    return open_rgb_alpha(path)[0]
+
+
+def open_rgb_alpha(path: str | os.PathLike) -> tuple[Image.Image, Image.Image | None]:
+    """The photo at ``path``, upright: RGB (composited on white where it is transparent) and its alpha
+    channel (``None`` for an opaque photo), so that a painting can be given the photo's transparency."""
     try:
         with Image.open(path) as img:
             img = ImageOps.exif_transpose(img)
@@ -55,11 +62,20 @@ def open_rgb(path: str | os.PathLike) -> Image.Image:
         raise ImageReadError(f"{path} is not a readable image ({exc})") from None
     if img.mode.startswith("I") or img.mode == "F":
         img = _gray_to_8bit(img)
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return img.convert("RGB")
+        return Image.alpha_composite(white, rgba).convert("RGB"), rgba.getchannel("A")
+    return img.convert("RGB"), None
+
+
+def holds_alpha(suffix: str) -> bool:
+    """Whether pictures written under this suffix keep transparency (PNG, WebP, TIFF do; JPEG does not)."""
+    try:
+        Image.new("RGBA", (8, 8)).save(io.BytesIO(), format=Image.registered_extensions()[suffix.lower()])
+    except (OSError, KeyError, ValueError):
+        return False
+    return True
 
 
 def _gray_to_8bit(img: Image.Image) -> Image.Image:

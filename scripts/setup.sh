@@ -7,3 +7,4 @@ python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r "${1:-requirements.txt}"
+.venv/bin/python -m pip install --quiet --no-deps -e .  # the painters command (.venv/bin/painters)

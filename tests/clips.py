@@ -13,13 +13,15 @@ import numpy as np
 def make_clip(path: Path, frames: list[np.ndarray], fps: int = 10, audio_hz: float | None = None, *,
               audio: Sequence[str] = (), container: str | None = None, video_codec: str = "libx264",
               rotation: int | None = None, sample_aspect_ratio: Fraction | None = None,
-              options: dict[str, str] | None = None, keyframe_every: int | None = None) -> None:
+              options: dict[str, str] | None = None, keyframe_every: int | None = None,
+              tags: dict[str, str] | None = None, language: str | None = None) -> None:
     """Encode RGB frames (H.264, 4:4:4 when odd-sized, unless another ``video_codec``), with tones.
 
     ``audio_hz``: one mono AAC tone of the clip's length; ``audio``: one tone track per codec named
     (440 Hz, 550 Hz …). ``container`` forces a format (``mpegts``, raw ``h264`` …); ``rotation`` is the
     display matrix angle (counter-clockwise degrees), ``sample_aspect_ratio`` the pixels' shape,
-    ``keyframe_every`` the distance between keyframes in frames.
+    ``keyframe_every`` the distance between keyframes in frames; ``tags`` the clip's metadata, ``language``
+    every stream's.
     """
     codecs = list(audio) + (["aac"] if audio_hz is not None else [])
     with av.open(str(path), "w", format=container, options=options or {}) as out:
@@ -35,6 +37,9 @@ def make_clip(path: Path, frames: list[np.ndarray], fps: int = 10, audio_hz: flo
             video.codec_context.sample_aspect_ratio = sample_aspect_ratio
         seconds = len(frames) / fps
         tracks = [out.add_stream(codec, rate=48000, layout="mono") for codec in codecs]  # all before the header
+        out.metadata.update(tags or {})
+        for stream in (video, *tracks) if language else ():
+            stream.metadata["language"] = language
         out.start_encoding()  # writes the header even for a clip without frames
         for k, track in enumerate(tracks):
             hz = audio_hz if audio_hz is not None and k == len(codecs) - 1 else 440 + 110 * k

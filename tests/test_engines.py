@@ -12,6 +12,7 @@ import torch._inductor.config
 from infer.engines import (
     COMPILE_PAYS_PIXELS,
     BoundBuffers,
+    EngineError,
     OnnxNetwork,
     default_engine,
     open_network,
@@ -147,3 +148,18 @@ def test_a_cpu_compile_does_not_warn_about_a_missing_cuda_runtime(tiny_painter, 
 
         cpp_extension._find_cuda_home()
     assert "No CUDA runtime" not in caplog.text
+
+
+def test_an_onnx_file_from_another_checkpoint_is_not_taken_for_the_painter(tiny_family, tmp_path, caplog):
+    """duo.onnx that is really the shipped family's export (as after retraining duo.pt without exporting)."""
+    pt, stale = tmp_path / "duo.pt", tmp_path / "duo.onnx"
+    pt.write_bytes(tiny_family.read_bytes())
+    stale.write_bytes(find_painter("four_painters").files.onnx.read_bytes())
+    files = PainterFiles(pt, stale, None)
+    with pytest.raises(EngineError, match=f"duo.onnx was exported from another checkpoint than duo.pt.*"
+                                          f"python -m infer export {pt} --overwrite"):
+        open_network(files, "onnx", "cpu")
+    with caplog.at_level(logging.WARNING):
+        network = open_network(files, "auto", "cpu")
+    assert network.description.startswith("torch") and "painting with PyTorch instead" in caplog.text
+    assert [p["name"] for p in network.painters] == ["vangogh_starry_night", "munch_the_scream"]  # duo's own

@@ -55,7 +55,48 @@ def test_cli_stylises_grayscale_alpha_and_rotated_photos(tiny_painter, tmp_path,
         result = run_cli("infer", "image", str(tmp_path / name), "-m", str(path), "-o", str(out))
         assert result.returncode == 0, result.stderr
         with Image.open(out) as img:
-            assert img.mode == "RGB" and img.size == size
+            assert img.mode == ("RGBA" if name == "alpha.png" else "RGB") and img.size == size
+
+
+def test_a_transparent_photo_keeps_its_transparency_where_the_output_can_hold_it(tiny_painter, tmp_path, val_dir):
+    photo = Image.open(sorted(val_dir.iterdir())[0]).convert("RGBA").resize((64, 48))
+    alpha = np.zeros((48, 64), np.uint8)
+    alpha[8:40, 16:48] = 255  # an opaque cut-out on a transparent sheet
+    photo.putalpha(Image.fromarray(alpha))
+    photo.save(tmp_path / "cutout.png")
+    for suffix, mode in ((".png", "RGBA"), (".webp", "RGBA"), (".jpg", "RGB")):
+        out = tmp_path / f"out{suffix}"
+        result = run_cli("infer", "image", str(tmp_path / "cutout.png"), "-m", str(tiny_painter), "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        with Image.open(out) as img:
+            assert img.mode == mode and img.size == (64, 48)
+            if mode == "RGBA":  # the alpha comes through, the colour is painted
+                assert np.abs(np.asarray(img.getchannel("A")).astype(int) - alpha).max() <= 1
+                painted = np.asarray(img.convert("RGB"))[8:40, 16:48].astype(int)
+                assert np.abs(painted - np.asarray(photo.convert("RGB"))[8:40, 16:48]).mean() > 5
+
+
+def test_a_folder_of_photos_is_painted_in_one_command_and_a_rerun_goes_on(tiny_painter, tmp_path, val_dir):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for path in sorted(val_dir.iterdir())[:2]:
+        shutil.copy(path, photos)
+    Image.open(sorted(val_dir.iterdir())[0]).convert("RGBA").save(photos / "cutout.png")
+    (photos / "broken.jpg").write_text("not a photo")
+    (photos / "notes.txt").write_text("not a photo either, and not taken for one")
+    out = tmp_path / "paintings"
+    args = ["infer", "image", str(photos), "-m", str(tiny_painter), "-o", str(out), "--max-size", "64", "--engine",
+            "torch"]
+    first = run_cli(*args)
+    assert first.returncode == 2  # one photo could not be read: said in one line, the others are painted
+    assert first.stderr.strip().splitlines()[-1].endswith("painted 3 of 4 photos into " f"{out}/ (tiny, torch cpu "
+                                                          "fp32); could not read broken.jpg")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(p.name for p in photos.iterdir() if p.suffix != ".txt" and p.name != "broken.jpg")
+    (out / names[0]).unlink()  # as if the run had stopped before this one
+    again = run_cli(*args)
+    assert "painted 1 of 4 photos" in again.stderr and "kept 2 painted before" in again.stderr
+    assert sorted(p.name for p in out.iterdir()) == names
 
 
 def test_max_size_only_scales_down(tiny_painter, tmp_path, val_dir):
@@ -98,7 +139,7 @@ def test_the_api_replaces_an_output_only_when_asked(tiny_painter, tmp_path, val_
     ("unwritable_format", "cannot write .psd pictures"),
     ("nameless_painter", "damaged painter checkpoint"),
     ("foreign_onnx", "not a graph exported by this tool"),
-    ("folder_input", "is a folder; give a file"),
+    ("folder_input", "photos is a folder of photos: give -o a folder for the paintings, not out.png"),
     ("no_size", "--max-size must be at least 8 px"),
 ])
 def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path, val_dir):
@@ -172,13 +213,29 @@ def test_painters_are_found_by_file_or_by_name_inside_a_family(tiny_family, tiny
     folder.mkdir()
     shutil.copy(tiny_family, folder / "duo.pt")
     shutil.copy(tiny_painter, folder / "tiny.pt")
-    whole = find_painter("duo", folder)
+    whole = find_painter("duo", [folder])
     assert whole.files.pt == folder / "duo.pt" and whole.painter is None
-    inside = find_painter("munch_the_scream", folder)
+    inside = find_painter("munch_the_scream", [folder])
     assert inside.files.pt == folder / "duo.pt" and inside.painter == "munch_the_scream"
-    assert find_painter("tiny", folder).painter is None
+    assert find_painter("tiny", [folder]).painter is None
     with pytest.raises(PainterFileError, match="known: duo, munch_the_scream, tiny, vangogh_starry_night"):
-        find_painter("picasso", folder)
+        find_painter("picasso", [folder])
+
+
+def test_painters_trained_elsewhere_are_found_by_name(tiny_painter, tmp_path, val_dir, monkeypatch):
+    """Through $PAINTERS_PATH or --painters-dir, before the shipped checkpoints/."""
+    mine = tmp_path / "my_painters"
+    mine.mkdir()
+    shutil.copy(tiny_painter, mine / "tiny.pt")
+    photo, out = sorted(val_dir.iterdir())[0], tmp_path / "out.png"
+    unknown = run_cli("infer", "image", str(photo), "-m", "tiny", "-o", str(out), "--max-size", "64")
+    assert_one_line_error(unknown, "unknown painter 'tiny'", tmp_path)
+    found = run_cli("infer", "image", str(photo), "-m", "tiny", "-o", str(out), "--max-size", "64",
+                    "--painters-dir", str(mine))
+    assert found.returncode == 0 and out.is_file(), found.stderr
+    monkeypatch.setenv("PAINTERS_PATH", str(mine))
+    assert find_painter("tiny").files.pt == mine / "tiny.pt"
+    assert find_painter("munch_the_scream").files.pt.parent.name == "checkpoints"  # the shipped ones still
 
 
 def test_a_family_renders_each_painter_or_all_of_them(tiny_family, val_dir):

@@ -46,6 +46,14 @@ def test_time_range_renders_just_that_range(stylizer, tmp_path):
     assert stats.encoder == ("h264_nvenc" if nvenc_opens() is None else "libx264")  # auto: NVENC where it runs
 
 
+def test_max_size_renders_a_smaller_preview_of_every_frame(tmp_path):
+    src, dst = shared("data", "video", "realshort_320x240.mp4"), tmp_path / "preview.mp4"
+    result = run_cli("infer", "video", str(src), "-m", "munch_the_scream", "-o", str(dst), "--max-size", "160")
+    assert result.returncode == 0, result.stderr
+    info = probe(dst)
+    assert (info.width, info.height, info.frames) == (160, 120, probe(src).frames)
+
+
 def test_default_batch_holds_at_most_four_1080p_frames_or_one_4k_frame():
     sizes = [(640, 360), (1920, 1080), (2560, 1440), (3840, 2160), (7680, 4320)]
     assert [default_batch(w, h) for w, h in sizes] == [4, 4, 2, 1, 1]

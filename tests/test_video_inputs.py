@@ -7,6 +7,7 @@ compared with the input frame by frame.
 import logging
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
@@ -54,18 +55,42 @@ def test_an_anamorphic_clip_keeps_its_pixel_shape(identity, tmp_path):
     assert probe(dst).sample_aspect_ratio == Fraction(4, 3)
 
 
-def test_every_audio_track_is_kept_and_what_cannot_be_is_named(identity, tmp_path, caplog):
+def audio_seconds(path) -> list[tuple[str, float]]:
+    """(codec, seconds of sound) of each audio track."""
+    with av.open(str(path)) as container:
+        streams = [(s.codec_context.name, s.codec_context.sample_rate) for s in container.streams.audio]
+    lengths = []
+    for k, (codec, rate) in enumerate(streams):
+        with av.open(str(path)) as container:
+            lengths.append((codec, sum(f.samples for f in container.decode(audio=k)) / rate))
+    return lengths
+
+
+def test_every_audio_track_is_kept_and_what_cannot_be_copied_is_re_encoded(identity, tmp_path, caplog):
     src, dst = tmp_path / "two.mp4", tmp_path / "out.mp4"
-    make_clip(src, marked_frames(10), fps=10, audio=("aac", "aac"))
+    make_clip(src, marked_frames(10), fps=10, audio=("aac", "aac"), language="fra",
+              tags={"creation_time": "2024-05-01T10:00:00.000000Z", "title": "Vacances"})
     render(identity, src, dst)
     for track in (0, 1):
         assert packets(dst, "audio", track) == packets(src, "audio", track)  # copied, not re-encoded
+    with av.open(str(dst)) as container:  # the tags go along
+        assert container.metadata["creation_time"].startswith("2024-05-01T10:00:00")
+        assert container.metadata["title"] == "Vacances"
+        assert [s.metadata.get("language") for s in container.streams] == ["fra", "fra", "fra"]
+    # Opus into .mov, and a camera's µ-law PCM from an AVI into .mp4: neither container holds them, so
+    # they come out as AAC of the same length, with a note, instead of failing after the painting
     opus, mov = tmp_path / "opus.mkv", tmp_path / "out.mov"
     make_clip(opus, marked_frames(10), fps=10, audio=("libopus",))
+    camera, mp4 = tmp_path / "camera.avi", tmp_path / "camera.mp4"
+    make_clip(camera, marked_frames(10), fps=10, audio=("pcm_mulaw",), container="avi", video_codec="mpeg4")
     with caplog.at_level(logging.WARNING):
         assert render(identity, opus, mov) == 10
-    assert ".mov cannot hold audio track 1 (opus)" in caplog.text
-    assert packets(mov, "audio") == []
+        assert render(identity, camera, mp4) == 10
+    assert ".mov cannot hold audio track 1 (opus) as it is: re-encoded to AAC" in caplog.text
+    assert ".mp4 cannot hold audio track 1 (pcm_mulaw) as it is: re-encoded to AAC" in caplog.text
+    for out in (mov, mp4):
+        [(codec, seconds)] = audio_seconds(out)
+        assert codec == "aac" and seconds == pytest.approx(1.0, abs=0.05)
 
 
 def test_times_count_from_the_clips_first_frame(identity, tmp_path):
