@@ -4,7 +4,6 @@ reference optimisation method, and compare the two."""
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import os
 import shutil
@@ -32,6 +31,7 @@ from infer.stylizer import Stylizer
 from infer.tiles import Tiling, parse_size
 from infer.video import (
     ENCODERS,
+    PIXEL_FORMATS,
     WRITABLE_CLIP_SUFFIXES,
     X264_PRESETS,
     RenderOptions,
@@ -43,7 +43,15 @@ from infer.video import (
 )
 from nets.errors import UserError
 from nets.files import atomic_path
-from nets.images import IMAGE_SUFFIXES, ImageReadError, fit_longest_side, holds_alpha, is_photo, open_rgb
+from nets.images import (
+    IMAGE_SUFFIXES,
+    ImageReadError,
+    fit_longest_side,
+    holds_alpha,
+    is_photo,
+    open_rgb,
+    writable_image_suffixes,
+)
 from nets.options import OneLineErrorParser, add_dataclass_options, from_args
 from nets.painter import painter_names, read_painter
 from nets.progress import progress_bar
@@ -121,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--keyframes", default=None,
                        help="blends at seconds of the output, eased between, e.g. '0:vangogh_starry_night; "
                             "4:munch_the_scream; 8:hokusai_great_wave=0.5,munch_the_scream=0.5'")
+    video.add_argument("--pixel-format", default="yuv420p", choices=PIXEL_FORMATS,
+                       help="yuv420p plays everywhere (an odd size gets one more row or column); yuv444p keeps full "
+                            "colour resolution and any size, but browsers, phones and QuickTime do not play it")
     video.add_argument("--max-size", type=int, default=None,
                        help="scale frames down so the longest side is at most this (a quick preview)")
     video.add_argument("--stabilize", type=float, default=None, metavar="S",
@@ -171,13 +182,10 @@ def check_output(src: Path | None, dst: Path, overwrite: bool, suffixes: tuple[s
 
 
 def check_image_output(src: Path | None, dst: Path, overwrite: bool) -> None:
-    """``check_output`` for pictures, and whether Pillow can write an RGB picture under that name (it
-    reads more formats than it writes: .psd, .xbm, .mpg …)."""
-    check_output(src, dst, overwrite, tuple(Image.registered_extensions()))
-    try:
-        Image.new("RGB", (8, 8)).save(io.BytesIO(), format=Image.registered_extensions()[dst.suffix.lower()])
-    except Exception:  # noqa: BLE001 - each Pillow plugin refuses in its own way (OSError, KeyError …)
-        raise UsageError(f"cannot write {dst.suffix} pictures; use .png, .jpg, .tif or .webp") from None
+    """``check_output`` for pictures Pillow can write (it reads more formats than it writes: .psd, .mpg …)."""
+    if dst.suffix.lower() in set(Image.registered_extensions()) - set(writable_image_suffixes()):
+        raise UsageError(f"cannot write {dst.suffix} pictures; use .png, .jpg, .tif or .webp")
+    check_output(src, dst, overwrite, writable_image_suffixes())
 
 
 def check_input(src: Path) -> None:
@@ -284,7 +292,7 @@ def run_video(args: argparse.Namespace) -> str:
     stylizer = _stylizer(args, 0 if args.ray is not None else workload)
     options = RenderOptions(args.batch_size, args.crf, args.preset, args.encoder, args.start, args.duration,
                             stabilize=stylizer.steady_strength(args.stabilize, keyframes is not None),
-                            max_size=args.max_size)
+                            max_size=args.max_size, pixel_format=args.pixel_format)
     if args.ray is not None:
         if args.ray_workers < 0:
             raise UsageError("--ray-workers must be positive (0: one per GPU or CPU)")

@@ -359,44 +359,66 @@ class PainterEngine:
         return self.network(frames, np.broadcast_to(self.weights, (len(frames), len(self.weights))))
 
 
+def mosaic_grid(count: int, width: int, height: int) -> tuple[int, int]:
+    """(columns, rows) for ``count`` tiles in a width × height frame: the grid whose cells need the least of
+    the frame cropped to fill them, then the fewest cells left over (those show the photo itself)."""
+    def cost(columns: int) -> tuple[float, int]:
+        rows = math.ceil(count / columns)
+        cell, frame = (width / columns) / (height / rows), width / height
+        return 1 - min(cell / frame, frame / cell), columns * rows - count
+    columns = min(range(1, count + 1), key=cost)
+    return columns, math.ceil(count / columns)
+
+
 class MosaicEngine:
-    """Several painters at once: each stylises the frame scaled down to one tile of a grid inside the frame,
-    labelled with its name. Tiles keep the frame's aspect ratio, so any clip renders as a side-by-side at
-    its own size and cost."""
+    """Several painters at once, in a grid that fills the frame: each paints the frame cropped to its cell's
+    shape and scaled down to it, labelled with its name; a cell left over shows the photo. Any clip renders
+    as a side-by-side at its own size and cost."""
 
     def __init__(self, engines: list[Engine]) -> None:
         self.engines = engines
-        self.columns = math.ceil(math.sqrt(len(engines)))
-        self.rows = math.ceil(len(engines) / self.columns)
         self.name = " + ".join(engine.name for engine in engines)
         self.description = engines[0].description
 
     def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
         frames = check_frames(frames)
         _, h, w, _ = frames.shape
-        scale = 1 / max(self.columns, self.rows)
-        th, tw = int(h * scale), int(w * scale)
+        columns, rows = mosaic_grid(len(self.engines), w, h)
+        xs, ys = np.linspace(0, w, columns + 1).round().astype(int), np.linspace(0, h, rows + 1).round().astype(int)
+        th, tw = ys[1] - ys[0], xs[1] - xs[0]
         if min(th, tw) < MIN_SIDE:
-            raise EngineError(f"{w}×{h} px is too small for a {self.columns}×{self.rows} mosaic")
-        top0, left0 = (h - self.rows * th) // 2, (w - self.columns * tw) // 2
-        small = np.stack([cv2.resize(frame, (tw, th), interpolation=cv2.INTER_AREA) for frame in frames])
-        out = np.zeros_like(frames)  # black where the grid has no painter
-        for k, engine in enumerate(self.engines):
-            top, left = top0 + (k // self.columns) * th, left0 + (k % self.columns) * tw
-            tiles = np.ascontiguousarray(engine(small, times))  # writable, in the layout OpenCV draws on
+            raise EngineError(f"{w}×{h} px is too small for a {columns}×{rows} mosaic")
+        # the middle of the frame at the cell's shape, scaled down to the (smallest) cell
+        crop_w, crop_h = min(w, round(h * tw / th)), min(h, round(w * th / tw))
+        x0, y0 = (w - crop_w) // 2, (h - crop_h) // 2
+        small = np.stack([cv2.resize(f[y0:y0 + crop_h, x0:x0 + crop_w], (tw, th), interpolation=cv2.INTER_AREA)
+                          for f in frames])
+        out = np.empty_like(frames)
+        cells = [(engine(small, times), engine.name) for engine in self.engines]
+        cells += [(small, "photo")] * (columns * rows - len(self.engines))
+        for k, (tiles, label) in enumerate(cells):
+            top, left = ys[k // columns], xs[k % columns]
+            bottom, right = ys[k // columns + 1], xs[k % columns + 1]
+            tiles = np.ascontiguousarray(tiles)  # writable, in the layout OpenCV draws on
             for tile in tiles:
-                _label(tile, engine.name)
-            out[:, top:top + th, left:left + tw] = tiles
+                _label(tile, label)
+            stretched = tiles if (bottom - top, right - left) == (th, tw) else np.stack(  # a cell a pixel bigger
+                [cv2.resize(t, (right - left, bottom - top), interpolation=cv2.INTER_LINEAR) for t in tiles])
+            out[:, top:bottom, left:right] = stretched
         return out
 
 
 def _label(image: np.ndarray, text: str) -> None:
-    """Write ``text`` in the lower left corner, white on a dark outline, scaled to fit the width."""
+    """Write ``text`` in the lower left corner, white on a dark band that keeps it readable on any painting,
+    scaled to fit the width."""
     h, w = image.shape[:2]
-    width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 3)[0][0] + 3  # the outline's width included
+    width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)[0][0]
     scale = min(max(h / 400, 0.3), (w - 12) / width)
-    for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(image, text, (6, h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
+    (text_w, text_h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    top = max(0, h - 8 - text_h - 4)
+    band = image[top:h - 8 + base, 2:min(w, 10 + text_w)]
+    band[:] = (band * 0.35).astype(np.uint8)  # darkened, not hidden: the painting still shows through
+    cv2.putText(image, text, (6, h - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
 def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto", precision: str = "auto",

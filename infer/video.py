@@ -53,6 +53,8 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 NVENC_PRESETS = dict(zip(X264_PRESETS, ("p1", "p1", "p2", "p3", "p3", "p4", "p5", "p6", "p7", "p7"), strict=True))
 #: Pixels a batch of frames may hold by default: four 1080p frames, one 4K frame (GPU memory stays ~ fixed).
 BATCH_PIXELS = 4 * 1920 * 1080
+#: ``--pixel-format`` choices: 4:2:0 plays everywhere (odd sizes padded by a pixel); 4:4:4 keeps every pixel.
+PIXEL_FORMATS = ("yuv420p", "yuv444p")
 _END = object()
 
 
@@ -88,6 +90,7 @@ class RenderOptions:
     lead_in: float = 0.0  # seconds before ``start`` painted only to settle the stabiliser (a segment's overlap)
     phase: tuple[float, float] = (0.0, 0.0)  # the scene's motion before the first frame decoded (a segment's)
     max_size: int | None = None  # scale frames down so the longest side is at most this (a quick preview)
+    pixel_format: str = "yuv420p"  # or yuv444p: full colour resolution, any size, but few players play it
 
 
 @dataclass
@@ -322,7 +325,7 @@ class _Pipeline:
                 self.copied[item.stream.index].mux(self.out, item, self.shift)
             else:
                 pts, array = item
-                frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+                frame = _video_frame(array, self.out_video)
                 frame.pts, frame.time_base = pts, self.in_video.time_base
                 self.out.mux(self.out_video.encode(frame))
             self.timings["encode"] += time.perf_counter() - tick
@@ -425,14 +428,19 @@ def choose_encoder(word: str) -> str:
 
 def _add_video_stream(out: av.container.OutputContainer, width: int, height: int, fps: Fraction,
                       time_base: Fraction, options: RenderOptions) -> av.video.stream.VideoStream:
-    """H.264 at this size and time base: yuv420p, or yuv444p for odd sizes (4:2:0 needs even ones)."""
+    """H.264 at this size and time base, in ``options.pixel_format``. 4:2:0 (what browsers, phones and
+    QuickTime play) needs even sides: an odd-sized clip gets one more row or column, its edge repeated;
+    4:4:4 keeps any size."""
     encoder = choose_encoder(options.encoder)
+    if options.pixel_format not in PIXEL_FORMATS:
+        raise VideoError(f"--pixel-format must be one of {', '.join(PIXEL_FORMATS)}, not {options.pixel_format!r}")
     video = out.add_stream(encoder, rate=fps)
-    video.width, video.height = width, height
-    even = width % 2 == 0 and height % 2 == 0
-    video.pix_fmt = "yuv420p" if even else "yuv444p"
-    if not even:
-        log.warning("%dx%d is odd-sized: encoding yuv444p to keep every pixel", width, height)
+    padded = (width + width % 2, height + height % 2) if options.pixel_format == "yuv420p" else (width, height)
+    video.width, video.height = padded
+    video.pix_fmt = options.pixel_format
+    if padded != (width, height):
+        log.warning("%dx%d is odd-sized: written as %dx%d (the last row or column repeated) so that 4:2:0 plays "
+                    "everywhere; --pixel-format yuv444p keeps the size", width, height, *padded)
     video.codec_context.time_base = time_base
     if encoder == ENCODERS["x264"]:
         video.options = {"crf": str(options.crf), "preset": options.preset}
@@ -440,6 +448,14 @@ def _add_video_stream(out: av.container.OutputContainer, width: int, height: int
         quality = {"tune": "lossless"} if options.crf == 0 else {"rc": "vbr", "cq": str(options.crf), "b": "0"}
         video.options = {"preset": NVENC_PRESETS[options.preset]} | quality
     return video
+
+
+def _video_frame(array: np.ndarray, stream: av.video.stream.VideoStream) -> av.VideoFrame:
+    """An RGB frame for ``stream``, its edge repeated up to the stream's size (an odd size padded for 4:2:0)."""
+    extra = (stream.height - array.shape[0], stream.width - array.shape[1])
+    if any(extra):
+        array = np.pad(array, ((0, extra[0]), (0, extra[1]), (0, 0)), mode="edge")
+    return av.VideoFrame.from_ndarray(array, format="rgb24")
 
 
 def _holds(container_format: str, stream: av.stream.Stream, packet: av.Packet | None) -> bool:
@@ -541,7 +557,7 @@ def write_video(dst: str | os.PathLike, frames: Iterable[np.ndarray], fps: int,
         for array in frames:
             if video is None:
                 video = _add_video_stream(out, array.shape[1], array.shape[0], Fraction(fps), Fraction(1, fps), options)
-            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            frame = _video_frame(array, video)
             frame.pts, frame.time_base = count, Fraction(1, fps)
             out.mux(video.encode(frame))
             count += 1

@@ -6,6 +6,7 @@ tensors are float RGB in [0, 1], B×3×H×W.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from pathlib import Path
@@ -67,6 +68,19 @@ def open_rgb_alpha(path: str | os.PathLike) -> tuple[Image.Image, Image.Image | 
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB"), rgba.getchannel("A")
     return img.convert("RGB"), None
+
+
+@functools.cache
+def writable_image_suffixes() -> tuple[str, ...]:
+    """The picture suffixes Pillow can write an RGB picture under (it reads more than it writes)."""
+    writable = []
+    for suffix, format_name in Image.registered_extensions().items():
+        try:
+            Image.new("RGB", (8, 8)).save(io.BytesIO(), format=format_name)
+        except Exception:  # noqa: BLE001 - each Pillow plugin refuses in its own way (OSError, KeyError …)
+            continue
+        writable.append(suffix)
+    return tuple(sorted(writable))
 
 
 def holds_alpha(suffix: str) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
+import sys
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
@@ -42,6 +44,18 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        """As argparse, but ``--opt -3G`` gives ``--opt`` the value "-3G" (argparse takes a dash and a digit
+        that is not a plain number for an option), so its own check can say what is wrong with it."""
+        args = list(sys.argv[1:] if args is None else args)
+        joined = []
+        for arg in args:
+            if joined and joined[-1].startswith("--") and "=" not in joined[-1] and re.fullmatch(r"-\d\S*", arg):
+                joined[-1] = f"{joined[-1]}={arg}"
+            else:
+                joined.append(arg)
+        return super().parse_known_args(joined, namespace)
 
 
 def add_dataclass_options(parser: argparse.ArgumentParser, cls: type) -> None:

@@ -11,7 +11,7 @@ from infer.painters import find_painter
 from infer.stylizer import OutputExistsError, Stylizer
 from nets.images import open_rgb
 from nets.painter import PainterFileError
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, run_cli, shared
 
 
 def test_api_keeps_size_and_changes_the_photo(tiny_painter, val_dir):
@@ -36,7 +36,25 @@ def test_several_painters_make_a_labelled_mosaic_of_the_input_size(tiny_painter,
         tile = mosaic[top:top + 48, left:left + 80]
         assert np.abs(tile[:24].astype(int) - alone[:24]).mean() < 3  # above the label: that painter's output
         assert np.abs(tile[24:].astype(int) - alone[24:]).max() > 100  # the label
-    assert mosaic[48:, 80:].max() == 0  # three painters leave the fourth tile black
+    assert np.abs(mosaic[48:72, 80:].astype(int) - small[:24]).mean() < 3  # the fourth cell shows the photo
+
+
+def test_a_mosaic_fills_a_portrait_frame_and_its_labels_read_on_a_pale_painting(tiny_family, tiny_painter):
+    """Five painters on a portrait frame: a 2×3 grid of cells cut to their shape, no letterbox, the sixth
+    cell the photo; labels on a darkened band."""
+    from infer.engines import _label, mosaic_grid
+
+    assert mosaic_grid(5, 96, 192) == (2, 3) and mosaic_grid(4, 160, 90) == (2, 2)
+    photo = np.asarray(Image.open(shared("data", "photos", "val", "bsds300_img_002.jpg")).convert("RGB")
+                       .resize((96, 192)))
+    mosaic = Stylizer([tiny_family, tiny_painter, "hokusai_great_wave", "seurat_sunday_on_la_grande_jatte"],
+                      engine="torch", device="cpu").image(photo)
+    assert mosaic.shape == photo.shape
+    assert (mosaic.max(axis=(1, 2)) > 20).all() and (mosaic.max(axis=(0, 2)) > 20).all()  # no black band
+    white = np.full((40, 120, 3), 250, np.uint8)  # a pale painting: white text alone would vanish
+    _label(white, "seurat")
+    text_rows = white[22:32, 4:40]
+    assert text_rows.min() < 100 and text_rows.max() > 240  # a dark band, and white letters on it
 
 
 @pytest.mark.slow
@@ -141,6 +159,7 @@ def test_the_api_replaces_an_output_only_when_asked(tiny_painter, tmp_path, val_
     ("foreign_onnx", "not a graph exported by this tool"),
     ("folder_input", "photos is a folder of photos: give -o a folder for the paintings, not out.png"),
     ("no_size", "--max-size must be at least 8 px"),
+    ("negative_memory", "a memory size must be positive, not '-3G'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path, val_dir):
     painter = tiny_painter
@@ -185,10 +204,11 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
     elif case == "folder_input":
         src = tmp_path / "photos"
         src.mkdir()
-    elif case != "no_size":
+    elif case not in ("no_size", "negative_memory"):
         dst.write_bytes(b"keep me")
     before = src.read_bytes() if src.is_file() else None
-    extra = {"folder_output": ["--overwrite"], "no_size": ["--max-size", "0"]}.get(case, [])
+    extra = {"folder_output": ["--overwrite"], "no_size": ["--max-size", "0"],
+             "negative_memory": ["--max-memory", "-3G"]}.get(case, [])
     result = run_cli("infer", "image", str(src), "-m", model, "-o", str(dst), *extra)
     assert_one_line_error(result, expected, tmp_path)
     if case == "exists":

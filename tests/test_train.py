@@ -339,7 +339,10 @@ def test_ctrl_c_saves_the_state_and_exits_130(tmp_path, style_image, photo_dir, 
                             "--vgg-weights", str(weights_dir), "--image-size", "64", "--style-size", "64",
                             "--steps", "100000", "--workers", "0", "--out-dir", str(tmp_path / "out"), "--log-dir",
                             str(tmp_path / "runs"), "--name", "stopped", "--checkpoint-every", "1"], cwd=ROOT,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           # as typed in a terminal: a job started in the background by a script ignores Ctrl-C,
+                           # and its children would inherit that
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     state = tmp_path / "runs" / "stopped" / "state.pt"
     deadline = time.monotonic() + 240
     while not state.exists() and run.poll() is None and time.monotonic() < deadline:  # a step has finished

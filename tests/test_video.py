@@ -1,9 +1,11 @@
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -59,11 +61,20 @@ def test_default_batch_holds_at_most_four_1080p_frames_or_one_4k_frame():
     assert [default_batch(w, h) for w, h in sizes] == [4, 4, 2, 1, 1]
 
 
-def test_odd_frame_size_is_kept(stylizer, tmp_path, val_dir):
+def test_an_odd_sized_clip_plays_everywhere_or_keeps_its_size_in_4_4_4(stylizer, tmp_path, val_dir, caplog):
     make_clip(tmp_path / "odd.mp4", photo_frames(val_dir, (65, 49), 6), fps=12)
-    stylizer.video(tmp_path / "odd.mp4", tmp_path / "out.mp4", RenderOptions(batch_size=4, progress=False))
+    with caplog.at_level(logging.WARNING):
+        stylizer.video(tmp_path / "odd.mp4", tmp_path / "out.mp4", RenderOptions(batch_size=4, progress=False))
+    assert "65x49 is odd-sized: written as 66x50 (the last row or column repeated)" in caplog.text
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"  # what browsers and phones play
     info = probe(tmp_path / "out.mp4")
-    assert (info.width, info.height, info.frames, info.fps) == (65, 49, 6, 12)
+    assert (info.width, info.height, info.frames, info.fps) == (66, 50, 6, 12)
+    frame = decoded_frames(tmp_path / "out.mp4")[0].astype(int)
+    assert np.abs(frame[:, -1] - frame[:, -2]).mean() < 4 and np.abs(frame[-1] - frame[-2]).mean() < 4  # repeated
+    stylizer.video(tmp_path / "odd.mp4", tmp_path / "full.mp4", RenderOptions(pixel_format="yuv444p", progress=False))
+    info = probe(tmp_path / "full.mp4")
+    assert (info.width, info.height, info.frames) == (65, 49, 6)
 
 
 def test_audio_is_copied_without_re_encoding(stylizer, tmp_path, val_dir):
