@@ -7,4 +7,7 @@ python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r "${1:-requirements.txt}"
-.venv/bin/python -m pip install --quiet --no-deps -e .  # the painters command (.venv/bin/painters)
+# the project itself, editable: the painters command (.venv/bin/painters); its build chatter only on failure
+log=$(mktemp)
+.venv/bin/python -m pip install --quiet --no-deps -e . >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+rm -f "$log"
