@@ -138,7 +138,7 @@ def _lanczos_taps(fraction: float) -> np.ndarray:
     return (weights / weights.sum()).astype(np.float32)
 
 
-def _shift(image: np.ndarray, by: np.ndarray) -> np.ndarray:
+def shift_frame(image: np.ndarray, by: np.ndarray) -> np.ndarray:
     """``out(x) = image(x - by)`` (|by| < 4 px), the same size: a Lanczos filter for the fraction of a pixel
     (one separable pass, ten times cheaper than a general warp; exact for whole pixels), then the whole
     pixels, with the edge this uncovers reflected."""
@@ -201,11 +201,11 @@ class Stabilizer:
         phases = [self.advance(motion) for motion in motions]
         # Shifted within the frame, the edge it uncovers reflected: padding the frame instead would change how
         # the painter paints near every edge, which cost 2-4% of style distance (docs/QUALITY.md).
-        aligned = np.stack([_shift(frame, -phase) for frame, phase in zip(frames, phases, strict=True)])
+        aligned = np.stack([shift_frame(frame, -phase) for frame, phase in zip(frames, phases, strict=True)])
         painted = engine(aligned, times)
         out = []
         for frame, image, phase, motion in zip(frames, painted, phases, motions, strict=True):
-            result = _shift(image, phase).astype(np.float32)
+            result = shift_frame(image, phase).astype(np.float32)
             frame = frame.astype(np.float32)
             if motion is not None and not motion.cut and self.previous is not None:
                 weight = (self.blend * motion.trust)[..., None]
