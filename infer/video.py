@@ -197,14 +197,23 @@ def frame_size(info: ClipInfo, max_size: int | None) -> tuple[int, int]:
     return max(2, 2 * round(info.width * scale / 2)), max(2, 2 * round(info.height * scale / 2))
 
 
+def frame_pts(frame: av.VideoFrame, index: int, info: ClipInfo, time_base: Fraction, container_format: str) -> int:
+    """A decoded frame's timestamp. A raw stream has none, and AVI's are frame numbers in decoding order
+    (with B-frames they come out of order): there frames follow one another at the clip's rate."""
+    if frame.pts is None or container_format == "avi":
+        return round((info.start + index / float(info.fps)) / time_base)
+    return frame.pts
+
+
 def clip_frames(src: str | os.PathLike, start: float = 0.0, end: float = float("inf"), max_size: int | None = None
                 ) -> Iterable[tuple[float, np.ndarray]]:
     """(second from the clip's first frame, upright RGB frame) of every frame in [start, end), in order,
     chosen exactly as a render chooses them (a Ray render's driver follows the scene's motion with it)."""
     info = probe(src)
     with _open(Path(src)) as container:
+        base = container.streams.video[0].time_base
         for index, frame in enumerate(container.decode(video=0)):
-            when = frame.time - info.start if frame.time is not None else index / float(info.fps)
+            when = float(frame_pts(frame, index, info, base, container.format.name) * base) - info.start
             if when >= end - 1e-6:
                 return
             if when >= start - 1e-6:
@@ -294,10 +303,7 @@ class _Pipeline:
                         self.put(self.decoded, packet)
                     continue
                 for frame in packet.decode():
-                    if frame.pts is None:  # a raw stream carries no timestamps: frames follow at the clip's rate
-                        pts = round((info.start + index / float(info.fps)) / video_base)
-                    else:
-                        pts = frame.pts
+                    pts = frame_pts(frame, index, info, video_base, self.inp.format.name)
                     index += 1
                     when = float(pts * video_base) - info.start
                     if not first - 1e-6 <= when < end - 1e-6:

@@ -125,3 +125,15 @@ def test_a_truncated_clip_renders_what_is_there_and_says_so(identity, tmp_path, 
         ranged = render(identity, cut, tmp_path / "range.mp4", start=0.5, duration=2.0)  # 20 frames asked
     assert ranged == rendered - 5
     assert f"ended after {ranged} of the 20 frames expected in the range" in caplog.text
+
+
+def test_an_avi_with_b_frames_keeps_its_frames_in_order(identity, tmp_path):
+    """AVI stores frame numbers in decoding order, which B-frames put out of order: the frames follow one
+    another at the clip's rate (this once failed at the end with a traceback)."""
+    src, dst = tmp_path / "camera.avi", tmp_path / "out.mp4"
+    make_clip(src, marked_frames(10), fps=10, container="avi")  # x264 with B-frames
+    assert render(identity, src, dst) == 10
+    with av.open(str(dst)) as container:
+        assert [round(frame.time, 3) for frame in container.decode(video=0)] == [k / 10 for k in range(10)]
+    green = [frame[16:, 16:, 1].mean() for frame in decoded_frames(dst)]  # marked_frames brighten by 8 a frame
+    assert all(b - a > 4 for a, b in zip(green, green[1:], strict=False))
