@@ -17,7 +17,7 @@ from infer.compare import CompareConfig, compare
 from infer.controls import check_keyframes_fit, parse_keyframes
 from infer.engines import ENGINES, PRECISIONS
 from infer.export import export_painter, verification_photos
-from infer.painters import SEARCH_PATH_VARIABLE, find_painter
+from infer.painters import SEARCH_PATH_VARIABLE, find_painter, search_first
 from infer.ray_render import Painting, render_with_ray
 from infer.reference import (
     ReferenceClipEngine,
@@ -47,7 +47,6 @@ from nets.images import (
     IMAGE_SUFFIXES,
     ImageReadError,
     fit_longest_side,
-    holds_alpha,
     is_photo,
     open_rgb,
     writable_image_suffixes,
@@ -245,7 +244,7 @@ def run_image_folder(args: argparse.Namespace) -> str:
     dst.mkdir(exist_ok=True)
     done, kept, failed = 0, 0, []
     for photo in progress_bar(photos, desc=stylizer.name, unit="photo"):
-        out = dst / (photo.name if holds_alpha(photo.suffix) or photo.suffix.lower() in (".jpg", ".jpeg")
+        out = dst / (photo.name if photo.suffix.lower() in writable_image_suffixes()
                      else photo.with_suffix(".png").name)  # a photo format Pillow cannot write becomes PNG
         if out.exists() and not args.overwrite:
             kept += 1
@@ -285,8 +284,8 @@ def run_video(args: argparse.Namespace) -> str:
     choose_encoder(args.encoder)  # so is NVENC asked for where it cannot run
     if keyframes and not args.painter:  # the family of the first keyframe's first painter
         args.painter = [next(iter(keyframes[0].blend))]
-    seconds = info.duration - args.start if args.duration is None else min(args.duration, info.duration - args.start)
     width, height = frame_size(info, args.max_size)
+    seconds = rendered_seconds(info, args.start, args.duration)
     workload = max(0.0, seconds) * float(info.fps) * width * height  # pixels to paint
     # Loaded here too with --ray: a wrong painter or blend is reported before Ray starts.
     stylizer = _stylizer(args, 0 if args.ray is not None else workload)
@@ -377,9 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("infer").setLevel(logging.INFO)
     command = {"image": run_image, "video": run_video, "export": run_export, "reference": run_reference,
                "compare": run_compare}[args.command]
-    if getattr(args, "painters_dir", None) is not None:  # looked up first, then $PAINTERS_PATH and checkpoints/
-        searched = os.environ.get(SEARCH_PATH_VARIABLE)
-        os.environ[SEARCH_PATH_VARIABLE] = os.pathsep.join([str(args.painters_dir), *([searched] if searched else [])])
+    if getattr(args, "painters_dir", None) is not None:
+        search_first(args.painters_dir)
     try:
         message = command(args)
     except UserError as exc:

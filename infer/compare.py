@@ -125,7 +125,7 @@ def _feed_forward(engine: Engine, images: dict[str, np.ndarray], folder: Path, s
     frames = list(images.values())
     engine(frames[0][None])
     tick = time.perf_counter()
-    painted = stabilize_frames(engine, frames, steady) if steady else [engine(image[None])[0] for image in frames]
+    painted = stabilize_frames(engine, frames, steady)  # 0: each frame painted alone
     seconds = (time.perf_counter() - tick) / len(frames)
     outputs = dict(zip(images, painted, strict=True))
     for name, image in outputs.items():

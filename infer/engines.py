@@ -453,7 +453,8 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
         half = network.precision == "fp16"
         if precision == "fp16" and not half:
             raise EngineError(f"--precision fp16 with the onnx engine needs an fp16 export, and {files.first.stem} "
-                              f"has none: python -m infer export {files.first.stem} --fp16 (or use --engine torch)")
+                              f"has none: python -m infer export {files.pt or files.first.stem} --fp16 (or use "
+                              f"--engine torch)")
     else:
         if files.pt is None:
             raise EngineError(f"the {engine} engine needs the painter's .pt file; there are only ONNX files")

@@ -25,6 +25,12 @@ CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 SEARCH_PATH_VARIABLE = "PAINTERS_PATH"
 
 
+def search_first(folder: Path) -> None:
+    """Look painter names up in ``folder`` before ``$PAINTERS_PATH`` and checkpoints/ (``--painters-dir``)."""
+    searched = os.environ.get(SEARCH_PATH_VARIABLE)
+    os.environ[SEARCH_PATH_VARIABLE] = os.pathsep.join([str(folder), *([searched] if searched else [])])
+
+
 def painter_folders() -> list[Path]:
     """Where painter names are looked up, in order: ``$PAINTERS_PATH``, then the shipped ``checkpoints/``."""
     extra = [Path(p).expanduser() for p in os.environ.get(SEARCH_PATH_VARIABLE, "").split(os.pathsep) if p]

@@ -177,7 +177,7 @@ class Stabilizer:
 
     ``strength`` 0 is the plain engine; 1 keeps MAX_BLEND of the previous result where the flow is
     trusted. ``offset``: the scene's accumulated motion before the first frame given (a segment of a
-    longer render starts where a single render would stand; see ``phase_offsets``).
+    longer render starts where a single render would stand; see ``infer.ray_render.steady_phases``).
     """
 
     def __init__(self, strength: float = DEFAULT_STRENGTH, offset: Sequence[float] = (0.0, 0.0)) -> None:
@@ -219,9 +219,9 @@ class Stabilizer:
 
 
 def stabilize_frames(engine: Engine, frames: Sequence[np.ndarray], strength: float = DEFAULT_STRENGTH,
-                     times: np.ndarray | None = None) -> list[np.ndarray]:
+                     times: np.ndarray | None = None, flow_side: int = FLOW_SIDE) -> list[np.ndarray]:
     """A list of consecutive frames painted and steadied one by one (what ``compare`` and the benchmarks
-    use; a render does the same in its pipeline)."""
-    tracker, stabilizer = MotionTracker(), Stabilizer(strength)
-    return [stabilizer(engine, frame[None], None if times is None else times[k:k + 1], [tracker(frame)])[0]
-            for k, frame in enumerate(frames)]
+    use; a render does the same in its pipeline). Strength 0 measures no motion."""
+    tracker, stabilizer = MotionTracker(flow_side), Stabilizer(strength)
+    return [stabilizer(engine, frame[None], None if times is None else times[k:k + 1],
+                       [tracker(frame) if strength else None])[0] for k, frame in enumerate(frames)]

@@ -175,10 +175,11 @@ class Stylizer:
         """
         _check_output(dst, overwrite)
         options = dataclasses.replace(options or RenderOptions())
-        engine = self.keyframed(keyframes) if keyframes is not None else self.engine
+        engine = self.engine
         if keyframes is not None:
-            check_keyframes_fit(parse_keyframes(keyframes) if isinstance(keyframes, str) else keyframes,
-                                rendered_seconds(probe(src), options.start, options.duration))
+            keyframes = parse_keyframes(keyframes) if isinstance(keyframes, str) else keyframes
+            engine = self.keyframed(keyframes)
+            check_keyframes_fit(keyframes, rendered_seconds(probe(src), options.start, options.duration))
         options.stabilize = self.steady_strength(stabilize if stabilize is not None else options.stabilize,
                                                  keyframes is not None)
         return stylize_video(src, dst, engine, options)

@@ -501,14 +501,15 @@ class Track:
             out.mux(self.stream.encode(None))
 
 
-def _first_packets(path: str, indexes: list[int]) -> dict[int, av.Packet]:
-    """The first packet of each of these streams (what ``_holds`` tries), from a fresh read of the file."""
+def _first_packets(path: str, indexes: list[int], most: int = 1000) -> dict[int, av.Packet]:
+    """The first packet of each of these streams (what ``_holds`` tries), from a fresh read of the file's
+    first ``most`` packets: a track silent at the start (subtitles, say) is not looked for to the end."""
     found: dict[int, av.Packet] = {}
     with av.open(path) as container:
-        for packet in container.demux(*[container.streams[i] for i in indexes]):
+        for count, packet in enumerate(container.demux(*[container.streams[i] for i in indexes])):
             if packet.size and packet.stream.index not in found:
                 found[packet.stream.index] = packet
-            if len(found) == len(indexes):
+            if len(found) == len(indexes) or count >= most:
                 break
     return found
 

@@ -71,25 +71,24 @@ def open_rgb_alpha(path: str | os.PathLike) -> tuple[Image.Image, Image.Image | 
 
 
 @functools.cache
+def _saves(mode: str, suffix: str) -> bool:
+    """Whether Pillow writes a picture of ``mode`` under ``suffix``: tried once in memory (it reads more
+    formats than it writes, and not every format it writes holds transparency)."""
+    try:
+        Image.new(mode, (8, 8)).save(io.BytesIO(), format=Image.registered_extensions()[suffix.lower()])
+    except Exception:  # noqa: BLE001 - each Pillow plugin refuses in its own way (OSError, KeyError …)
+        return False
+    return True
+
+
 def writable_image_suffixes() -> tuple[str, ...]:
-    """The picture suffixes Pillow can write an RGB picture under (it reads more than it writes)."""
-    writable = []
-    for suffix, format_name in Image.registered_extensions().items():
-        try:
-            Image.new("RGB", (8, 8)).save(io.BytesIO(), format=format_name)
-        except Exception:  # noqa: BLE001 - each Pillow plugin refuses in its own way (OSError, KeyError …)
-            continue
-        writable.append(suffix)
-    return tuple(sorted(writable))
+    """The picture suffixes Pillow can write an RGB picture under."""
+    return tuple(sorted(s for s in Image.registered_extensions() if _saves("RGB", s)))
 
 
 def holds_alpha(suffix: str) -> bool:
     """Whether pictures written under this suffix keep transparency (PNG, WebP, TIFF do; JPEG does not)."""
-    try:
-        Image.new("RGBA", (8, 8)).save(io.BytesIO(), format=Image.registered_extensions()[suffix.lower()])
-    except (OSError, KeyError, ValueError):
-        return False
-    return True
+    return _saves("RGBA", suffix)
 
 
 def _gray_to_8bit(img: Image.Image) -> Image.Image:

@@ -25,7 +25,7 @@ import torch
 
 from infer.engines import TorchNetwork, painter_engines
 from infer.painters import CHECKPOINTS, style_image_of
-from infer.steady import DEFAULT_STRENGTH, FLOW_SIDE, MotionTracker, Stabilizer, measure_motion
+from infer.steady import DEFAULT_STRENGTH, FLOW_SIDE, Stabilizer, measure_motion, stabilize_frames
 from nets.device import describe_device, pick_device
 from nets.files import write_json
 from nets.images import load_image, read_clip, to_tensor
@@ -58,9 +58,8 @@ def motions_of(clip: KnownClip, exact: bool) -> list | None:
 
 def paint(engine, clip: KnownClip, strength: float, flow_side: int = FLOW_SIDE) -> tuple[list[np.ndarray], float]:
     """The clip painted in order (stabilised unless 0), and seconds per frame."""
-    tracker, stabilizer = MotionTracker(flow_side), Stabilizer(strength)
     tick = time.perf_counter()
-    out = [stabilizer(engine, f[None], None, [tracker(f) if strength else None])[0] for f in clip.frames]
+    out = stabilize_frames(engine, clip.frames, strength, flow_side=flow_side)
     return out, (time.perf_counter() - tick) / len(clip.frames)
 
 

@@ -34,16 +34,13 @@ commands:
 
 def list_painters(argv: list[str]) -> int:
     """Print every painter file found by name, its painters, their paintings and a few numbers of the card."""
-    import os
-
-    from infer.painters import SEARCH_PATH_VARIABLE, every_painter_file, read_painter_records, style_image_of
+    from infer.painters import every_painter_file, read_painter_records, search_first, style_image_of
 
     parser = argparse.ArgumentParser(prog="painters list", description=list_painters.__doc__)
     parser.add_argument("--painters-dir", type=Path, default=None, help="a folder of painters to list first")
     args = parser.parse_args(argv)
     if args.painters_dir is not None:
-        searched = os.environ.get(SEARCH_PATH_VARIABLE)
-        os.environ[SEARCH_PATH_VARIABLE] = os.pathsep.join([str(args.painters_dir), *([searched] if searched else [])])
+        search_first(args.painters_dir)
     found = every_painter_file()
     if not found:
         print("no painters found (checkpoints/, $PAINTERS_PATH)")

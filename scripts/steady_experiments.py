@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from infer.engines import TorchNetwork, painter_engines
 from infer.painters import CHECKPOINTS, style_image_of
-from infer.steady import MotionTracker, Stabilizer, shift_frame
+from infer.steady import MotionTracker, shift_frame, stabilize_frames
 from nets.files import write_json
 from nets.images import load_image
 from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss
@@ -81,9 +81,7 @@ def main() -> None:
             blend = FeatureBlend(family, row, keep)
             ways[f"features, keep {keep:g}"] = [blend(f) for f in clip.frames]
         for strength in (0.5, 0.75):
-            stabilizer, tracker = Stabilizer(strength), MotionTracker()
-            ways[f"pixels (shipped), strength {strength:g}"] = [
-                stabilizer(engine, f[None], None, [tracker(f)])[0] for f in clip.frames]
+            ways[f"pixels (shipped), strength {strength:g}"] = stabilize_frames(engine, clip.frames, strength)
         for way, frames in ways.items():
             blends.append({"clip": kind, "way": way, "flicker": warping_error(clip.frames, frames, motions)[0] / floor,
                            "sharpness": sharpness(frames) / sharpness(plain),

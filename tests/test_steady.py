@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from infer.engines import PainterEngine, TorchNetwork, painter_engines
-from infer.steady import DEFAULT_STRENGTH, MotionTracker, Stabilizer, SteadyError, measure_motion, stabilize_frames
+from infer.steady import DEFAULT_STRENGTH, Stabilizer, SteadyError, measure_motion, stabilize_frames
 from infer.stylizer import Stylizer
 from infer.tiles import Tiling
 from infer.video import RenderOptions
@@ -113,9 +113,8 @@ def test_a_render_is_steadied_by_default_with_keyframes_and_tiles(tiny_family, t
     assert flicker(clip, steady) < 0.7 * flicker(clip, plain)
     # the same as the stabiliser run on its own over the same keyframed, tiled engine, within encoder noise
     engine = stylizer.keyframed(keyframes)
-    tracker, stabilizer = MotionTracker(), Stabilizer(DEFAULT_STRENGTH)
     decoded, times = decoded_frames(src), np.arange(len(clip.frames)) / 4
-    alone = [stabilizer(engine, f[None], times[k:k + 1], [tracker(f)])[0] for k, f in enumerate(decoded)]
+    alone = stabilize_frames(engine, decoded, DEFAULT_STRENGTH, times)
     unencoded = engine(np.stack(decoded), times)
     noise = max(np.abs(a.astype(int) - b).mean() for a, b in zip(unencoded, plain, strict=True))
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(alone, steady, strict=True)) < noise + 0.5
