@@ -5,9 +5,9 @@ A painter file (one painter or a family) runs on a ``Network``, which takes per-
   CUDA graphs over device buffers bound once per frame shape) when a GPU is there, the CPU provider
   otherwise. Runs the exported ``.onnx`` file.
 - ``TorchNetwork``: PyTorch on the painter's ``.pt``, eager or compiled by Inductor (CUDA graphs on a GPU);
-  fp16 on CUDA.
-A half-precision network is checked against fp32 on the first frames of every size before its output is
-used (``infer.precision.HalfCheck``).
+  fp16 on CUDA, bf16 on CPUs that compute it in hardware (2.3× fp32 on 2 AMD EPYC cores).
+A lower-precision network is checked against fp32 on the first frames of every size before its output is
+used (``infer.precision.PrecisionCheck``).
 
 An ``Engine`` is what commands use: frames in, frames out. ``PainterEngine`` is one painter (or a fixed
 blend) of a network, ``MosaicEngine`` several side by side; ``infer.stylizer.Stylizer`` opens them from
@@ -16,6 +16,7 @@ painter names. ``description`` says which provider really runs.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import logging
@@ -32,9 +33,9 @@ import onnxruntime as ort
 import torch
 
 from infer.painters import PainterFiles, stale_export
-from infer.precision import HalfCheck
+from infer.precision import PrecisionCheck
 from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Tiling, free_memory, stylize_tiled
-from nets.device import pick_device
+from nets.device import native_bf16, pick_device
 from nets.errors import UserError
 from nets.painter import PainterFileError, load_painter
 from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
@@ -43,15 +44,19 @@ log = logging.getLogger(__name__)
 #: Pixels to paint (frames × pixels a frame) from which compiling pays, by device type. CUDA: on an H100
 #: the compiled engine saved about 4 ns a pixel over ONNX Runtime fp16 (128.6 against 64.2 frames/s at
 #: 1080p, 34.9 against 16.0 at 4K; docs/PERFORMANCE.md); with about 20 s to compile, that is 5 gigapixels:
-#: 2,400 frames of 1080p, 600 of 4K. CPU (2 cores): compiled fp32 saved 0.75 µs a pixel over ONNX Runtime
-#: at 360p and 720p, against 4–20 s of compiling: 10⁸ pixels (about 110 frames of 720p) leaves a margin.
+#: 2,400 frames of 1080p, 600 of 4K. CPU (2 cores): compiled bf16 saves 0.76 µs a pixel over eager bf16 at
+#: 720p (compiled fp32 0.75 over ONNX Runtime), against 4–20 s of compiling: 10⁸ pixels (about 110 frames
+#: of 720p) leaves a margin.
 COMPILE_PAYS_PIXELS = {"cuda": 5e9, "cpu": 1e8}
 #: ONNX Runtime's CUDA provider tuned for throughput: cuDNN tries every convolution algorithm once per
 #: shape and may use all the workspace it wants; NHWC convolutions where the build has them (tensor cores
 #: read that layout). CUDA graphs are asked for on top, where the graph allows them.
 CUDA_TUNING = {"cudnn_conv_algo_search": "EXHAUSTIVE", "cudnn_conv_use_max_workspace": "1", "prefer_nhwc": "1"}
 ENGINES = ("auto", "onnx", "torch", "compiled")
-PRECISIONS = ("auto", "fp32", "fp16")
+#: Compiled graphs a process may hold for the painter's forward (one per frame shape, batch and precision).
+RECOMPILE_LIMIT = 64
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 class EngineError(UserError):
@@ -93,7 +98,7 @@ class _TiledNetwork(ABC):
     bytes_per_pixel: float
     cuda_device: torch.device | None
     description: str
-    check: HalfCheck | None = None  # set by open_network on a half-precision network
+    check: PrecisionCheck | None = None  # set by open_network on a lower-precision network
 
     def budget(self) -> int:
         """Half the memory free now on the GPU; on the CPU that too, at most ``CPU_BUDGET``."""
@@ -109,11 +114,10 @@ class _TiledNetwork(ABC):
         weights = np.ascontiguousarray(weights, dtype=np.float32)  # C order: a compiled graph guards on strides
         if self.check is None:
             return self.paint(frames, weights)
-        if self.check.fallback is not None:
-            return self.check.fallback(frames, weights)
-        out = self.check(frames, weights, self.paint(frames, weights))
-        if self.check.fallback is not None:
-            self.description = f"{self.description} -> fp32 (fp16 failed its check)"
+        failed = self.check.fallback is not None
+        out = self.check(frames, weights, self.paint)
+        if self.check.fallback is not None and not failed:
+            self.description = f"{self.description} -> fp32 ({self.check.precision} failed its check)"
         return out
 
     def paint(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -143,7 +147,8 @@ class _TiledNetwork(ABC):
 
 
 class TorchNetwork(_TiledNetwork):
-    """PyTorch on the painter's ``.pt``: eager, or ``compiled`` by Inductor (with CUDA graphs on a GPU).
+    """PyTorch on the painter's ``.pt`` in ``precision``: eager, or ``compiled`` by Inductor (with CUDA graphs
+    on a GPU).
 
     Compiled, there is one graph per frame shape and batch (fixed shapes are what CUDA graphs replay); a
     batch shorter than the largest one seen (a clip's last) is padded to it instead of compiling another.
@@ -151,7 +156,7 @@ class TorchNetwork(_TiledNetwork):
     network says why and runs eager. Tiles and statistics always run eager: each tile size would compile.
     """
 
-    def __init__(self, path: Path, device: torch.device, half: bool, tiling: Tiling | None = None,
+    def __init__(self, path: Path, device: torch.device, precision: str = "fp32", tiling: Tiling | None = None,
                  compiled: bool = False) -> None:
         model, payload = load_painter(path)
         self.painters: list[dict] = payload["painters"]
@@ -159,20 +164,27 @@ class TorchNetwork(_TiledNetwork):
         self.channels = model.norm_channels
         cuda = device.type == "cuda"
         # Contiguous (NCHW), not channels_last: on an H100 channels_last made fp16 eager 26% slower for this
-        # network (instance norm and reflection padding copy between layouts; docs/PERFORMANCE.md).
-        self.eager = FrameTransformer(model.half() if half else model).to(device).eval()
+        # network (instance norm and reflection padding copy between layouts), and on a CPU bf16 eager 27%
+        # slower. Compiled bf16 on a CPU is the exception: 1.3× faster in channels_last (docs/PERFORMANCE.md).
+        self.eager = FrameTransformer(model.to(DTYPES[precision])).to(device).eval()
         self.module: torch.nn.Module = self.eager  # or the compiled one, until compiling fails
         if compiled:
-            self.module = torch.compile(self.eager, mode="reduce-overhead" if cuda else None, dynamic=False)
+            channels_last = not cuda and precision == "bf16"
+            layout = torch.channels_last if channels_last else torch.contiguous_format
+            fast = copy.deepcopy(self.eager).to(memory_format=layout) if channels_last else self.eager
+            self.module = torch.compile(fast, mode="reduce-overhead" if cuda else None, dynamic=False)
+            # Every frame shape, batch and precision is a graph of one shared forward; past PyTorch's limit of
+            # 8 it silently runs eager, which a process painting several sizes (a studio) reaches soon.
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
             # Inductor's C++ build looks for CUDA on every CPU compile and warns "No CUDA runtime is found"
             # wherever a CUDA toolkit is installed: noise for someone painting on the CPU.
             logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         kind = (" compiled" + (" + CUDA graphs" if cuda else "")) if compiled else ""
-        self.description = f"torch {device.type} {'fp16' if half else 'fp32'}{kind}"
+        self.description = f"torch {device.type} {precision}{kind}"
         self.batch = 0  # the largest batch seen: shorter ones are padded to it
         self.compile_seconds: dict[tuple[int, ...], float] = {}
         self.tiling = tiling or Tiling()
-        self.bytes_per_pixel = BYTES_PER_PIXEL["torch"] * (0.6 if half else 1.0)
+        self.bytes_per_pixel = BYTES_PER_PIXEL["torch"] * (1.0 if precision == "fp32" else 0.6)
         self.cuda_device = device if cuda else None
 
     @torch.inference_mode()
@@ -425,17 +437,24 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
                  tiling: Tiling | None = None, workload: float = 0) -> Network:
     """A painter file on a back end.
 
-    ``auto``: on CUDA, the compiled PyTorch engine when ``workload`` (the pixels to paint: frames × pixels
-    a frame) repays compiling (``COMPILE_PAYS_PIXELS``); otherwise ONNX Runtime when an exported file
-    exists, else PyTorch eager. fp16 on CUDA, fp32 on the CPU (where fp16 is slower and ONNX Runtime lacks
-    fp16 kernels). A network that computes in fp16 is checked against fp32 before its frames are used.
+    ``auto`` precision: fp16 on CUDA; on the CPU bf16 where the CPU computes it in hardware and a PyTorch
+    engine may run (ONNX Runtime's CPU provider has no bf16 convolutions), else fp32 (``default_precision``).
+    ``auto`` engine: the compiled PyTorch engine when ``workload`` (the pixels to paint: frames × pixels a
+    frame) repays compiling (``COMPILE_PAYS_PIXELS``); otherwise PyTorch eager in bf16, or ONNX Runtime
+    when an exported file exists, else PyTorch eager. A network that computes in fp16 or bf16 is checked
+    against fp32 before its frames are used (``PrecisionCheck``).
     """
     if engine not in ENGINES or precision not in PRECISIONS:
         raise EngineError(f"engine must be one of {ENGINES} and precision one of {PRECISIONS}")
     dev = pick_device(device)
-    half = precision == "fp16" or (precision == "auto" and dev.type == "cuda")
+    if precision == "auto":
+        precision = default_precision(dev, engine, files.pt is not None)
+    if precision == "bf16" and engine == "onnx":
+        raise EngineError("bf16 runs on the torch and compiled engines (ONNX Runtime has no bf16 convolutions "
+                          "on the CPU): use --engine torch, or --precision fp32")
+    half = precision == "fp16"
     onnx_file = (files.onnx_fp16 or files.onnx) if half else (files.onnx or files.onnx_fp16)
-    might_use = engine in ("auto", "onnx") and files.pt is not None and onnx_file is not None
+    might_use = engine in ("auto", "onnx") and precision != "bf16" and files.pt is not None and onnx_file is not None
     stale = stale_export(files.pt, onnx_file) if might_use else None
     if stale is not None:
         again = f"python -m infer export {files.pt} --overwrite"
@@ -444,24 +463,33 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
         log.warning("%s: painting with PyTorch instead (%s makes a matching one)", stale, again)
         onnx_file = None
     if engine == "auto":
-        engine = default_engine(files.pt is not None, onnx_file is not None, dev, workload)
+        engine = default_engine(files.pt is not None, onnx_file is not None and precision != "bf16", dev, workload)
     network: OnnxNetwork | TorchNetwork
     if engine == "onnx":
         if onnx_file is None:
             raise EngineError(f"{files.pt} has no ONNX file; make one with: python -m infer export {files.pt}")
         network = OnnxNetwork(onnx_file, dev, tiling)
-        half = network.precision == "fp16"
-        if precision == "fp16" and not half:
+        if precision == "fp16" and network.precision != "fp16":
             raise EngineError(f"--precision fp16 with the onnx engine needs an fp16 export, and {files.first.stem} "
                               f"has none: python -m infer export {files.pt or files.first.stem} --fp16 (or use "
                               f"--engine torch)")
+        precision = network.precision
     else:
         if files.pt is None:
             raise EngineError(f"the {engine} engine needs the painter's .pt file; there are only ONNX files")
-        network = TorchNetwork(files.pt, dev, half, tiling, compiled=engine == "compiled")
-    if half:
-        network.check = _half_check(files, dev, tiling, network.description)
+        network = TorchNetwork(files.pt, dev, precision, tiling, compiled=engine == "compiled")
+    if precision != "fp32":
+        network.check = _precision_check(files, dev, tiling, network.description, precision,
+                                         on_probe=engine == "torch" and precision == "bf16")
     return network
+
+
+def default_precision(device: torch.device, engine: str, has_pt: bool) -> str:
+    """fp16 on CUDA; bf16 on a CPU with bf16 arithmetic in hardware (AVX-512 BF16 or AMX) where a PyTorch
+    engine can run; fp32 otherwise (fp16 on a CPU and bf16 without hardware support are slower than fp32)."""
+    if device.type == "cuda":
+        return "fp16"
+    return "bf16" if has_pt and engine != "onnx" and native_bf16() else "fp32"
 
 
 def default_engine(has_pt: bool, has_onnx: bool, device: torch.device, workload: float) -> str:
@@ -477,14 +505,15 @@ def default_engine(has_pt: bool, has_onnx: bool, device: torch.device, workload:
     return "onnx" if has_onnx and (ort_runs_here or not has_pt) else "torch"
 
 
-def _half_check(files: PainterFiles, device: torch.device, tiling: Tiling | None, label: str) -> HalfCheck | None:
-    """The check of a half-precision network against the same painter in fp32: PyTorch eager, or the fp32
+def _precision_check(files: PainterFiles, device: torch.device, tiling: Tiling | None, label: str, precision: str,
+                     on_probe: bool) -> PrecisionCheck | None:
+    """The check of a lower-precision network against the same painter in fp32: PyTorch eager, or the fp32
     export where there is no ``.pt``."""
     pt, onnx_file = files.pt, files.onnx
     if pt is not None:
-        return HalfCheck(lambda: TorchNetwork(pt, device, False, tiling), label)
+        return PrecisionCheck(lambda: TorchNetwork(pt, device, "fp32", tiling), label, precision, on_probe)
     if onnx_file is not None:
-        return HalfCheck(lambda: OnnxNetwork(onnx_file, device, tiling), label)
+        return PrecisionCheck(lambda: OnnxNetwork(onnx_file, device, tiling), label, precision, on_probe)
     log.warning("%s cannot be checked against fp32: there is no fp32 file of this painter", label)
     return None
 

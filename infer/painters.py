@@ -4,12 +4,15 @@ A painter file (``.pt``) may hold a family; its exported ONNX files sit beside i
 Painter folders are searched in order: those in ``$PAINTERS_PATH`` (``--painters-dir`` adds one in front),
 then the shipped ``checkpoints/``. ``-m NAME`` means the file ``NAME.pt`` / ``.onnx`` in the first folder
 that has one (a whole family if it holds several), else the painter called NAME inside a family there.
+Asked for speed (``fast``), a name is looked up in the fast version of its family (``<family>_fast``, a
+small network distilled from it: ``train.distill``) where there is one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +21,11 @@ import onnx
 
 from nets.painter import PainterFileError, read_painter
 
+log = logging.getLogger(__name__)
 #: The shipped painters: the last folder painter names are looked up in.
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+#: A family's fast version is the painter file of its name with this suffix.
+FAST_SUFFIX = "_fast"
 #: Folders (separated by os.pathsep) searched for painters before ``checkpoints/``: painters trained with
 #: ``--out-dir`` elsewhere are then found by name.
 SEARCH_PATH_VARIABLE = "PAINTERS_PATH"
@@ -145,9 +151,27 @@ def every_painter_file(folders: list[Path] | None = None) -> dict[Path, list[str
     return found
 
 
-def find_painter(painter: str | os.PathLike, folders: list[Path] | None = None) -> PainterRef:
+def find_painter(painter: str | os.PathLike, folders: list[Path] | None = None, fast: bool = False) -> PainterRef:
     """A painter name (looked up in ``folders``, by default ``painter_folders()``) or a path to a ``.pt`` or
-    ``.onnx`` file."""
+    ``.onnx`` file; ``fast``: its family's fast version where there is one (else a warning and itself)."""
+    ref = _find(painter, folders)
+    return fast_version(ref) if fast else ref
+
+
+def fast_version(ref: PainterRef) -> PainterRef:
+    """The same painter (or family) in ``<family>_fast`` beside its file, if that file holds it."""
+    source = ref.files.first
+    stem = source.name.split(".")[0] if source else ""
+    files = _files(source.with_name(stem + FAST_SUFFIX)) if source else PainterFiles(None, None, None)
+    if stem.endswith(FAST_SUFFIX):
+        return ref
+    if files.first is None or (ref.painter is not None and ref.painter not in names_in(files.first)):
+        log.warning("%s has no fast version (%s%s): painting with the full one", ref.painter or stem, stem, FAST_SUFFIX)
+        return ref
+    return PainterRef(files, ref.painter)
+
+
+def _find(painter: str | os.PathLike, folders: list[Path] | None) -> PainterRef:
     path = Path(painter)
     if path.suffix in (".pt", ".onnx"):
         if not path.is_file():

@@ -5,6 +5,7 @@ A painter file holds one painter or a family of painters that share one network 
     {"format": "painter/2", "name": the file's painter or family name, "model": state dict,
      "painters": [one record per (γ, β) row: {"name", "style_image", "style_image_sha256", "style_size",
                   "style_crop", "style_weight", "metrics": {metric: value}}],
+     "architecture": the network's size (``nets.transformer.Architecture``; absent: the default),
      "config": the settings of the run that wrote it, "step": int,
      "history": [every training run that led to it, oldest first: settings, steps, time, device]}
 
@@ -29,7 +30,7 @@ import torch
 
 from nets.errors import UserError
 from nets.files import atomic_path, write_json
-from nets.transformer import TransformerNet
+from nets.transformer import Architecture, TransformerNet
 
 FORMAT = "painter/2"
 _V1 = "painter/1"
@@ -45,8 +46,8 @@ def save_painter(path: str | os.PathLike, model: TransformerNet, name: str, pain
     if len(painters) != model.painters:
         raise ValueError(f"{len(painters)} painter records for a network of {model.painters} painters")
     state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
-    payload = {"format": FORMAT, "name": name, "painters": painters, "model": state, "config": config, "step": step,
-               "history": history or []}
+    payload = {"format": FORMAT, "name": name, "painters": painters, "model": state,
+               "architecture": model.architecture.to_dict(), "config": config, "step": step, "history": history or []}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
@@ -106,10 +107,10 @@ def read_painter(path: str | os.PathLike) -> dict[str, Any]:
 def load_painter(path: str | os.PathLike) -> tuple[TransformerNet, dict[str, Any]]:
     """A ready-to-run TransformerNet in eval mode and the painter file's dict (names, config, metrics)."""
     payload = read_painter(path)
-    model = TransformerNet(len(payload["painters"]))
     try:
+        model = TransformerNet(len(payload["painters"]), Architecture.from_dict(payload.get("architecture")))
         model.load_state_dict(payload["model"])
-    except RuntimeError as exc:
+    except (TypeError, RuntimeError) as exc:
         raise PainterFileError(f"{path} holds weights of another network: {str(exc).splitlines()[0]}") from None
     return model.eval(), payload
 

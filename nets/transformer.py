@@ -14,6 +14,7 @@ A family of one is the single-painter network, with the same parameter names.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
@@ -75,14 +76,19 @@ class CondInstanceNorm(nn.Module, TakesMix):
             var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False)
             stats.values[self.index] = (mean, var)
         if stats is not None and not stats.record:
-            mean, var = (v.to(x.dtype)[:, :, None, None] for v in stats.values[self.index])
-            scale = (gamma[:, :, None, None] * torch.rsqrt(var + self.eps)).to(x.dtype)
-            return (x - mean) * scale + beta[:, :, None, None].to(x.dtype)
-        # What F.instance_norm does inside (an NCHW batch norm over a batch of one with B·C channels), with a
-        # scale and shift per image: so a one-painter file gives exactly nn.InstanceNorm2d's output.
-        flat = x.contiguous().reshape(1, b * c, h, w)
-        y = F.batch_norm(flat, None, None, gamma.reshape(b * c), beta.reshape(b * c), training=True, eps=self.eps)
-        return y.reshape(b, c, h, w)
+            mean, var = stats.values[self.index]
+        elif x.dtype != torch.float32 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            # bf16 channels-last (the compiled CPU engine): the batch norm below would copy every map to NCHW
+            # and back, which cost a quarter of the compiled bf16 painter's time on a CPU.
+            var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False)
+        else:
+            # What F.instance_norm does inside (an NCHW batch norm over a batch of one with B·C channels), with
+            # a scale and shift per image: so a one-painter file gives exactly nn.InstanceNorm2d's output.
+            flat = x.contiguous().reshape(1, b * c, h, w)
+            y = F.batch_norm(flat, None, None, gamma.reshape(b * c), beta.reshape(b * c), training=True, eps=self.eps)
+            return y.reshape(b, c, h, w)
+        scale = (gamma * torch.rsqrt(var + self.eps)).to(x.dtype)[:, :, None, None]
+        return (x - mean.to(x.dtype)[:, :, None, None]) * scale + beta.to(x.dtype)[:, :, None, None]
 
 
 class Conditioned(nn.Sequential, TakesMix):
@@ -98,23 +104,31 @@ class Conditioned(nn.Sequential, TakesMix):
 class ConvLayer(Conditioned):
     """Reflection pad + convolution + (optional) instance norm and ReLU."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, painters: int, stride: int = 1, norm_act: bool = True
-                 ) -> None:
-        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride)]
+    def __init__(self, cin: int, cout: int, kernel: int, painters: int, stride: int = 1, norm_act: bool = True,
+                 separable: bool = False) -> None:
+        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), *_convolution(cin, cout, kernel, stride, separable)]
         if norm_act:
             layers += [CondInstanceNorm(cout, painters), nn.ReLU(inplace=True)]
         super().__init__(*layers)
 
 
+def _convolution(cin: int, cout: int, kernel: int, stride: int = 1, separable: bool = False) -> list[nn.Module]:
+    """A convolution, or its depthwise-separable factoring (MobileNet's: a depthwise ``kernel`` × ``kernel``,
+    then a 1×1), about 8× fewer operations at 64 channels: for the small fast family."""
+    if not separable:
+        return [nn.Conv2d(cin, cout, kernel, stride)]
+    return [nn.Conv2d(cin, cin, kernel, stride, groups=cin), nn.Conv2d(cin, cout, 1)]
+
+
 class ResidualBlock(nn.Module, TakesMix):
     """Two 3×3 convolutions with a skip connection; the second has no ReLU (Gross & Wilber 2016)."""
 
-    def __init__(self, channels: int, painters: int) -> None:
+    def __init__(self, channels: int, painters: int, separable: bool = False) -> None:
         super().__init__()
         self.body = Conditioned(
-            ConvLayer(channels, channels, 3, painters),
+            ConvLayer(channels, channels, 3, painters, separable=separable),
             nn.ReflectionPad2d(1),
-            nn.Conv2d(channels, channels, 3),
+            *_convolution(channels, channels, 3, separable=separable),
             CondInstanceNorm(channels, painters),
         )
 
@@ -129,23 +143,53 @@ class UpsampleConv(Conditioned):
         super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvLayer(cin, cout, 3, painters))
 
 
+@dataclass(frozen=True)
+class Architecture:
+    """The network's size: Johnson et al.'s by default; the fast family is a narrower, shallower one."""
+
+    width: int = 32  # channels of the first convolution; ×2 and ×4 after each stride-2 stage
+    residual_blocks: int = 5
+    outer_kernel: int = 9  # the first and last convolutions
+    separable: bool = False  # depthwise-separable convolutions in the residual blocks
+    #: The first stage is a 2×2 pixel unshuffle instead of a full-resolution convolution, and the last a
+    #: pixel shuffle (Shi et al. 2016): no layer then runs at full resolution, where a small network spends
+    #: most of its time moving memory (padding, norms, upsampling) rather than computing.
+    pixel_shuffle: bool = False
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> Architecture:
+        """As saved in a painter file; files from before architectures were saved hold the default one."""
+        return cls(**(values or {}))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
 class TransformerNet(nn.Module):
-    """c9s1-32, d64, d128, 5×R128, u64, u32, c9s1-3. RGB in [0, 1] in, RGB in [0, 1] out, any H×W ≥ 8.
+    """c9s1-32, d64, d128, 5×R128, u64, u32, c9s1-3 by default (``Architecture``). RGB in [0, 1] in, RGB in
+    [0, 1] out, any H×W ≥ 8.
 
     ``painters`` is the size of the family; the convolutions are shared, the (γ, β) rows are not.
     """
 
-    def __init__(self, painters: int = 1, residual_blocks: int = 5) -> None:
+    def __init__(self, painters: int = 1, architecture: Architecture = Architecture()) -> None:
         super().__init__()
-        self.painters = painters
-        self.encoder = Conditioned(
-            ConvLayer(3, 32, 9, painters), ConvLayer(32, 64, 3, painters, 2), ConvLayer(64, 128, 3, painters, 2)
-        )
-        self.residuals = Conditioned(*[ResidualBlock(128, painters) for _ in range(residual_blocks)])
-        self.decoder = Conditioned(
-            UpsampleConv(128, 64, painters), UpsampleConv(64, 32, painters),
-            ConvLayer(32, 3, 9, painters, norm_act=False),
-        )
+        self.painters, self.architecture = painters, architecture
+        w, k, blocks = architecture.width, architecture.outer_kernel, architecture.residual_blocks
+        if architecture.pixel_shuffle:  # 1/2 resolution at once: the first stride-2 stage is the unshuffle
+            encoder = [nn.PixelUnshuffle(2), ConvLayer(12, w, k, painters), ConvLayer(w, 2 * w, 3, painters, 2)]
+            inner = 2 * w
+            decoder = [UpsampleConv(inner, w, painters), ConvLayer(w, 12, k, painters, norm_act=False),
+                       nn.PixelShuffle(2)]
+        else:
+            encoder = [ConvLayer(3, w, k, painters), ConvLayer(w, 2 * w, 3, painters, 2),
+                       ConvLayer(2 * w, 4 * w, 3, painters, 2)]
+            inner = 4 * w
+            decoder = [UpsampleConv(inner, 2 * w, painters), UpsampleConv(2 * w, w, painters),
+                       ConvLayer(w, 3, k, painters, norm_act=False)]
+        self.encoder = Conditioned(*encoder)
+        self.residuals = Conditioned(*[ResidualBlock(inner, painters, architecture.separable) for _ in range(blocks)])
+        self.decoder = Conditioned(*decoder)
         self.norm_channels = []  # of each norm, in the order they run: the layout of NormStats.flat
         for index, norm in enumerate(m for m in self.modules() if isinstance(m, CondInstanceNorm)):
             norm.index = index
@@ -173,7 +217,7 @@ class TransformerNet(nn.Module):
         (γ, β) are mixed once, as ``forward`` would mix them for every image: a one-hot ``weights`` gives
         that painter exactly. For tools that take one painter per file.
         """
-        net = TransformerNet(1, len(self.residuals))
+        net = TransformerNet(1, self.architecture)
         mix = weights.to(torch.float32)[:, None]
         net.load_state_dict({k: (mix * v).sum(0, keepdim=True) if v.dim() == 2 else v
                              for k, v in self.state_dict().items()})

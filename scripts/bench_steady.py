@@ -82,7 +82,7 @@ def quality(args: argparse.Namespace, device: torch.device) -> list[dict]:
     made = clips(args.shared, args.frames, args.width, args.height)
     floors = {clip.name: warping_error(clip.frames, clip.frames, motions_of(clip, exact))[0] for clip, exact in made}
     rows = []
-    for engine in painter_engines(TorchNetwork(family, device, half=False)):
+    for engine in painter_engines(TorchNetwork(family, device)):
         record = engine.record
         style = load_image(style_image_of(record, family), 512, record.get("style_crop") or 0.0)
         criterion = PerceptualLoss(vgg, [style])
@@ -123,7 +123,7 @@ def drift(args: argparse.Namespace, device: torch.device) -> list[dict]:
     photo = rgb(sorted((args.shared / "data" / "photos" / "val").glob("*.jpg"))[5])
     clip = still_shot(photo, args.still_frames, args.width, args.height)
     rows = []
-    for engine in painter_engines(TorchNetwork(CHECKPOINTS / f"{args.painter}.pt", device, half=False)):
+    for engine in painter_engines(TorchNetwork(CHECKPOINTS / f"{args.painter}.pt", device)):
         plain, _ = paint(engine, clip, 0.0)
         steady, _ = paint(engine, clip, DEFAULT_STRENGTH)
         gaps = [float(np.abs(s.astype(np.float32) - p.astype(np.float32)).mean()) for s, p in zip(steady, plain,
@@ -149,7 +149,7 @@ def flow_size(args: argparse.Namespace, device: torch.device) -> list[dict]:
     made = [(camera_move(photo, "pan", args.size_frames, w, h), True),
             (KnownClip("cockatoo", read_clip(args.shared / "data" / "video" / "cockatoo_1280x720.mp4")
                        [:args.size_frames]), False)]
-    engine = painter_engines(TorchNetwork(CHECKPOINTS / f"{args.painter}.pt", device, half=False))[0]
+    engine = painter_engines(TorchNetwork(CHECKPOINTS / f"{args.painter}.pt", device))[0]
     rows = []
     for clip, exact in made:
         motions = motions_of(clip, exact)

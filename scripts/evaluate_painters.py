@@ -50,7 +50,7 @@ def main() -> None:
     floor = warping_error(frames, frames)[0]
     rows = []
     for path in args.painters:
-        for engine in painter_engines(TorchNetwork(path, device, half=False)):
+        for engine in painter_engines(TorchNetwork(path, device)):
             if args.only and engine.name not in args.only:
                 continue
             record = engine.record

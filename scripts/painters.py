@@ -3,6 +3,7 @@
     painters image photo.jpg -m vangogh_starry_night -o out.png     # as python -m infer image …
     painters video clip.mp4 -m munch_the_scream -o out.mp4           # … video, export, reference, compare
     painters train --style my_painting.jpg --photos photos/ …        # as python -m train …
+    painters distill --photos photos/ …                               # as python -m train.distill …
     painters list                                                     # the painters it can find, and where
 
 It sits above ``infer`` and ``train`` (which never import each other) and hands each its own arguments.
@@ -16,7 +17,8 @@ import sys
 from pathlib import Path
 
 INFER_COMMANDS = ("image", "video", "export", "reference", "compare")
-USAGE = f"""usage: painters {{{",".join((*INFER_COMMANDS, "train", "list"))}}} ...
+COMMANDS = (*INFER_COMMANDS, "train", "distill", "list")
+USAGE = f"""usage: painters {{{",".join(COMMANDS)}}} ...
 
 Paint photos and clips in the style of a painting.
 
@@ -27,6 +29,7 @@ commands:
   reference  the original optimisation method (Gatys et al.), for photos and clips
   compare    painters vs the reference method: quality, flicker and speed, in a report
   train      train a painter, or a family of painters, from style images and photos
+  distill    teach a small, fast family the pictures of a full one (for live use on a CPU)
   list       the painters found (checkpoints/, $PAINTERS_PATH, --painters-dir) with their paintings
 
 'painters COMMAND --help' tells more."""
@@ -73,12 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         from train.__main__ import main as train
 
         return train(rest)
+    if command == "distill":
+        from train.distill import main as distill
+
+        return distill(rest)
     if command in INFER_COMMANDS:
         from infer.__main__ import main as infer
 
         return infer(argv)
-    print(f"painters: error: unknown command {command!r}; one of {', '.join((*INFER_COMMANDS, 'train', 'list'))}",
-          file=sys.stderr)
+    print(f"painters: error: unknown command {command!r}; one of {', '.join(COMMANDS)}", file=sys.stderr)
     return 2
 
 

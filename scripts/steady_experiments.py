@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("steady_experiments.json"))
     args = parser.parse_args()
     family = CHECKPOINTS / "four_painters.pt"
-    engines = {e.name: e for e in painter_engines(TorchNetwork(family, torch.device("cpu"), half=False))}
+    engines = {e.name: e for e in painter_engines(TorchNetwork(family, torch.device("cpu")))}
     engine, row = engines[args.painter], list(engines).index(args.painter)
     vgg = VGGFeatures("vgg16", JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS, args.vgg_weights or None)
     criterion = PerceptualLoss(vgg, [load_image(style_image_of(engine.record, family), 512,

@@ -79,7 +79,7 @@ def main() -> None:
         floor, _ = warping_error(frames, frames)
         row = {"frames": len(frames), "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}", "input": floor}
         for name, painter in painters.items():
-            engine = painter_engines(TorchNetwork(painter["path"], device, half=False), trained)[0]
+            engine = painter_engines(TorchNetwork(painter["path"], device), trained)[0]
             styled = [engine(f[None])[0] for f in frames]
             row[name] = warping_error(frames, styled)[0]
         results["clips"][clip.name] = row

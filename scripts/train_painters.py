@@ -56,7 +56,7 @@ def finish(painter: Path, eval_clip: Path, eval_width: int) -> dict:
     frames = read_clip(eval_clip, eval_width)
     floor = warping_error(frames, frames)[0]
     records = read_painter(painter)["painters"]
-    for record, engine in zip(records, painter_engines(TorchNetwork(painter, device, half=False)), strict=True):
+    for record, engine in zip(records, painter_engines(TorchNetwork(painter, device)), strict=True):
         styled = [engine(frame[None])[0] for frame in frames]
         size = f"{frames[0].shape[1]}x{frames[0].shape[0]}"
         record["metrics"] |= {"eval_clip": eval_clip.name, "eval_clip_size": size,

@@ -1,4 +1,5 @@
-"""Engines: which back end runs by default, the compiled PyTorch engine, and the fp16 check against fp32."""
+"""Engines: which back end and precision run by default, the compiled PyTorch engine, and the check of fp16
+and bf16 against fp32."""
 
 import logging
 
@@ -15,6 +16,7 @@ from infer.engines import (
     EngineError,
     OnnxNetwork,
     default_engine,
+    default_precision,
     open_network,
     painter_engines,
 )
@@ -46,13 +48,74 @@ def test_auto_compiles_only_work_that_repays_it():
     assert default_engine(False, True, cuda, 10 * on_gpu) == "onnx"  # no .pt: nothing to compile
 
 
+def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch, tiny_painter):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    files = PainterFiles(tiny_painter, None, None)
+    for has_bf16 in (True, False):
+        monkeypatch.setattr("infer.engines.native_bf16", lambda has=has_bf16: has)
+        assert default_precision(cpu, "auto", True) == ("bf16" if has_bf16 else "fp32")
+        assert default_precision(cpu, "onnx", True) == "fp32"  # ONNX Runtime has no bf16 convolutions
+        assert default_precision(cpu, "auto", False) == "fp32"  # only an export: nothing runs bf16
+        assert default_precision(cuda, "auto", True) == "fp16"
+        network = open_network(files, "auto", "cpu")
+        assert network.description == f"torch cpu {'bf16' if has_bf16 else 'fp32'}"
+        assert (network.check is not None) == has_bf16
+    shipped = find_painter("four_painters").files
+    assert open_network(shipped, "auto", "cpu").description == "onnxruntime CPUExecutionProvider fp32"
+    with pytest.raises(EngineError, match="bf16 runs on the torch"):
+        open_network(shipped, "onnx", "cpu", "bf16")
+
+
+def test_bf16_is_checked_on_a_small_copy_and_paints_like_fp32(tiny_family):
+    files = PainterFiles(tiny_family, None, None)
+    network = open_network(files, "torch", "cpu", "bf16")
+    frames, weights = photo_frames(2, 48, 64), np.float32([[0.3, 0.7], [0, 1]])
+    out = network(frames, weights)
+    check = network.check
+    assert check.on_probe and list(check.checked) == [(48, 64)] and check.checked[(48, 64)].within("bf16")
+    assert check.fallback is None and network.description == "torch cpu bf16"
+    assert difference(out, open_network(files, "torch", "cpu", "fp32")(frames, weights)).within("bf16")
+
+
+@pytest.mark.slow
+def test_bf16_compiled_in_channels_last_paints_like_fp32(tiny_family):
+    files = PainterFiles(tiny_family, None, None)
+    network = open_network(files, "compiled", "cpu", "bf16")
+    frames, weights = photo_frames(2, 48, 64), np.float32([[1, 0], [0.5, 0.5]])
+    out = network(frames, weights)
+    assert not network.check.on_probe and network.check.checked[(48, 64)].within("bf16")  # on the frame itself
+    assert network.description == "torch cpu bf16 compiled" and list(network.compile_seconds) == [(2, 48, 64, 3)]
+    assert difference(out, open_network(files, "torch", "cpu", "fp32")(frames, weights)).within("bf16")
+
+
+def test_bf16_that_loses_the_picture_is_caught_and_the_painter_runs_in_fp32(tiny_painter, tmp_path, caplog):
+    """A first convolution with a bias of 10⁴ changes nothing in fp32 (the instance norm after it removes
+    it), but bf16 keeps only 8 significant bits: at 10⁴ its steps are 64 apart, and the picture, a few
+    units around it, is rounded away. The kind of failure the check is for."""
+    payload = torch.load(tiny_painter, weights_only=True)
+    payload["model"]["encoder.0.1.bias"] = payload["model"]["encoder.0.1.bias"] + 1e4
+    torch.save(payload, tmp_path / "offset.pt")
+    files = PainterFiles(tmp_path / "offset.pt", None, None)
+    frames = photo_frames(1, 48, 64)
+    fp32 = open_network(files, "torch", "cpu", "fp32")(frames, ONE[:1])
+    network = open_network(files, "torch", "cpu", "bf16")
+    with caplog.at_level(logging.WARNING):
+        first = network(frames, ONE[:1])
+    again = network(frames, ONE[:1])
+    assert not network.check.checked[(48, 64)].within("bf16")
+    assert "painting in fp32 instead" in caplog.text and network.description.endswith("bf16 failed its check)")
+    for out in (first, again):
+        np.testing.assert_array_equal(out, fp32)
+
+
 @pytest.mark.slow
 def test_compiled_engine_paints_as_eager_and_compiles_once_for_a_clip(tiny_family, tmp_path):
     files = PainterFiles(tiny_family, None, None)
-    eager = open_network(files, "torch", "cpu")
-    network = open_network(files, "compiled", "cpu")
+    eager = open_network(files, "torch", "cpu", "fp32")
+    network = open_network(files, "compiled", "cpu", "fp32")
     engine = painter_engines(network)[1]  # as commands call it: the painter's weights broadcast per frame
     frames, munch = photo_frames(4, 48, 64), np.tile(np.float32([0, 1]), (4, 1))
+    torch._dynamo.reset()  # graphs other tests compiled would count as this clip's recompiles
     with torch._dynamo.config.patch(error_on_recompile=True):  # a second graph for one clip fails
         full = engine(frames)
         last = engine(frames[:3])  # a clip's short last batch runs on the same graph, padded
@@ -68,14 +131,14 @@ def test_compiled_engine_paints_as_eager_and_compiles_once_for_a_clip(tiny_famil
 @pytest.mark.slow
 def test_a_compiler_failure_falls_back_to_eager(tiny_painter, caplog):
     files = PainterFiles(tiny_painter, None, None)
-    network = open_network(files, "compiled", "cpu")
+    network = open_network(files, "compiled", "cpu", "fp32")
     frames = photo_frames(2, 40, 56)  # a shape no other test compiles
     no_compiler = {"cpp.cxx": (None, "/nonexistent/c++"), "fx_graph_cache": False}  # no cache: it really compiles
     with caplog.at_level(logging.WARNING), torch._inductor.config.patch(no_compiler):
         out = network(frames, ONE[:2])
     assert "No working C++ compiler" in caplog.text and "running it eager" in caplog.text
     assert network.description == "torch cpu fp32 (compiling failed)" and network.compile_seconds == {}
-    np.testing.assert_array_equal(out, open_network(files, "torch", "cpu")(frames, ONE[:2]))
+    np.testing.assert_array_equal(out, open_network(files, "torch", "cpu", "fp32")(frames, ONE[:2]))
 
 
 @pytest.mark.slow
@@ -160,6 +223,6 @@ def test_an_onnx_file_from_another_checkpoint_is_not_taken_for_the_painter(tiny_
                                           f"python -m infer export {pt} --overwrite"):
         open_network(files, "onnx", "cpu")
     with caplog.at_level(logging.WARNING):
-        network = open_network(files, "auto", "cpu")
+        network = open_network(files, "auto", "cpu", "fp32")  # fp32: where auto would take the export
     assert network.description.startswith("torch") and "painting with PyTorch instead" in caplog.text
     assert [p["name"] for p in network.painters] == ["vangogh_starry_night", "munch_the_scream"]  # duo's own

@@ -102,7 +102,7 @@ def test_a_family_exports_to_one_graph_with_painter_weights(tiny_family, tmp_pat
     frames = np.random.default_rng(2).integers(0, 256, (3, 33, 47, 3), dtype=np.uint8)
     weights = np.array([[1, 0], [0.3, 0.7], [0, 1]], dtype=np.float32)
     onnx_out = OnnxNetwork(report.path, torch.device("cpu"))(frames, weights)
-    torch_out = TorchNetwork(tiny_family, torch.device("cpu"), half=False)(frames, weights)
+    torch_out = TorchNetwork(tiny_family, torch.device("cpu"))(frames, weights)
     assert np.abs(onnx_out.astype(int) - torch_out.astype(int)).max() <= 1
     assert np.abs(torch_out[0].astype(int) - torch_out[2]).mean() > 1  # the two painters differ
 

@@ -28,7 +28,7 @@ def photo(k: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def engine(tiny_painter) -> PainterEngine:
-    return painter_engines(TorchNetwork(tiny_painter, torch.device("cpu"), half=False))[0]
+    return painter_engines(TorchNetwork(tiny_painter, torch.device("cpu")))[0]
 
 
 def flicker(clip, frames) -> float:

@@ -24,7 +24,7 @@ def photo() -> np.ndarray:
 @pytest.fixture(scope="module")
 def networks() -> dict:
     files = find_painter("four_painters").files
-    return {"torch": TorchNetwork(files.pt, torch.device("cpu"), half=False),
+    return {"torch": TorchNetwork(files.pt, torch.device("cpu")),
             "onnx": OnnxNetwork(files.onnx, torch.device("cpu"))}
 
 
@@ -86,7 +86,7 @@ def test_tiling_engages_for_a_frame_over_the_budget_and_never_raises(photo, monk
     big = np.asarray(Image.fromarray(photo).resize((960, 640)))
     out = stylizer.image(big)
     assert out.shape == big.shape and len(calls) > 4  # cut into tiles
-    assert max(shape[1] * shape[2] for shape in calls) * 900 <= 100_000_000  # a tile with margins: half of it
+    assert max(shape[1] * shape[2] for shape in calls) * network.bytes_per_pixel <= 100_000_000  # with margins: half
     calls.clear()
     stylizer.image(np.asarray(Image.fromarray(photo).resize((120, 80))))
     assert calls == []  # a small frame runs whole

@@ -1,0 +1,119 @@
+"""The fast family: distilling a small network from a family, finding it by name, blending and exporting it."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from infer.engines import TorchNetwork
+from infer.export import export_painter, verification_photos
+from infer.painters import CHECKPOINTS, find_painter, stale_export
+from infer.stylizer import Stylizer
+from nets.painter import load_painter
+from nets.transformer import Architecture, TransformerNet
+from tests.conftest import assert_one_line_error, run_cli, shared
+from train.distill import DistillConfig, distill
+
+
+def small_config(tmp: Path, teacher: Path, photos: Path, weights: Path, **overrides) -> DistillConfig:
+    """A student of width 8 and one block on 64 px crops: seconds on two cores."""
+    settings = dict(teacher=str(teacher), photos=str(photos), name="duo_fast", out_dir=str(tmp / "painters"),
+                    log_dir=str(tmp / "runs"), vgg_weights=str(weights), width=8, residual_blocks=1, image_size=64,
+                    crops_per_photo=2, batch_size=4, steps=80, perceptual_crops=1, temporal_pairs=1,
+                    checkpoint_every=20, style_weight=0.0, temporal_weight=1.0)  # the pixel term leads, for speed
+    return DistillConfig(**(settings | overrides))
+
+
+@pytest.fixture(scope="module")
+def distilled(tmp_path_factory, tiny_family, photo_dir, weights_dir) -> tuple[Path, DistillConfig]:
+    tmp = tmp_path_factory.mktemp("distill")
+    (tmp / "painters").mkdir()
+    (tmp / "painters" / "duo.pt").write_bytes(tiny_family.read_bytes())  # teacher and student side by side
+    cfg = small_config(tmp, tiny_family, photo_dir, weights_dir)
+    distill(cfg)
+    return tmp / "painters" / "duo_fast.pt", cfg
+
+
+def l1_to_teacher(student: TransformerNet, teacher: TransformerNet, weights: torch.Tensor) -> float:
+    photo = torch.from_numpy(verification_photos()[1].copy()).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        return float((student(photo, weights) - teacher(photo, weights)).abs().mean())
+
+
+def test_the_student_learns_the_teachers_pictures_in_its_own_small_shape(distilled, tiny_family):
+    path, cfg = distilled
+    student, payload = load_painter(path)
+    teacher, family = load_painter(tiny_family)
+    assert student.architecture == cfg.architecture and student.architecture.pixel_shuffle
+    assert [p["name"] for p in payload["painters"]] == [p["name"] for p in family["painters"]]
+    assert payload["step"] == 80 and payload["architecture"] == dataclasses.asdict(cfg.architecture)
+    torch.manual_seed(cfg.seed)  # the student's initial weights, made as distill made them
+    untrained = TransformerNet(2, cfg.architecture).eval()
+    for weights in (torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]]), torch.tensor([[0.5, 0.5]])):
+        assert l1_to_teacher(student, teacher, weights) < 0.8 * l1_to_teacher(untrained, teacher, weights)
+    params = sum(p.numel() for p in student.parameters())
+    assert params < sum(p.numel() for p in teacher.parameters()) / 20
+
+
+def test_a_resumed_run_continues_and_reuses_the_teachers_pictures(distilled, tmp_path):
+    path, cfg = distilled
+    cache = Path(cfg.log_dir) / cfg.student_name / "teacher.pt"
+    painted = cache.stat().st_mtime_ns
+    more = dataclasses.replace(cfg, steps=85, resume=True, out_dir=str(tmp_path))
+    card = distill(more)
+    assert card["steps"] == 85 and cache.stat().st_mtime_ns == painted
+
+
+def test_the_fast_version_is_found_by_the_painters_name(distilled, caplog):
+    path, _ = distilled
+    folders = [path.parent]
+    assert find_painter("munch_the_scream", folders).files.pt.name == "duo.pt"  # the full family by default
+    fast = find_painter("munch_the_scream", folders, fast=True)
+    assert fast.files.pt == path and fast.painter == "munch_the_scream"
+    assert find_painter("duo", folders, fast=True).files.pt == path
+    assert find_painter("duo_fast", folders, fast=True).files.pt == path
+    alone = path.parent / "solo.pt"
+    alone.write_bytes((path.parent / "duo.pt").read_bytes())
+    with caplog.at_level(logging.WARNING):
+        assert find_painter(alone, fast=True).files.pt == alone
+    assert "solo has no fast version" in caplog.text
+
+
+def test_the_fast_family_blends_and_exports(distilled, tmp_path):
+    path, _ = distilled
+    network = TorchNetwork(path, torch.device("cpu"))
+    photo = verification_photos()[1][None]
+    one, other = (network(photo, np.float32([w])) for w in ([1, 0], [0, 1]))
+    half = network(photo, np.float32([[0.5, 0.5]]))
+    assert np.abs(one.astype(int) - other).mean() > 2 and not np.array_equal(half, one)
+    report = export_painter(path, tmp_path / "duo_fast.onnx", verification_photos())
+    assert max(report.max_diff.values()) <= 1 and stale_export(path, tmp_path / "duo_fast.onnx") is None
+
+
+def test_bad_input_is_one_line(tmp_path):
+    result = run_cli("train.distill", "--photos", str(tmp_path / "nowhere"), "--out-dir", str(tmp_path / "out"),
+                     "--log-dir", str(tmp_path / "runs"))
+    assert_one_line_error(result, "nowhere", tmp_path)
+    result = run_cli("train.distill", "--photos", str(tmp_path), "--image-size", "30")
+    assert_one_line_error(result, "--image-size must be at least 32", tmp_path)
+
+
+@pytest.mark.skipif(not (CHECKPOINTS / "four_painters_fast.pt").is_file(), reason="the fast family is not shipped")
+def test_the_shipped_fast_family_holds_the_full_familys_painters_and_is_exported():
+    fast, full = find_painter("four_painters_fast"), find_painter("four_painters")
+    fast_model, fast_payload = load_painter(fast.files.pt)
+    assert [p["name"] for p in fast_payload["painters"]] == [p["name"] for p in load_painter(full.files.pt)[1][
+        "painters"]]
+    assert fast_model.architecture != Architecture()
+    assert fast.files.onnx is not None and stale_export(fast.files.pt, fast.files.onnx) is None
+    with Image.open(shared("data", "photos", "val", "bsds300_img_001.jpg")) as img:
+        photo = np.asarray(img.convert("RGB").resize((96, 64)))
+    out = Stylizer(blend="vangogh_starry_night=0.5,munch_the_scream=0.5", fast=True, device="cpu").image(photo)
+    assert out.shape == photo.shape
+

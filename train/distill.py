@@ -1,0 +1,280 @@
+"""``python -m train.distill``: a small, fast family taught by a full one (knowledge distillation).
+
+The teacher is any painter file; the student is a smaller ``TransformerNet`` (``Architecture``) with the
+same painters, and it learns to give the teacher's pictures rather than to match the paintings itself:
+that is a far easier target than the style losses, so a CPU can teach it in under an hour.
+
+- The teacher runs once: on fixed crops of the photos, each with one painter (in turn) or a random blend
+  of them, and its pictures are cached in the run folder (``teacher.pt``); a resumed run reuses them.
+- Each step: a pixel term (L1 to the teacher's picture), perceptual terms on a few crops (VGG costs ten
+  times the student): content (relu2_2 features) and style (Gram matrices of Johnson et al.'s layers) of
+  the teacher's picture, and the temporal term of the trainer (ReCoNet's, on synthetic frame pairs with
+  known motion), so the student flickers no more than the teacher, which was trained with it. The pixel
+  term alone gives a blurred average of strokes the student cannot place exactly (4× the teacher's style
+  distance); the Gram term asks for the teacher's texture wherever its strokes land.
+- Blends: the student has the teacher's conditional instance norms, so a weight row blends its painters
+  the same way; the blended crops teach it what the teacher's blends look like.
+
+    python -m train.distill --teacher checkpoints/four_painters.pt --photos ../shared/data/photos/train_short256 \\
+        --name four_painters_fast --vgg-weights ../shared/weights --time-limit 40m
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from nets.device import describe_device, native_bf16, pick_device
+from nets.errors import UserError
+from nets.files import atomic_path
+from nets.losses import (
+    JOHNSON_CONTENT_LAYERS,
+    JOHNSON_STYLE_LAYERS,
+    content_loss,
+    gram_matrix,
+    style_loss,
+    temporal_loss,
+)
+from nets.options import OneLineErrorParser, add_dataclass_options, from_args, option
+from nets.painter import ModelCard, load_painter, save_painter
+from nets.progress import progress_bar
+from nets.transformer import Architecture, TransformerNet
+from nets.vgg import VGGFeatures
+from train.config import parse_duration
+from train.data import PhotoBank, list_images
+from train.pairs import synthetic_pairs
+
+log = logging.getLogger(__name__)
+PROG = "python -m train.distill"
+
+
+
+@dataclass
+class DistillConfig:
+    teacher: str = option("checkpoints/four_painters.pt", "the painter file to learn from (one painter or a family)")
+    photos: str = option(None, "folder of training photos, searched recursively")
+    name: str = option("", "name of the student file; default: the teacher's name + _fast")
+    out_dir: str = option("checkpoints", "where <name>.pt and the model card <name>.json are written")
+    log_dir: str = option("runs", "the teacher's cached pictures and the resumable state go to <log-dir>/<name>")
+    vgg_weights: str = option("", "VGG16 weight file or folder (default: $VGG_WEIGHTS, else torchvision's download)")
+    width: int = option(32, "student: channels of its first convolution")
+    residual_blocks: int = option(5, "student: residual blocks")
+    outer_kernel: int = option(3, "student: kernel of its first and last convolutions")
+    separable: bool = option(False, "student: depthwise-separable residual blocks")
+    pixel_shuffle: bool = option(True, "student: pixel (un)shuffle instead of full-resolution outer layers")
+    image_size: int = option(192, "side of the cached crops in px")
+    crops_per_photo: int = option(6, "crops the teacher paints per photo (each with one painter or a blend)")
+    blend_share: float = option(0.2, "share of the crops painted with a random blend of the painters")
+    batch_size: int = option(8, "crops per step")
+    steps: int = option(5000, "optimizer steps")
+    lr: float = option(2e-3, "Adam learning rate (cosine decay to a tenth)")
+    pixel_weight: float = option(1.0, "weight of the L1 distance to the teacher's picture")
+    content_weight: float = option(0.05, "weight of the VGG feature distance to the teacher's picture (relu2_2)")
+    style_weight: float = option(1.0, "weight of the Gram distance to the teacher's picture (relu1_2 … relu4_3)")
+    perceptual_crops: int = option(2, "crops of each step that the content and style terms see")
+    temporal_weight: float = option(30.0, "weight of the temporal term (the teacher's training used 30)")
+    temporal_pairs: int = option(2, "synthetic frame pairs a step")
+    seed: int = option(0, "random seed")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N")
+    amp: str = option("auto", "bfloat16 autocast: auto (on CUDA and CPUs with bf16 in hardware), on, off",
+                      choices=("auto", "on", "off"))
+    time_limit: str = option("", "stop after this long (e.g. 40m) and write the student as at the last step")
+    checkpoint_every: int = option(200, "steps between resumable checkpoints")
+    resume: bool = option(False, "continue from <log-dir>/<name>/state.pt")
+    overwrite: bool = option(False, "start over even if the student or its run state exists")
+
+    def __post_init__(self) -> None:
+        parse_duration(self.time_limit)
+        for flag, value, low in (("steps", self.steps, 1), ("batch-size", self.batch_size, 1),
+                                 ("image-size", self.image_size, 32), ("crops-per-photo", self.crops_per_photo, 1),
+                                 ("width", self.width, 4)):
+            if value < low:
+                raise DistillError(f"--{flag} must be at least {low}, not {value}")
+        if self.image_size % 4:
+            raise DistillError(f"--image-size must be a multiple of 4, not {self.image_size}")
+
+    @property
+    def architecture(self) -> Architecture:
+        return Architecture(self.width, self.residual_blocks, self.outer_kernel, self.separable, self.pixel_shuffle)
+
+    @property
+    def student_name(self) -> str:
+        return self.name or f"{Path(self.teacher).stem}_fast"
+
+
+class DistillError(UserError):
+    """Bad input to a distillation run, reported as one line."""
+
+
+def teacher_weights(count: int, painters: int, blend_share: float, generator: torch.Generator) -> torch.Tensor:
+    """count×P painter weights: each painter in turn, and a ``blend_share`` of random blends (Dirichlet)."""
+    weights = F.one_hot(torch.arange(count) % painters, painters).float()
+    if painters > 1:
+        blends = torch.rand(count, generator=generator) < blend_share
+        mixed = -torch.log(torch.rand(count, painters, generator=generator))  # Dirichlet(1) by normalising
+        weights[blends] = (mixed / mixed.sum(1, keepdim=True))[blends]
+    return weights
+
+
+@torch.inference_mode()
+def paint_crops(cfg: DistillConfig, teacher: TransformerNet, device: torch.device) -> dict[str, torch.Tensor]:
+    """The teacher's pictures of fixed random crops of every photo: uint8 crops, weights, uint8 pictures."""
+    generator = torch.Generator().manual_seed(cfg.seed)
+    bank = PhotoBank(list_images(cfg.photos), cfg.image_size, torch.device("cpu"))
+    crops = bank.crops(len(bank) * cfg.crops_per_photo, generator)
+    weights = teacher_weights(len(crops), teacher.painters, cfg.blend_share, generator)
+    pictures = torch.empty_like(crops)
+    teacher = teacher.to(device)
+    for start in progress_bar(range(0, len(crops), 8), desc="teacher", unit="batch"):
+        part = slice(start, start + 8)
+        out = teacher(crops[part].to(device).float() / 255, weights[part].to(device))
+        pictures[part] = (out * 255).round().byte().cpu()
+    return {"crops": crops, "weights": weights, "pictures": pictures}
+
+
+def cached_pictures(cfg: DistillConfig, run_dir: Path, teacher: TransformerNet, device: torch.device
+                    ) -> dict[str, torch.Tensor]:
+    """The teacher's pictures, painted now or read back from an earlier run with the same data settings."""
+    path = run_dir / "teacher.pt"
+    key = {k: getattr(cfg, k) for k in ("teacher", "photos", "image_size", "crops_per_photo", "blend_share", "seed")}
+    if path.is_file():
+        cache = torch.load(path, weights_only=True)
+        if cache.get("key") == key:
+            return cache
+    log.info("painting the crops with the teacher (once)")
+    tick = time.perf_counter()
+    cache = paint_crops(cfg, teacher, device)
+    cache |= {"key": key, "seconds": time.perf_counter() - tick}
+    with atomic_path(path) as tmp:
+        torch.save(cache, tmp)
+    return cache
+
+
+def distill(cfg: DistillConfig) -> dict[str, Any]:
+    """Teach the student, write it and its model card, and return the card."""
+    device = pick_device(cfg.device)
+    use_amp = cfg.amp == "on" or (cfg.amp == "auto" and (device.type == "cuda" or native_bf16()))
+    name = cfg.student_name
+    out, run_dir = Path(cfg.out_dir) / f"{name}.pt", Path(cfg.log_dir) / name
+    if not (cfg.resume or cfg.overwrite) and out.exists():
+        raise DistillError(f"{out} exists; start over with --overwrite")
+    teacher, payload = load_painter(cfg.teacher)
+    for folder in (out.parent, run_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    cache = cached_pictures(cfg, run_dir, teacher, device)
+    crops, weights, pictures = cache["crops"], cache["weights"], cache["pictures"]
+
+    student = TransformerNet(teacher.painters, cfg.architecture).to(device).train()
+    optimizer = torch.optim.Adam(student.parameters(), lr=cfg.lr)
+    layers = JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS
+    vgg = VGGFeatures("vgg16", layers, cfg.vgg_weights or None).to(device)
+    step, elapsed = 0, 0.0
+    state_path = run_dir / "state.pt"
+    if cfg.resume:
+        if not state_path.is_file():
+            raise DistillError(f"nothing to resume: {state_path} does not exist")
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        student.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, elapsed = state["step"], state["elapsed"]
+    generator = torch.Generator().manual_seed(cfg.seed + step)
+    limit = parse_duration(cfg.time_limit)
+    log.info("student %s: %d parameters, %d cached crops, bf16 %s", cfg.architecture,
+             sum(p.numel() for p in student.parameters()), len(crops), use_amp)
+
+    def save_state() -> None:
+        with atomic_path(state_path) as tmp:
+            torch.save({"model": student.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                        "elapsed": elapsed, "config": dataclasses.asdict(cfg)}, tmp)
+
+    curve: list[dict[str, float]] = []
+    start, stopped_early = time.perf_counter() - elapsed, False
+    bar = progress_bar(total=cfg.steps, initial=step, desc="distil", unit="step")
+    while step < cfg.steps:
+        if limit and time.perf_counter() - start > limit:
+            stopped_early = True
+            break
+        lr = cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / cfg.steps)))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        pick = torch.randint(len(crops), (cfg.batch_size,), generator=generator)
+        x = crops[pick].to(device).float() / 255
+        want = pictures[pick].to(device).float() / 255
+        mix = weights[pick].to(device)
+        current, previous, flow, mask = synthetic_pairs(x[: cfg.temporal_pairs], generator)
+        pair_mix = mix[: cfg.temporal_pairs].repeat(2, 1)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            got = student(torch.cat([x, current, previous]), torch.cat([mix, pair_mix]))
+            got, pair_out = got[: len(x)].float(), got[len(x):].float()
+            pixel = (got - want).abs().mean()
+            seen = slice(0, cfg.perceptual_crops)
+            with torch.no_grad():
+                target = vgg(want[seen])
+            feats = vgg(got[seen])
+            content = torch.stack([content_loss(feats[n], target[n]).mean() for n in JOHNSON_CONTENT_LAYERS]).mean()
+            style = torch.stack([style_loss(feats[n], gram_matrix(target[n])).mean()
+                                 for n in JOHNSON_STYLE_LAYERS]).mean()
+        out_current, out_previous = pair_out.chunk(2)
+        flicker = temporal_loss(out_current, out_previous, current, previous, flow, mask).mean()
+        loss = (cfg.pixel_weight * pixel + cfg.content_weight * content + cfg.style_weight * style
+                + cfg.temporal_weight * flicker)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        bar.update()
+        if step % 25 == 0:
+            curve.append({"step": step, "loss": loss.item(), "pixel": pixel.item(), "content": content.item(),
+                          "style": style.item(), "temporal": flicker.item(), "seconds": time.perf_counter() - start})
+            bar.set_postfix(l1=f"{pixel.item():.4f}", content=f"{content.item():.3f}", style=f"{style.item():.3f}",
+                            temporal=f"{flicker.item():.5f}")
+        if step % cfg.checkpoint_every == 0:
+            elapsed = time.perf_counter() - start
+            save_state()
+    bar.close()
+    elapsed = time.perf_counter() - start
+    save_state()
+    student.eval()
+    run = {"steps": step, "wall_time_s": round(elapsed, 1), "teacher_painting_s": cache.get("seconds"),
+           "stopped_by_time_limit": stopped_early,
+           "device": describe_device(device), "torch": str(torch.__version__), "teacher": cfg.teacher,
+           "config": dataclasses.asdict(cfg), "architecture": cfg.architecture.to_dict(), "curve": curve}
+    painters = [p | {"metrics": {}, "distilled_from": payload["name"]} for p in payload["painters"]]
+    history = payload.get("history", []) + [{k: v for k, v in run.items() if k != "curve"}]
+    save_painter(out, student, name, painters, dataclasses.asdict(cfg), step, history)
+    card = ModelCard(name, painters, run, history)
+    card.write(out.with_suffix(".json"))
+    return card.to_dict()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineErrorParser(prog=PROG, description="Teach a small, fast family the pictures of a full one.")
+    add_dataclass_options(parser, DistillConfig)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
+    logging.getLogger("train").setLevel(logging.INFO)
+    try:
+        cfg = from_args(DistillConfig, args)
+        if not cfg.photos:
+            raise DistillError("--photos is required")
+        card = distill(cfg)
+    except UserError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {cfg.out_dir}/{card['name']}.pt and .json after {card['steps']} steps in {card['wall_time_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
