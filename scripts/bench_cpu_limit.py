@@ -77,6 +77,18 @@ def engine_calls(painter: str, width: int, height: int) -> dict[str, tuple[Calla
     return found
 
 
+def timed_rounds(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds of each call, every call timed in turn, round after round: a slow spell of a shared
+    machine hits them all."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            tick = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - tick)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -88,14 +100,9 @@ def main() -> None:
     calls = variants(128, 180, 320) | (engine_calls(args.painter, 1280, 720) if args.painter else {})
     for call, _ in calls.values():  # warm-up: oneDNN picks and caches its kernels
         call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(args.rounds):
-        for name, (call, _) in calls.items():
-            tick = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - tick)
-    rows = [{"op": name, "ops": ops, "seconds": statistics.median(times[name]),
-             "gops": ops / statistics.median(times[name]) / 1e9} for name, (_, ops) in calls.items()]
+    seconds = timed_rounds({name: call for name, (call, _) in calls.items()}, args.rounds)
+    rows = [{"op": name, "ops": ops, "seconds": seconds[name], "gops": ops / seconds[name] / 1e9}
+            for name, (_, ops) in calls.items()]
     base = rows[0]["gops"]
     write_json(args.out, {"device": describe_device(torch.device("cpu")), "threads": args.threads,
                           "torch": torch.__version__, "shape": "1×128×180×320, 3×3, 128 → 128", "rows": rows})

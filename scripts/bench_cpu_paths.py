@@ -20,7 +20,6 @@ as a short clip and as a long one (``workload`` past ``COMPILE_PAYS_PIXELS``: th
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from infer.video import RenderOptions, stylize_video, write_video
 from nets.device import describe_device
 from nets.files import write_json
 from nets.images import read_clip
-from scripts.bench_cpu_limit import painter_flops_per_pixel, variants
+from scripts.bench_cpu_limit import painter_flops_per_pixel, timed_rounds, variants
 
 SIZES = {"360p": (640, 360), "720p": (1280, 720)}
 #: The convolution peak each precision is measured against.
@@ -107,25 +106,21 @@ def model_only(args: argparse.Namespace, int8: Path) -> list[dict]:
             tick = time.perf_counter()
             out = network(frame, weights)  # compiles a compiled engine, runs a precision's check
             first = time.perf_counter() - tick
-            diff = difference(out, reference[family](frame, weights))
+            want = reference[family](frame, weights)
+            diff = difference(out, want)
             name = f"{label} {size}"
             rows[name] = {"path": label, "family": family, "precision": precision, "size": size,
                           "description": network.description, "first_call_s": first, "max_diff": diff.max,
-                          "mean_diff": diff.mean, "psnr_db": psnr(out, reference[family](frame, weights))}
+                          "mean_diff": diff.mean, "psnr_db": psnr(out, want)}
             calls[name] = (lambda n=network, f=frame, w=weights: n(f, w), ops * frame.shape[1] * frame.shape[2])
         print(f"opened {label}", flush=True)
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(args.rounds):
-        for name, (call, _) in calls.items():
-            tick = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - tick)
-    limits = {name: ops / statistics.median(times[name]) / 1e9 for name, (_, ops) in limit_calls.items()}
+    seconds = timed_rounds({name: call for name, (call, _) in calls.items()}, args.rounds)
+    limits = {name: ops / seconds[name] / 1e9 for name, (_, ops) in limit_calls.items()}
     for name, row in rows.items():
-        seconds = statistics.median(times[name])
-        gops = calls[name][1] / seconds / 1e9
+        gops = calls[name][1] / seconds[name] / 1e9
         limit_name = next(n for n in limits if n.startswith(LIMIT_ROWS[row["precision"]]))
-        row |= {"fps": 1 / seconds, "gops": gops, "limit": limit_name, "fraction_of_limit": gops / limits[limit_name]}
+        row |= {"fps": 1 / seconds[name], "gops": gops, "limit": limit_name,
+                "fraction_of_limit": gops / limits[limit_name]}
     return [{"path": name, "gops": value} for name, value in limits.items()] + list(rows.values())
 
 

@@ -88,26 +88,6 @@ def test_bf16_compiled_in_channels_last_paints_like_fp32(tiny_family):
     assert difference(out, open_network(files, "torch", "cpu", "fp32")(frames, weights)).within("bf16")
 
 
-def test_bf16_that_loses_the_picture_is_caught_and_the_painter_runs_in_fp32(tiny_painter, tmp_path, caplog):
-    """A first convolution with a bias of 10⁴ changes nothing in fp32 (the instance norm after it removes
-    it), but bf16 keeps only 8 significant bits: at 10⁴ its steps are 64 apart, and the picture, a few
-    units around it, is rounded away. The kind of failure the check is for."""
-    payload = torch.load(tiny_painter, weights_only=True)
-    payload["model"]["encoder.0.1.bias"] = payload["model"]["encoder.0.1.bias"] + 1e4
-    torch.save(payload, tmp_path / "offset.pt")
-    files = PainterFiles(tmp_path / "offset.pt", None, None)
-    frames = photo_frames(1, 48, 64)
-    fp32 = open_network(files, "torch", "cpu", "fp32")(frames, ONE[:1])
-    network = open_network(files, "torch", "cpu", "bf16")
-    with caplog.at_level(logging.WARNING):
-        first = network(frames, ONE[:1])
-    again = network(frames, ONE[:1])
-    assert not network.check.checked[(48, 64)].within("bf16")
-    assert "painting in fp32 instead" in caplog.text and network.description.endswith("bf16 failed its check)")
-    for out in (first, again):
-        np.testing.assert_array_equal(out, fp32)
-
-
 @pytest.mark.slow
 def test_compiled_engine_paints_as_eager_and_compiles_once_for_a_clip(tiny_family, tmp_path):
     files = PainterFiles(tiny_family, None, None)
@@ -154,22 +134,32 @@ def test_fp16_is_used_for_a_size_once_it_agrees_with_fp32(tiny_painter):
     assert list(check.checked) == [(48, 64), (40, 56)]
 
 
+#: Painters that a lower precision ruins and fp32 paints as before, by (precision, key, change). fp16: the
+#: first convolution scaled by 1e5 changes nothing in fp32 (the instance norm after it removes any scale),
+#: but its outputs pass fp16's largest number, 65504. bf16: a bias of 10⁴ is removed by the norm in fp32
+#: too, but bf16 keeps 8 significant bits: at 10⁴ its steps are 64 apart and the picture, a few units
+#: around it, is rounded away.
+RUINED = [("fp16", ("encoder.0.1.weight", "encoder.0.1.bias"), lambda v: v * 1e5),
+          ("bf16", ("encoder.0.1.bias",), lambda v: v + 1e4)]
+
+
 @pytest.mark.slow
-def test_fp16_that_overflows_is_caught_and_the_painter_runs_in_fp32(tiny_painter, tmp_path, caplog):
-    """Scaling the first convolution by 1e5 changes nothing in fp32 (the instance norm after it removes any
-    scale), but its outputs pass fp16's largest number, 65504: the kind of failure the check is for."""
+@pytest.mark.parametrize(("precision", "keys", "change"), RUINED, ids=[r[0] for r in RUINED])
+def test_a_precision_that_ruins_the_picture_is_caught_and_the_painter_runs_in_fp32(tiny_painter, tmp_path, caplog,
+                                                                                    precision, keys, change):
     payload = torch.load(tiny_painter, weights_only=True)
-    for key in ("encoder.0.1.weight", "encoder.0.1.bias"):
-        payload["model"][key] = payload["model"][key] * 1e5
-    torch.save(payload, tmp_path / "loud.pt")
+    for key in keys:
+        payload["model"][key] = change(payload["model"][key])
+    torch.save(payload, tmp_path / "ruined.pt")
     frames = photo_frames(1, 48, 64)
     fp32 = open_network(PainterFiles(tiny_painter, None, None), "torch", "cpu", "fp32")(frames, ONE[:1])
-    network = open_network(PainterFiles(tmp_path / "loud.pt", None, None), "torch", "cpu", "fp16")
+    network = open_network(PainterFiles(tmp_path / "ruined.pt", None, None), "torch", "cpu", precision)
     with caplog.at_level(logging.WARNING):
         first = network(frames, ONE[:1])
     again = network(frames, ONE[:1])
-    assert not network.check.checked[(48, 64)].within("fp16")
-    assert "painting in fp32 instead" in caplog.text and network.description.endswith("fp16 failed its check)")
+    assert not network.check.checked[(48, 64)].within(precision)
+    assert "painting in fp32 instead" in caplog.text
+    assert network.description.endswith(f"{precision} failed its check)")
     for out in (first, again):
         assert difference(out, fp32).within("fp32")
 

@@ -104,7 +104,7 @@ def test_a_folder_of_photos_is_painted_in_one_command_and_a_rerun_goes_on(tiny_p
     (photos / "notes.txt").write_text("not a photo either, and not taken for one")
     out = tmp_path / "paintings"
     args = ["infer", "image", str(photos), "-m", str(tiny_painter), "-o", str(out), "--max-size", "64", "--engine",
-            "torch"]
+            "torch", "--precision", "fp32"]
     first = run_cli(*args)
     assert first.returncode == 2  # one photo could not be read: said in one line, the others are painted
     assert first.stderr.strip().splitlines()[-1].endswith("painted 3 of 4 photos into " f"{out}/ (tiny, torch cpu "
