@@ -117,8 +117,9 @@ def main() -> None:
     if args.card:
         card = ModelCard.read(args.fast.with_suffix(".json"))
         for record, row in zip(card.painters, rows, strict=False):  # the blend row has no record
-            record["metrics"] = {"psnr_vs_full_db": row["psnr_db"], "val_style": row["style_fast"],
-                                 "val_style_full": row["style_full"], "warping_change_vs_full": row["warp_change"]}
+            size = f"style_{args.size}px"  # not the full family's val_style, which is at 256 px
+            record["metrics"] = {"psnr_vs_full_db": row["psnr_db"], size: row["style_fast"],
+                                 f"{size}_full": row["style_full"], "warping_change_vs_full": row["warp_change"]}
         card.write(args.fast.with_suffix(".json"))
 
 
