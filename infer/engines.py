@@ -5,7 +5,7 @@ A painter file (one painter or a family) runs on a ``Network``, which takes per-
   CUDA graphs over device buffers bound once per frame shape) when a GPU is there, the CPU provider
   otherwise. Runs the exported ``.onnx`` file.
 - ``TorchNetwork``: PyTorch on the painter's ``.pt``, eager or compiled by Inductor (CUDA graphs on a GPU);
-  fp16 on CUDA, bf16 on CPUs that compute it in hardware (2.3× fp32 on 2 AMD EPYC cores).
+  fp16 on CUDA, bf16 on CPUs that compute it in hardware (compiled: 1.85× fp32 on 2 AMD EPYC cores).
 A lower-precision network is checked against fp32 on the first frames of every size before its output is
 used (``infer.precision.PrecisionCheck``).
 
