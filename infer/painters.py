@@ -126,9 +126,11 @@ def stale_export(pt: Path, exported: Path) -> str | None:
     return None
 
 
-def painter_files(folder: Path = CHECKPOINTS) -> dict[str, list[str]]:
-    """Every painter file stem in ``folder`` and the painters it holds."""
+def painter_files(folder: Path = CHECKPOINTS, fast: bool = True) -> dict[str, list[str]]:
+    """Every painter file stem in ``folder`` and the painters it holds; ``fast=False`` leaves out fast
+    versions of families (``<family>_fast``), whose painters repeat the full family's names."""
     stems = sorted({p.name.split(".")[0] for p in folder.glob("*") if p.suffix in (".pt", ".onnx")})
+    stems = [stem for stem in stems if fast or not stem.endswith(FAST_SUFFIX)]
     found = {}
     for stem in stems:
         files = _files(folder / stem)
@@ -161,10 +163,10 @@ def find_painter(painter: str | os.PathLike, folders: list[Path] | None = None, 
 def fast_version(ref: PainterRef) -> PainterRef:
     """The same painter (or family) in ``<family>_fast`` beside its file, if that file holds it."""
     source = ref.files.first
-    stem = source.name.split(".")[0] if source else ""
-    files = _files(source.with_name(stem + FAST_SUFFIX)) if source else PainterFiles(None, None, None)
+    stem = source.name.split(".")[0]
     if stem.endswith(FAST_SUFFIX):
         return ref
+    files = _files(source.with_name(stem + FAST_SUFFIX))
     if files.first is None or (ref.painter is not None and ref.painter not in names_in(files.first)):
         log.warning("%s has no fast version (%s%s): painting with the full one", ref.painter or stem, stem, FAST_SUFFIX)
         return ref

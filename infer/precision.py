@@ -45,8 +45,8 @@ class Difference:
 #: uint8 levels an output may differ from PyTorch fp32 by. fp32: only values within float error of a .5
 #: rounding boundary flip, by one level. fp16 (~3 significant digits through 16 layers): measured max 1,
 #: mean 0.04 on ONNX Runtime's CPU provider; the margin is for GPU kernels, which round differently.
-#: bf16 (8 significant bits): measured max 4-7, mean 0.14-0.35 on the shipped family at 360p and 720p
-#: (scripts/bench_cpu_precision.py); a broken kernel or layout gives tens of levels.
+#: bf16 (8 significant bits): measured max 3-10, mean 0.13-0.38 on both shipped families at 360p and 720p
+#: (scripts/bench_cpu_paths.py); a broken kernel or layout gives tens of levels.
 TOLERANCE = {"fp32": Difference(1, 0.1), "fp16": Difference(8, 0.5), "bf16": Difference(16, 1.0)}
 #: Longest side of the probe an eager network is checked on. Its errors (rounding, or a broken kernel) show
 #: on a small copy of the frame as well as on the frame, and checking the frame itself would cost more fp32

@@ -24,7 +24,7 @@ from PIL import Image
 from skimage import data
 
 from infer.engines import MosaicEngine, open_network, painter_engines
-from infer.painters import CHECKPOINTS, FAST_SUFFIX, find_painter, painter_files
+from infer.painters import CHECKPOINTS, find_painter, painter_files
 from infer.sheet import save_grid
 from infer.stylizer import Stylizer
 from infer.video import write_video
@@ -58,8 +58,8 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=15)
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
-    stems = [stem for stem in painter_files() if not stem.endswith(FAST_SUFFIX)]  # a fast family repeats names
-    engines = [engine for stem in stems for engine in painter_engines(open_network(find_painter(stem).files))]
+    families = painter_files(fast=False)  # a fast family would repeat the painters' names
+    engines = [engine for stem in families for engine in painter_engines(open_network(find_painter(stem).files))]
     if not engines:
         sys.exit(f"demo: error: no painters in {CHECKPOINTS}")
     painters = [engine.name for engine in engines]
@@ -74,9 +74,9 @@ def main() -> None:
     for stylizer in [*stylizers, Stylizer.of(MosaicEngine(engines))] if len(engines) > 1 else stylizers:
         name = "mosaic" if isinstance(stylizer.engine, MosaicEngine) else stylizer.name
         stylizer.video(clip, args.output / f"{name}.mp4", overwrite=True)
-    family = next((stem for stem in stems if len(painter_files()[stem]) > 1), None)
+    family = next((stem for stem, names in families.items() if len(names) > 1), None)
     if family is not None:  # a mash-up: the clip cross-fades through the family's painters
-        names = painter_files()[family]
+        names = families[family]
         keyframes = "; ".join(f"{k * args.seconds / (len(names) - 1):g}:{name}" for k, name in enumerate(names))
         Stylizer(family).video(clip, args.output / "mashup.mp4", keyframes=keyframes, overwrite=True)
 

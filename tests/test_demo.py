@@ -4,14 +4,13 @@ import sys
 import numpy as np
 from PIL import Image
 
-from infer.painters import FAST_SUFFIX, painter_files
+from infer.painters import painter_files
 from tests.clips import decoded_frames
 from tests.conftest import ROOT
 
 
 def test_demo_stylises_a_clip_and_sample_photos_with_every_shipped_painter(tmp_path):
-    painters = [name for stem, names in painter_files().items() if not stem.endswith(FAST_SUFFIX)
-                for name in names]  # every painter of every family (a fast family repeats the names)
+    painters = [name for names in painter_files(fast=False).values() for name in names]  # every painter of every family
     assert len(painters) >= 4, "the four painters do not ship in checkpoints/"
     result = subprocess.run(
         [sys.executable, "-m", "scripts.demo", "-o", str(tmp_path), "--size", "96", "--clip-width", "128",
