@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from infer.controls import grid_of
 from infer.engines import Engine
 from nets.errors import UserError
 from nets.flow import flow_pair
@@ -187,18 +188,18 @@ class Stabilizer:
         self.previous: np.ndarray | None = None  # the last result, float32, unrounded
         self.previous_input: np.ndarray | None = None  # the frame it was painted from
 
-    def advance(self, motion: Motion | None) -> np.ndarray:
-        """Follow the scene by one frame; the grid phase (x, y in [0, 4)) its painting is made at."""
+    def advance(self, motion: Motion | None, grid: float = SIZE_MULTIPLE) -> np.ndarray:
+        """Follow the scene by one frame; the grid phase (x, y in [0, grid)) its painting is made at."""
         if motion is not None:
             self.offset = np.zeros(2) if motion.cut else self.offset + motion.drift
-        return np.mod(self.offset, SIZE_MULTIPLE)
+        return np.mod(self.offset, grid)
 
     def __call__(self, engine: Engine, frames: np.ndarray, times: np.ndarray | None,
                  motions: Sequence[Motion | None]) -> np.ndarray:
         """uint8 N×H×W×3 frames (the next ones of the clip) and their motions in, steady frames out."""
         if self.strength == 0:
             return engine(frames, times)
-        phases = [self.advance(motion) for motion in motions]
+        phases = [self.advance(motion, grid_of(engine)) for motion in motions]
         # Shifted within the frame, the edge it uncovers reflected: padding the frame instead would change how
         # the painter paints near every edge, which cost 2-4% of style distance (docs/QUALITY.md).
         aligned = np.stack([shift_frame(frame, -phase) for frame, phase in zip(frames, phases, strict=True)])

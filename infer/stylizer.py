@@ -6,6 +6,7 @@
     stylizer.video("clip.mp4", "clip_vangogh.mp4")       # every frame, audio kept
     Stylizer(["vangogh_starry_night", "munch_the_scream"]).video(...)  # a labelled side-by-side
     Stylizer(blend="vangogh_starry_night=0.6,munch_the_scream=0.4", strength=0.8, preserve_colors=True)
+    Stylizer("munch_the_scream", stroke_size=2)         # strokes twice as big
     Stylizer("four_painters").video(src, dst, keyframes="0:vangogh_starry_night; 4:munch_the_scream")
     stylizer.video("clip.mp4", "raw.mp4", stabilize=0)  # clips are steadied unless told otherwise
 """
@@ -25,6 +26,7 @@ from infer.controls import (
     ControlError,
     Keyframe,
     KeyframeEngine,
+    StrokeSize,
     blend_weights,
     check_keyframes_fit,
     parse_blend,
@@ -62,17 +64,18 @@ class Stylizer:
     ``painter``: a painter, a family (all its painters side by side) or several of either (a labelled
     mosaic). ``blend``: painters of one family mixed ("a=0.6,b=0.4" or a dict), with ``painter`` naming
     that family or one of them if given. ``strength`` lays the painting over the photo (0 … 1) and
-    ``preserve_colors`` keeps the photo's colours; both work with any painter and engine. ``tiling``: when
-    frames are cut into tiles (by default, when a frame would not fit half the free memory). ``workload``:
-    the pixels this stylizer will paint (frames × pixels a frame), if known; a large one makes the default
-    engine the compiled one. ``fast``: each painter from its family's fast version (``<family>_fast``, about
+    ``preserve_colors`` keeps the photo's colours; ``stroke_size`` > 1 paints bigger strokes (< 1 finer ones)
+    by running the painter on the frame scaled by 1/``stroke_size``; all work with any painter and engine.
+    ``tiling``: when frames are cut into tiles (by default, when a frame would not fit half the free memory).
+    ``workload``: the pixels this stylizer will paint (frames × pixels a frame), if known; a large one makes
+    the default engine the compiled one. ``fast``: each painter from its family's fast version (``<family>_fast``, about
     5× quicker on a CPU) where there is one.
     """
 
     def __init__(self, painter: PainterSpec | Sequence[PainterSpec] | None = None, engine: str = "auto",
                  device: str = "auto", precision: str = "auto", *, blend: str | dict[str, float] | None = None,
-                 strength: float = 1.0, preserve_colors: bool = False, tiling: Tiling | None = None,
-                 workload: float = 0, fast: bool = False) -> None:
+                 strength: float = 1.0, preserve_colors: bool = False, stroke_size: float = 1.0,
+                 tiling: Tiling | None = None, workload: float = 0, fast: bool = False) -> None:
         specs = [] if painter is None else [painter] if isinstance(painter, str | os.PathLike) else list(painter)
         weights = (parse_blend(blend) if isinstance(blend, str) else parse_blend(
             ",".join(f"{k}={v}" for k, v in blend.items()))) if blend is not None else None
@@ -100,7 +103,7 @@ class Stylizer:
         else:
             base = MosaicEngine([e for spec in specs
                                  for e in self._open(spec, engine, device, precision, tiling, workload, fast)])
-        self.strength, self.preserve_colors = strength, preserve_colors
+        self.strength, self.preserve_colors, self.stroke_size = strength, preserve_colors, stroke_size
         self.mosaic = isinstance(base, MosaicEngine)
         self.engine: Engine = self._adjusted(base)
         self.name = self.engine.name
@@ -112,6 +115,10 @@ class Stylizer:
         return painter_engines(open_network(ref.files, engine, device, precision, tiling, workload), ref.painter)
 
     def _adjusted(self, engine: Engine) -> Engine:
+        """The output controls around a painting engine: stroke size inside (it changes what is painted),
+        strength and colours outside (they mix the painting with the full-size photo)."""
+        if self.stroke_size != 1.0:
+            engine = StrokeSize(engine, self.stroke_size)
         if self.strength == 1.0 and not self.preserve_colors:
             return engine
         return Adjusted(engine, self.strength, self.preserve_colors)
@@ -121,7 +128,8 @@ class Stylizer:
         """A stylizer on an engine already open (one network shared by several painters, say)."""
         stylizer = cls.__new__(cls)
         stylizer.engine, stylizer.name, stylizer.network = engine, engine.name, None
-        stylizer.strength, stylizer.preserve_colors, stylizer.family, stylizer.blend = 1.0, False, "", None
+        stylizer.strength, stylizer.preserve_colors, stylizer.stroke_size = 1.0, False, 1.0
+        stylizer.family, stylizer.blend = "", None
         stylizer.mosaic = isinstance(engine, MosaicEngine)
         return stylizer
 

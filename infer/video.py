@@ -62,6 +62,10 @@ class VideoError(UserError):
     """A clip cannot be read or written; the message says which and why."""
 
 
+class RenderCancelled(UserError):
+    """The render was cancelled (``RenderOptions.cancel``); nothing was written."""
+
+
 @dataclass
 class ClipInfo:
     width: int  # as shown: after the clip's rotation
@@ -91,6 +95,8 @@ class RenderOptions:
     phase: tuple[float, float] = (0.0, 0.0)  # the scene's motion before the first frame decoded (a segment's)
     max_size: int | None = None  # scale frames down so the longest side is at most this (a quick preview)
     pixel_format: str = "yuv420p"  # or yuv444p: full colour resolution, any size, but few players play it
+    on_frames: Callable[[int, int], None] | None = None  # after each batch: (frames written, frames expected)
+    cancel: threading.Event | None = None  # set from another thread: the render stops and leaves no output
 
 
 @dataclass
@@ -344,6 +350,8 @@ class _Pipeline:
         """Batch frames through the engine (with each frame's second in the output); return how many."""
         count, batch, finished = 0, [], False
         while not finished:
+            if self.options.cancel is not None and self.options.cancel.is_set():
+                raise RenderCancelled(f"cancelled after {count} of {self.expected} frames; nothing was written")
             item = self.get(self.decoded)
             if self.stop.is_set():
                 return count
@@ -364,6 +372,8 @@ class _Pipeline:
                     self.put(self.encoded, pts_array)
                 count += len(kept)
                 bar.update(len(kept))
+                if self.options.on_frames is not None:
+                    self.options.on_frames(count, self.expected)
                 batch = []
         self.put(self.encoded, _END)
         return count

@@ -1,4 +1,5 @@
-"""Render-time controls on the shipped family: blends, keyframed cross-fades, strength, the photo's colours."""
+"""Render-time controls on the shipped family: blends, keyframed cross-fades, strength, the photo's colours,
+stroke size."""
 
 import cv2
 import numpy as np
@@ -10,6 +11,7 @@ from infer.controls import ControlError, keyframe_weights, parse_blend, parse_ke
 from infer.stylizer import Stylizer
 from nets.images import load_image, to_tensor
 from nets.losses import JOHNSON_STYLE_LAYERS, PerceptualLoss
+from nets.metrics import sharpness
 from nets.vgg import VGGFeatures
 from tests.clips import decoded_frames, make_clip
 from tests.conftest import assert_one_line_error, run_cli, shared
@@ -125,12 +127,29 @@ def test_a_keyframed_clip_cross_fades_smoothly(photo, tmp_path):
     assert steps[len(steps) // 2] > steps[0]  # eased: fastest in the middle
 
 
+def test_stroke_size_scales_the_strokes(photo, tmp_path):
+    """Bigger strokes leave less fine detail (variance of the Laplacian) and finer ones more, at the photo's
+    size; the command line paints what the API paints."""
+    big = Image.fromarray(photo).resize((320, 224), Image.Resampling.LANCZOS)
+    paintings = {size: render(np.asarray(big), MUNCH, stroke_size=size, precision="fp32", engine="torch")
+                 for size in (0.5, 1.0, 2.0)}
+    assert all(p.shape == (224, 320, 3) for p in paintings.values())
+    assert sharpness([paintings[2.0]]) < 0.7 * sharpness([paintings[1.0]]) < 0.7 * sharpness([paintings[0.5]])
+    src = tmp_path / "photo.png"
+    big.save(src)
+    result = run_cli("infer", "image", str(src), "-o", str(tmp_path / "out.png"), "-m", MUNCH, "--stroke-size", "2",
+                     "--precision", "fp32", "--engine", "torch")
+    assert result.returncode == 0, result.stderr
+    assert np.abs(np.asarray(Image.open(tmp_path / "out.png")).astype(int) - paintings[2.0]).max() <= 1
+
+
 @pytest.mark.parametrize("args, expected", [
     (["--blend", f"{VAN_GOGH}=0.5,nobody=0.5"], "nobody is not in four_painters"),
     (["--blend", f"{VAN_GOGH}=-1,{MUNCH}=2"], "not negative"),
     (["--blend", f"{VAN_GOGH}=0,{MUNCH}=0"], "add up to 0: give at least one painter a weight above 0"),
     (["--blend", f"{VAN_GOGH}=1", "-m", "four_painters", "vangogh_starry_night"], "at most one painter"),
     (["--strength", "1.5", "-m", VAN_GOGH], "--strength is from 0"),
+    (["--stroke-size", "0", "-m", VAN_GOGH], "--stroke-size is from 0.25"),
     ([], "name a painter (-m) or a blend (--blend)"),
 ])
 def test_bad_controls_are_one_line_and_exit_2(args, expected, tmp_path, photo):

@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
+from infer.controls import StrokeSize
 from infer.engines import PainterEngine, TorchNetwork, painter_engines
 from infer.steady import DEFAULT_STRENGTH, Stabilizer, SteadyError, measure_motion, stabilize_frames
 from infer.stylizer import Stylizer
 from infer.tiles import Tiling
 from infer.video import RenderOptions
 from nets.metrics import exact_motion, sharpness, warping_error
+from nets.transformer import SIZE_MULTIPLE
 from scripts.known_motion import camera_move, moving_object, still_shot
 from tests.clips import decoded_frames, make_clip
 from tests.conftest import assert_one_line_error, run_cli, shared
@@ -51,6 +53,18 @@ def test_a_known_camera_move_flickers_less_without_blur(engine, kind, strength, 
     steady = stabilize_frames(engine, clip.frames, strength)
     assert flicker(clip, steady) < most * flicker(clip, plain)
     assert sharpness(steady) > 0.8 * sharpness(plain)
+
+
+def test_bigger_strokes_are_steadied_on_their_own_grid():
+    """At stroke size 2 the strokes snap to an 8 px grid of the frame: following the scene modulo 4 px, the
+    network's own grid, would redraw them every frame (a shipped painter: its strokes are what snaps)."""
+    clip = camera_move(photo(1), "pan", 6, 2 * W, 2 * H)
+    big = StrokeSize(Stylizer("munch_the_scream", "torch", "cpu", "fp32").engine, 2.0)
+    assert big.grid == 2 * SIZE_MULTIPLE
+    own = stabilize_frames(big, clip.frames, DEFAULT_STRENGTH)
+    big.grid = SIZE_MULTIPLE
+    wrong = stabilize_frames(big, clip.frames, DEFAULT_STRENGTH)
+    assert flicker(clip, own) < 0.8 * flicker(clip, wrong)
 
 
 def test_a_still_shot_flickers_less_and_does_not_drift(engine):

@@ -23,6 +23,7 @@ import math
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -434,10 +435,13 @@ def finish(run: Session, outcome: Outcome) -> dict[str, Any]:
     return card.to_dict()
 
 
-def train(cfg: TrainConfig) -> dict[str, Any]:
+def train(cfg: TrainConfig, on_log: Callable[[list[dict[str, float]], torch.Tensor | None], None] | None = None
+          ) -> dict[str, Any]:
     """Run one training job and return its model card (also written to ``<out_dir>/<name>.json``).
 
-    Under torchrun, process 0 writes and returns the card; the others return an empty dict.
+    Under torchrun, process 0 writes and returns the card; the others return an empty dict. ``on_log`` (for a
+    page that shows the run) gets the loss curve so far at every log step, with the sample grid (3×H×W,
+    photos above their paintings) at sample steps.
     """
     run = set_up(cfg)
     cfg, main = run.cfg, run.procs.main  # on resume: the saved settings; main: the process that writes
@@ -466,7 +470,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             seen += 1
             out_of_time = bool(cfg.time_limit_s) and run.procs.any(
                 time.perf_counter() - started >= cfg.time_limit_s, run.device)  # every process stops together
-            if step % cfg.log_every == 0 or step == cfg.steps or out_of_time:
+            logged = step % cfg.log_every == 0 or step == cfg.steps or out_of_time
+            if logged:
                 means = run.procs.mean(window / seen).tolist()
                 if not math.isfinite(means[0]):
                     raise TrainError(f"the loss became {means[0]} before step {step}; lower --lr")
@@ -485,12 +490,15 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 progress.set_postfix(loss=f"{last_logged['total']:.3f}", style=f"{last_logged['style']:.3f}",
                                      refresh=False)
                 window, seen, window_start = None, 0, now
+            grid = None
             if writer and (step % cfg.sample_every == 0 or step == cfg.steps or out_of_time):
                 with torch.no_grad():
                     rendered = [run.model(run.samples, one_hot(torch.full((len(run.samples),), row, device=run.device),
                                                                run.model.painters)).float() for row in run.rows]
-                writer.add_image("samples", make_grid(torch.cat([run.samples, *rendered]).cpu(),
-                                                      nrow=len(run.samples)), step)
+                grid = make_grid(torch.cat([run.samples, *rendered]).cpu(), nrow=len(run.samples))
+                writer.add_image("samples", grid, step)
+            if on_log is not None and main and (logged or grid is not None):
+                on_log(curve, grid)
             if main and step % cfg.checkpoint_every == 0:
                 run.save_state(run.elapsed + time.perf_counter() - started)
             if out_of_time:
