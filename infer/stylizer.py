@@ -124,11 +124,14 @@ class Stylizer:
         return Adjusted(engine, self.strength, self.preserve_colors)
 
     @classmethod
-    def of(cls, engine: Engine) -> Stylizer:
-        """A stylizer on an engine already open (one network shared by several painters, say)."""
+    def of(cls, engine: Engine, strength: float = 1.0, preserve_colors: bool = False, stroke_size: float = 1.0
+           ) -> Stylizer:
+        """A stylizer on an engine already open (one network shared by several painters, or by every
+        setting of a page's sliders), with the output controls as in ``Stylizer``."""
         stylizer = cls.__new__(cls)
-        stylizer.engine, stylizer.name, stylizer.network = engine, engine.name, None
-        stylizer.strength, stylizer.preserve_colors, stylizer.stroke_size = 1.0, False, 1.0
+        stylizer.strength, stylizer.preserve_colors, stylizer.stroke_size = strength, preserve_colors, stroke_size
+        stylizer.engine = stylizer._adjusted(engine)
+        stylizer.name, stylizer.network = stylizer.engine.name, None
         stylizer.family, stylizer.blend = "", None
         stylizer.mosaic = isinstance(engine, MosaicEngine)
         return stylizer

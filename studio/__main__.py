@@ -1,0 +1,43 @@
+"""``python -m studio``: serve the studio's page (on 127.0.0.1 unless ``--host`` says otherwise)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from nets.errors import UserError
+from nets.options import OneLineErrorParser, add_dataclass_options, from_args
+from studio.config import StudioConfig
+
+PROG = "python -m studio"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineErrorParser(prog=PROG, description="The whole tool in a web page: photos, clips, live camera, "
+                                                       "your own painter, and the reference method.")
+    add_dataclass_options(parser, StudioConfig)
+    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(levelname)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own requests to itself
+    try:
+        cfg = from_args(StudioConfig, parser.parse_args(argv))
+        cfg.uploads.mkdir(parents=True, exist_ok=True)
+    except (UserError, OSError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    # Uploads and Gradio's own copies stay inside the output folder; Gradio reads this when imported.
+    os.environ["GRADIO_TEMP_DIR"] = str(cfg.uploads)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from infer.painters import search_first
+    from studio.app import build_app
+
+    search_first(cfg.painters)  # the families made here are found by name, before checkpoints/
+    app = build_app(cfg)
+    print(f"{PROG}: serving on http://{cfg.host}:{cfg.port} (Ctrl-C stops)", flush=True)
+    app.launch(server_name=cfg.host, server_port=cfg.port, share=False, allowed_paths=[str(cfg.out)],
+               show_error=True, quiet=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

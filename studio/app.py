@@ -1,0 +1,33 @@
+"""The studio's page: every tab, the results kept from earlier jobs, and the queue that runs jobs one at a
+time."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from nets.device import describe_device, pick_device
+from studio.config import StudioConfig
+from studio.context import Studio
+from studio.tabs import compare, live, painter, photo, results, video
+
+TITLE = "Style studio"
+
+
+def build_app(cfg: StudioConfig) -> gr.Blocks:
+    studio = Studio.create(cfg)
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"# {TITLE}\nTurn photos and clips into paintings. Jobs run one at a time on "
+                    f"{describe_device(pick_device(cfg.device))}; results are kept in `{cfg.out}`.")
+        with gr.Tabs():
+            photo.build(studio)
+            video.build(studio)
+            live.build(studio)
+            added = painter.build(studio)
+            compare.build(studio)
+            results.build(studio)
+        added.then(lambda: [gr.update(choices=studio.family_names())] * len(studio.family_menus), None,
+                   studio.family_menus, queue=False)
+        for fn, component in studio.on_load:
+            app.load(fn, None, component, queue=False)
+    app.queue(default_concurrency_limit=1)
+    return app

@@ -1,0 +1,79 @@
+"""How the page's work runs: errors as one message in the page, jobs one at a time on the device, cancel.
+
+Gradio's queue does the ordering: every job (a full-size photo, a clip, training, a comparison) is an event
+of the concurrency group ``JOBS``, one at a time, and the page shows a waiting job its place in the queue.
+Previews and live frames are a second group of one, so moving a slider answers while a clip renders.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from nets.errors import UserError
+
+log = logging.getLogger("studio")
+
+#: Concurrency groups (Gradio ``concurrency_id``), each running one event at a time.
+JOBS, INTERACTIVE = "device", "interactive"
+
+
+def shown(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` as a page handler: a user's mistake (UserError) becomes its message in the page; anything
+    else too, in one line, with the traceback in the server's log. The server keeps serving either way."""
+
+    def message(exc: BaseException) -> gr.Error:
+        if isinstance(exc, UserError):
+            return gr.Error(str(exc), print_exception=False)
+        log.exception("%s failed", fn.__name__)
+        return gr.Error(f"{fn.__name__.replace('_', ' ')} failed: {type(exc).__name__}: {exc}", print_exception=False)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as exc:  # noqa: BLE001 - said in the page, logged with its traceback
+                raise message(exc) from None
+        return generator
+
+    @functools.wraps(fn)
+    def plain(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001 - said in the page, logged with its traceback
+            raise message(exc) from None
+    return plain
+
+
+class Cancels:
+    """One cancel switch per browser session: the Cancel button sets it, the session's running job reads it."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def start(self, session: str) -> threading.Event:
+        """A fresh switch for a job that starts now in ``session``."""
+        with self._lock:
+            self._events[session] = threading.Event()
+            return self._events[session]
+
+    def cancel(self, session: str) -> bool:
+        """Set the switch of ``session``'s job; whether there was one to set."""
+        with self._lock:
+            event = self._events.get(session)
+        if event is None:
+            return False
+        event.set()
+        return True

@@ -1,0 +1,107 @@
+"""Photo: drop a photo, pick or mix painters, see a quick preview as the controls move, then paint it at
+full size, compare before and after, and download it."""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from infer.stylizer import Stylizer
+from studio.context import Studio
+from studio.jobs import INTERACTIVE, JOBS, shown
+from studio.library import blend_text, family
+from studio.results import new_path
+from studio.tabs.mixer import Mixer
+from studio.uploads import PhotoUpload, read_photo
+
+#: Longest side of the preview, painted by the fast family where there is one.
+PREVIEW_SIDE = 512
+
+
+@functools.lru_cache(maxsize=8)
+def _preview_photo(path: str, modified: float, side: int) -> np.ndarray:
+    """The photo at preview size, decoded once per upload however often the sliders move."""
+    return read_photo(path, side, "previewed").pixels
+
+
+def command_line(photo: str, family_name: str, weights: dict[str, float], strength: float, colors: bool,
+                 stroke: float, output: Path) -> str:
+    """The ``python -m infer image`` command that paints the same picture."""
+    words = ["python -m infer image", f"'{photo}'", "-o", f"'{output}'", "-m", family_name, "--blend",
+             blend_text(weights)]
+    words += [f"--strength {strength:g}"] if strength < 1 else []
+    words += ["--preserve-colors"] if colors else []
+    words += [f"--stroke-size {stroke:g}"] if stroke != 1 else []
+    return " ".join(words)
+
+
+def build(studio: Studio) -> None:
+    cfg = studio.cfg
+    with gr.Tab("Photo", id="photo"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                photo = PhotoUpload(type="filepath", image_mode=None, label="Photo: drop it here",
+                                    sources=["upload", "clipboard"], height=280, elem_id="photo-input")
+                gallery = gr.Gallery(label="Painters (the painting, and a cat it painted): click to pick one",
+                                     columns=2, height=300, allow_preview=False, object_fit="contain",
+                                     elem_id="painter-gallery")
+                mixer = Mixer(studio)
+                strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength (0: the photo, 1: the painting)")
+                colors = gr.Checkbox(label="Keep the photo's colours")
+                stroke = gr.Slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
+            with gr.Column(scale=2):
+                preview = gr.Image(label=f"Quick preview ({PREVIEW_SIDE} px, fast painters)", interactive=False,
+                                   height=360, elem_id="photo-preview", format="png")
+                paint = gr.Button("Paint full size", variant="primary", elem_id="photo-paint")
+                result = gr.ImageSlider(label="Before / after", interactive=False, elem_id="photo-result")
+                download = gr.File(label="Download", interactive=False, elem_id="photo-download")
+                info = gr.Markdown(elem_id="photo-info")
+        controls = [photo, *mixer.inputs, strength, colors, stroke]
+
+        def cards(name: str) -> list[tuple[str, str]]:
+            found = family(name)
+            return [(str(studio.library.card(found, painter, studio.example)), painter) for painter in found.painters]
+
+        @shown
+        def show_preview(path: str | None, name: str, *values: Any) -> np.ndarray | None:
+            if not path:
+                return None
+            *sliders, strength_value, keep, stroke_size = values
+            small = _preview_photo(path, Path(path).stat().st_mtime, PREVIEW_SIDE)
+            stylizer = studio.library.stylizer(name, Mixer.weights(name, sliders), strength_value, keep, stroke_size,
+                                               fast=True)
+            return stylizer.image(small)
+
+        @shown
+        def paint_full(path: str | None, name: str, *values: Any) -> tuple[Any, str, str]:
+            *sliders, strength_value, keep, stroke_size = values
+            picture = read_photo(path, cfg.max_side)
+            weights = Mixer.weights(name, sliders)
+            stylizer = Stylizer(name, device=cfg.device, blend=blend_text(weights), strength=strength_value,
+                                preserve_colors=keep, stroke_size=stroke_size)
+            out = new_path(cfg.out, "photos", f"{Path(path).stem}-{stylizer.name}", ".png")
+            tick = time.perf_counter()
+            stylizer.file(path, out, cfg.max_side)
+            seconds = time.perf_counter() - tick
+            h, w = picture.pixels.shape[:2]
+            again = command_line(path, name, weights, strength_value, keep, stroke_size, Path(out.name))
+            lines = [f"**{stylizer.name}**, {w}×{h} px in {seconds:.1f} s on {stylizer.engine.description}",
+                     f"The same from a terminal: `{again}`"]
+            lines += [f"⚠ {picture.note}"] if picture.note else []
+            return (picture.pixels, str(out)), str(out), "\n\n".join(lines)
+
+        def pick(name: str, selected: gr.SelectData) -> list[dict[str, Any]]:
+            return Mixer.only(name, family(name).painters[selected.index])
+
+        for control in controls:
+            control.change(show_preview, controls, preview, concurrency_id=INTERACTIVE, concurrency_limit=1,
+                           trigger_mode="always_last", show_progress="minimal")
+        mixer.menu.change(shown(cards), mixer.menu, gallery, queue=False)
+        gallery.select(pick, mixer.menu, mixer.sliders, queue=False)
+        paint.click(paint_full, controls, [result, download, info], concurrency_id=JOBS, concurrency_limit=1)
+        studio.on_load.append((lambda: cards(studio.default_family()), gallery))

@@ -1,0 +1,134 @@
+"""Video: a clip painted with one painter, a blend, or keyframed mixes, steadied, its progress streamed from
+the render (frames/s, time left), cancellable, the result played with its audio and downloadable."""
+
+from __future__ import annotations
+
+import html
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from infer.controls import ControlError, parse_keyframes
+from infer.steady import DEFAULT_STRENGTH
+from infer.stylizer import Stylizer
+from infer.video import RenderOptions, frame_size, rendered_seconds
+from studio.context import Studio
+from studio.jobs import JOBS, shown
+from studio.library import blend_text
+from studio.results import new_path
+from studio.tabs.mixer import Mixer
+from studio.uploads import read_clip
+
+MODES = ("One painter or a blend", "Keyframes")
+
+
+def keyframe_text(rows: Any) -> str:
+    """The table's rows (second, mix) as ``--keyframes`` takes them: ``0:a; 4:b=0.5,c=0.5``."""
+    values = rows.values.tolist() if hasattr(rows, "values") else list(rows or [])
+    kept = [(str(second).strip(), str(mix).strip()) for second, mix in values if str(mix).strip()]
+    if not kept:
+        raise ControlError("the keyframe table is empty: give each row a second and a mix")
+    return "; ".join(f"{second}:{mix}" for second, mix in kept)
+
+
+def progress_line(done: int, total: int, seconds: float) -> str:
+    """A progress bar and its words: frames done, frames/s, time left."""
+    speed = done / seconds if seconds > 0 else 0.0
+    left = f" · {(total - done) / speed:.0f} s left" if speed > 0 else ""
+    return (f'<progress value="{done}" max="{total}" style="width:100%"></progress><br>'
+            f"frame {done} of {total} · {speed:.2f} frames/s{left}")
+
+
+def build(studio: Studio) -> None:
+    cfg = studio.cfg
+    with gr.Tab("Video", id="video"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                clip = gr.Video(label="Clip", sources=["upload"], elem_id="video-input", height=240)
+                with gr.Row():
+                    start = gr.Number(0, label="Start (s)", minimum=0, elem_id="video-start")
+                    length = gr.Number(0, label="Length (s; 0: to the end)", minimum=0, elem_id="video-length")
+                mode = gr.Radio(list(MODES), value=MODES[0], label="Paint with")
+                mixer = Mixer(studio)
+                keyframes = gr.Dataframe(headers=["second", "mix"], datatype=["number", "str"],
+                                         column_count=(2, "fixed"),
+                                         value=[[0, "vangogh_starry_night"], [4, "munch_the_scream"],
+                                                [8, "hokusai_great_wave=0.5,munch_the_scream=0.5"]],
+                                         label="Keyframes: at each second, a painter or a mix (eased between)",
+                                         interactive=True, visible=False)
+                steady = gr.Slider(0, 1, value=DEFAULT_STRENGTH, step=0.05, label="Steady (0: off)")
+                strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength")
+                colors = gr.Checkbox(label="Keep the clip's colours")
+                stroke = gr.Slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
+            with gr.Column(scale=2):
+                with gr.Row():
+                    render = gr.Button("Render", variant="primary", elem_id="video-render")
+                    cancel = gr.Button("Cancel", variant="stop", elem_id="video-cancel")
+                status = gr.HTML(elem_id="video-status")
+                result = gr.Video(label="Result", interactive=False, elem_id="video-result")
+                download = gr.File(label="Download", interactive=False, elem_id="video-download")
+        inputs = [clip, start, length, mode, keyframes, *mixer.inputs, steady, strength, colors, stroke]
+
+        @shown
+        def render_clip(request: gr.Request, path: str | None, start_s: float, length_s: float, how: str, table: Any,
+                        name: str, *values: Any) -> Iterator[tuple[Any, Any, str]]:
+            # Gradio fills in ``request`` by its annotation, at its place: first, as the sliders come last.
+            *sliders, steady_s, strength_s, keep, stroke_size = values
+            source = read_clip(path, cfg.max_clip_side)
+            seconds_in = None if not length_s else float(length_s)
+            keyed = how == MODES[1]
+            marks = parse_keyframes(keyframe_text(table)) if keyed else None
+            width, height = frame_size(source.info, source.max_size)
+            pixels = rendered_seconds(source.info, start_s or 0.0, seconds_in) * float(source.info.fps) * width * height
+            blend = None if keyed else blend_text(Mixer.weights(name, sliders))
+            stylizer = Stylizer(name, device=cfg.device, blend=blend, strength=strength_s, preserve_colors=keep,
+                                stroke_size=stroke_size, workload=pixels / stroke_size**2)
+            out = new_path(cfg.out, "videos", f"{Path(path).stem}-{stylizer.name}", ".mp4")
+            cancelled = studio.cancels.start(request.session_hash)
+            done: queue.Queue = queue.Queue()
+            outcome: dict[str, Any] = {}
+
+            def work() -> None:
+                try:
+                    options = RenderOptions(start=start_s or 0.0, duration=seconds_in, max_size=source.max_size,
+                                            progress=False, on_frames=lambda n, total: done.put((n, total)),
+                                            cancel=cancelled)
+                    outcome["stats"] = stylizer.video(source.path, out, options, marks, steady_s)
+                except BaseException as exc:  # noqa: BLE001 - raised again in the page's thread
+                    outcome["error"] = exc
+
+            worker = threading.Thread(target=work, daemon=True)
+            tick = time.perf_counter()
+            worker.start()
+            note = f"⚠ {html.escape(source.note)}<br>" if source.note else ""
+            yield None, None, f"{note}starting {stylizer.name} on {stylizer.engine.description}…"
+            try:
+                while worker.is_alive():
+                    worker.join(0.5)
+                    latest = None
+                    while not done.empty():
+                        latest = done.get()
+                    if latest is not None:
+                        yield gr.skip(), gr.skip(), note + progress_line(*latest, time.perf_counter() - tick)
+            finally:
+                cancelled.set()  # the page went away or the job was stopped: the render stops too
+                worker.join()
+            if "error" in outcome:
+                raise outcome["error"]
+            stats = outcome["stats"]
+            summary = (f"<b>{html.escape(stylizer.name)}</b>: {stats.frames} frames in {stats.seconds:.1f} s "
+                       f"({stats.fps:.2f} frames/s) on {stylizer.engine.description}"
+                       + (f", steadied at {steady_s:g}" if steady_s and not stylizer.mosaic else ""))
+            yield str(out), str(out), note + summary
+
+        def stop(request: gr.Request) -> str:
+            return "cancelling…" if studio.cancels.cancel(request.session_hash) else "nothing is rendering"
+
+        mode.change(lambda how: gr.update(visible=how == MODES[1]), mode, keyframes, queue=False)
+        job = render.click(render_clip, inputs, [result, download, status], concurrency_id=JOBS, concurrency_limit=1)
+        cancel.click(stop, None, status, cancels=[job], queue=False)
