@@ -19,6 +19,9 @@ from nets.images import open_rgb
 
 #: The side of a gallery card's two halves (the painting and the example).
 CARD_SIDE = 256
+#: The pixels a stream of frames is taken to paint: the live view runs until stopped, so the engine that
+#: compiles for its frame size (where the machine can compile) is chosen, as for a long clip.
+STREAM_WORKLOAD = float("inf")
 
 
 @dataclass(frozen=True)
@@ -60,20 +63,23 @@ class Library:
 
     def __init__(self, device: str, cards: Path) -> None:
         self.device, self.cards = device, cards
-        self._networks: dict[tuple[str, bool], Network] = {}
+        self._networks: dict[tuple[str, bool, bool], Network] = {}
         self._lock = threading.Lock()
 
-    def network(self, family_name: str, fast: bool) -> Network:
+    def network(self, family_name: str, fast: bool, stream: bool = False) -> Network:
+        """``stream``: for frames of one size without end (the live view), where compiling for that size pays."""
         with self._lock:  # two sessions asking at once open it once
-            key = (family_name, fast)
+            key = (family_name, fast, stream)
             if key not in self._networks:
-                self._networks[key] = open_network(find_painter(family_name, fast=fast).files, device=self.device)
+                self._networks[key] = open_network(find_painter(family_name, fast=fast).files, device=self.device,
+                                                   workload=STREAM_WORKLOAD if stream else 0)
             return self._networks[key]
 
     def stylizer(self, family_name: str, weights: dict[str, float], strength: float = 1.0,
-                 preserve_colors: bool = False, stroke_size: float = 1.0, fast: bool = False) -> Stylizer:
+                 preserve_colors: bool = False, stroke_size: float = 1.0, fast: bool = False,
+                 stream: bool = False) -> Stylizer:
         """The family's painters mixed by ``weights`` (names to shares) with the output controls."""
-        network = self.network(family_name, fast)
+        network = self.network(family_name, fast, stream)
         names = [p["name"] for p in network.painters]
         shares = parse_blend(blend_text(weights))  # normalised as the command line's --blend is
         label = " + ".join(f"{name} {share:.0%}" for name, share in shares.items())

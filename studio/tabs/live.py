@@ -43,7 +43,8 @@ class LivePainter:
         if frame is None:
             return None, ""
         *sliders, strength = values
-        stylizer = self.studio.library.stylizer(name, Mixer.weights(name, sliders), strength, fast=True)
+        stylizer = self.studio.library.stylizer(name, Mixer.weights(name, sliders), strength, fast=True,
+                                                stream=True)
         painted = stylizer.image(fit(frame[..., :3], SIZES[size]))
         times = self.times.setdefault(request.session_hash, deque(maxlen=WINDOW))
         times.append(time.perf_counter())
@@ -53,7 +54,8 @@ class LivePainter:
 
 def build(studio: Studio) -> None:
     with gr.Tab("Live", id="live"):
-        gr.Markdown("Allow the camera, then move the sliders while it runs.")
+        gr.Markdown("Allow the camera and press Record, then move the sliders while it runs. The first seconds "
+                    "prepare the painter for the size (where the machine can compile, it does).")
         with gr.Row():
             with gr.Column(scale=1):
                 size = gr.Radio(list(SIZES), value="320×240", label="Size")
@@ -62,7 +64,7 @@ def build(studio: Studio) -> None:
             with gr.Column(scale=2):
                 with gr.Row():
                     camera = gr.Image(sources=["webcam"], streaming=True, label="Camera", elem_id="live-camera")
-                    painted = gr.Image(label="Painted", interactive=False, elem_id="live-painted")
+                    painted = gr.Image(label="Painted", interactive=False, elem_id="live-painted", format="jpeg")
                 rate = gr.Markdown(elem_id="live-rate")
         camera.stream(shown(LivePainter(studio).paint), [camera, size, *mixer.inputs, strength], [painted, rate],
                       stream_every=0.05, concurrency_id=INTERACTIVE, concurrency_limit=1, show_progress="hidden")
