@@ -69,6 +69,11 @@ class Cancels:
             self._events[session] = threading.Event()
             return self._events[session]
 
+    def finish(self, session: str) -> None:
+        """The session's job has ended: Cancel has nothing to stop."""
+        with self._lock:
+            self._events.pop(session, None)
+
     def cancel(self, session: str) -> bool:
         """Set the switch of ``session``'s job; whether there was one to set."""
         with self._lock:

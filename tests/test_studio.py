@@ -1,15 +1,12 @@
 """The studio in a real browser: Debian's Chromium, headless, driven by Playwright, against ``python -m studio``
 started as a user starts it. What a user does: drop a photo, pick a painter, move a slider, render a clip,
-upload something broken, start two jobs at once."""
+cancel one, upload something broken, start two jobs at once, reload the page, use the camera, add a painter,
+compare with the reference method. The upload checks themselves are tested without a browser at the end."""
 
 from __future__ import annotations
 
 import io
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,66 +16,43 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import sync_playwright
 
+from scripts.studio_browser import (
+    WAIT_MS,
+    Server,
+    chromium,
+    downloaded,
+    image_bytes,
+    open_page,
+    set_slider,
+    studio_server,
+    upload,
+)
+from studio.uploads import UploadError, read_clip, read_photo
 from tests.clips import decoded_frames, make_clip
 from tests.conftest import ROOT, run_cli, shared
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-#: Chromium's flags for a closed network: no background connections, no sandbox (tests run as root in CI).
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 MUNCH = "munch_the_scream"
-WAIT_MS = 120_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The studio on a free port with its own output folder: (its address, the output folder)."""
-    out = tmp_path_factory.mktemp("studio_output")
-    port = free_port()
-    log = open(out.parent / "studio.log", "w")  # noqa: SIM115 - closed when the server stops
-    proc = subprocess.Popen([sys.executable, "-m", "studio", "--port", str(port), "--output", str(out),
-                             "--device", "cpu"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (out.parent / "studio.log").read_text()
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        pytest.fail("the studio did not start in 180 s")
-    yield url, out
-    proc.terminate()
-    proc.wait(30)
-    log.close()
+def server(tmp_path_factory: pytest.TempPathFactory, photo_dir: Path, weights_dir: Path) -> Iterator[Server]:
+    out = tmp_path_factory.mktemp("studio") / "studio_output"
+    with studio_server(out, "--device", "cpu", "--photos", str(photo_dir), "--vgg-weights", str(weights_dir)) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
+def browser():
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture()
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.goto(server[0])
-    page.get_by_role("tab", name="Photo").wait_for(timeout=WAIT_MS)
+    page = open_page(browser, server.url)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -89,31 +63,33 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def upload(page, elem_id: str, path: Path) -> None:
-    page.locator(f"#{elem_id} input[type=file]").set_input_files(str(path))
-
-
-def image_bytes(page, elem_id: str) -> bytes:
-    """The picture an output image shows, fetched as the browser fetches it."""
-    img = page.locator(f"#{elem_id} img").first
-    img.wait_for(timeout=WAIT_MS)
-    return page.request.get(img.get_attribute("src")).body()
-
-
-def downloaded(page, elem_id: str, folder: Path) -> Path:
-    """The file behind an output's download link, saved into ``folder``."""
-    link = page.locator(f"#{elem_id} a[download]").first
-    link.wait_for(timeout=WAIT_MS)
-    href = link.get_attribute("href")
-    path = folder / link.get_attribute("download")
-    path.write_bytes(page.request.get(href).body())
+def make_walk(folder: Path, frames: int = 24, name: str = "walk.mp4") -> Path:
+    """A panning clip with a tone, 200×120 at 12 frames/s."""
+    photo_path = sorted(shared("data", "photos", "val").glob("*.jpg"))[3]
+    still = cv2.resize(cv2.cvtColor(cv2.imread(str(photo_path)), cv2.COLOR_BGR2RGB), (200, 120))
+    path = folder / name
+    make_clip(path, [np.roll(still, 2 * k, axis=1) for k in range(frames)], fps=12, audio_hz=440.0)
     return path
 
 
-def set_slider(page, label: str, value: float) -> None:
-    box = page.get_by_label(f"number input for {label}").first  # the slider's number box
-    box.fill(f"{value:g}")
-    box.press("Enter")
+def wait_text(page, elem_id: str, pattern: str, seen: list[str] | None = None) -> str:
+    """The text of an element once it matches ``pattern``; every text it showed on the way goes to ``seen``."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while time.monotonic() < deadline:
+        text = page.locator(f"#{elem_id}").inner_text()
+        if seen is not None and (not seen or seen[-1] != text):
+            seen.append(text)
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"#{elem_id} never showed {pattern!r}; it showed {seen}")
+
+
+def start_render(page, clip: Path) -> None:
+    page.get_by_role("tab", name="Video").click()
+    upload(page, "video-input", clip)
+    page.locator("#video-input video").first.wait_for(timeout=WAIT_MS)
+    page.locator("#video-render").click()
 
 
 def test_the_page_loads_with_every_tab_and_the_painters(page):
@@ -137,7 +113,7 @@ def test_a_photo_painted_in_the_page_is_the_command_lines_picture(page, photo, t
     ours, theirs = (np.asarray(Image.open(p).convert("RGB")).astype(int) for p in (painted, expected))
     assert ours.shape == theirs.shape == (160, 240, 3)
     assert np.abs(ours - theirs).max() <= 1
-    assert "munch_the_scream" in page.locator("#photo-info").inner_text()
+    assert MUNCH in page.locator("#photo-info").inner_text()
 
 
 def test_moving_a_blend_slider_changes_the_preview(page, photo):
@@ -153,33 +129,29 @@ def test_moving_a_blend_slider_changes_the_preview(page, photo):
     assert np.abs(pictures[0] - pictures[1]).mean() > 5  # half Van Gogh, half Hokusai: another picture
 
 
-def _clip(folder: Path, frames: int = 24) -> Path:
-    photo_path = sorted(shared("data", "photos", "val").glob("*.jpg"))[3]
-    still = cv2.resize(cv2.cvtColor(cv2.imread(str(photo_path)), cv2.COLOR_BGR2RGB), (200, 120))
-    path = folder / "walk.mp4"
-    make_clip(path, [np.roll(still, 2 * k, axis=1) for k in range(frames)], fps=12, audio_hz=440.0)
-    return path
-
-
-def test_a_clip_renders_with_its_progress_and_keeps_frames_and_audio(page, tmp_path):
-    clip = _clip(tmp_path)
-    page.get_by_role("tab", name="Video").click()
-    upload(page, "video-input", clip)
-    page.locator("#video-input video").first.wait_for(timeout=WAIT_MS)
-    page.locator("#video-render").click()
-    seen = set()
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while time.monotonic() < deadline:
-        text = page.locator("#video-status").inner_text()
-        seen.update(re.findall(r"frame (\d+) of 24", text))
-        if "frames in" in text:
-            break
-        time.sleep(0.1)
-    assert seen, "no progress was shown"
+def test_a_clip_renders_with_its_progress_keeps_frames_and_audio_and_stays_after_a_reload(page, tmp_path):
+    start_render(page, make_walk(tmp_path))
+    seen: list[str] = []
+    wait_text(page, "video-status", r"24 frames in", seen)
+    assert any(re.search(r"frame \d+ of 24 · [\d.]+ frames/s", text) for text in seen), seen
     result = downloaded(page, "video-download", tmp_path)
     assert len(decoded_frames(result)) == 24
     with av.open(str(result)) as container:
         assert len(container.streams.audio) == 1
+    page.reload()
+    page.get_by_role("tab", name="Your results").click()
+    page.locator(f"#results-files a[download='{result.name}']").wait_for(timeout=WAIT_MS)
+
+
+def test_a_cancelled_render_leaves_nothing(page, server, tmp_path):
+    start_render(page, make_walk(tmp_path, frames=240, name="long.mp4"))
+    wait_text(page, "video-status", r"frame \d+ of 240")
+    page.locator("#video-cancel").click()
+    wait_text(page, "video-status", "cancel")
+    deadline = time.monotonic() + 30
+    while list(server.output.glob("videos/.*part*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not list(server.output.glob("videos/long-*")) and not list(server.output.glob("videos/.*part*"))
 
 
 def test_a_bad_upload_is_a_message_and_the_next_job_works(page, photo, tmp_path):
@@ -187,8 +159,7 @@ def test_a_bad_upload_is_a_message_and_the_next_job_works(page, photo, tmp_path)
     fake.write_text("this is not a photo")
     upload(page, "photo-input", fake)
     page.locator("#photo-paint").click()
-    page.get_by_text(re.compile("not a photo this studio can read|drop a photo first")).first.wait_for(
-        timeout=WAIT_MS)
+    page.get_by_text("holiday.jpg is not a photo this studio can read").first.wait_for(timeout=WAIT_MS)
     assert page.get_by_text("Traceback").count() == 0
     upload(page, "photo-input", photo)
     page.locator("#photo-paint").click()
@@ -196,19 +167,69 @@ def test_a_bad_upload_is_a_message_and_the_next_job_works(page, photo, tmp_path)
 
 
 def test_two_jobs_queue_one_behind_the_other(browser, server, tmp_path):
-    clip = _clip(tmp_path, frames=36)
-    pages = []
-    for _ in range(2):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.goto(server[0])
-        page.get_by_role("tab", name="Video").click()
-        upload(page, "video-input", clip)
-        page.locator("#video-input video").first.wait_for(timeout=WAIT_MS)
-        pages.append(page)
+    clip = make_walk(tmp_path, frames=36)
+    pages = [open_page(browser, server.url) for _ in range(2)]
     for page in pages:
-        page.locator("#video-render").click()
-    page.get_by_text(re.compile(r"queue: ?\d+/\d+")).first.wait_for(timeout=WAIT_MS)  # the second one waits
+        start_render(page, clip)
+    pages[1].get_by_text(re.compile(r"queue: ?\d+/\d+")).first.wait_for(timeout=WAIT_MS)  # it waits its turn
     for page in pages:
-        page.get_by_text("frames in").first.wait_for(timeout=WAIT_MS)
+        wait_text(page, "video-status", r"36 frames in")
         page.context.close()
+
+
+def test_the_live_view_paints_the_camera_and_shows_its_rate(page):
+    page.get_by_role("tab", name="Live").click()
+    page.get_by_text("Click to Access Webcam").click()  # Chromium's fake camera, allowed without asking
+    page.locator("#live-camera button", has_text="Record").click()
+    text = wait_text(page, "live-rate", r"[1-9][\d.]* frames/s at 320×240")
+    assert "fp32" in text or "bf16" in text
+    picture = np.asarray(Image.open(io.BytesIO(image_bytes(page, "live-painted"))))
+    assert picture.shape[:2] == (240, 320)
+
+
+def test_your_own_painter_trains_and_joins_a_copy_of_the_family(page, server, style_image):
+    shipped = (ROOT / "checkpoints" / "four_painters.pt").read_bytes()
+    page.get_by_role("tab", name="Your painter").click()
+    upload(page, "painter-input", style_image)
+    page.locator("#painter-name").locator("textarea, input").first.fill("starry_copy")
+    set_slider(page, "Time budget (minutes)", 0.25)
+    page.locator("#painter-train").click()
+    wait_text(page, "painter-status", r"starry_copy\*?\*? joined")
+    assert (server.output / "painters" / "four_painters_starry_copy.pt").is_file()
+    assert (ROOT / "checkpoints" / "four_painters.pt").read_bytes() == shipped
+    page.get_by_role("tab", name="Photo").click()
+    page.get_by_label("Family of painters").first.click()
+    page.get_by_role("option", name="four_painters_starry_copy").wait_for(timeout=WAIT_MS)
+
+
+def test_compare_shows_both_pictures_and_their_numbers(page, photo):
+    page.get_by_role("tab", name="Compare").click()
+    upload(page, "compare-input", photo)
+    set_slider(page, "Reference iterations (L-BFGS)", 10)
+    set_slider(page, "Size (longest side, px)", 128)
+    page.locator("#compare-go").click()
+    table = page.locator("#compare-table")
+    table.get_by_text("reference").first.wait_for(timeout=WAIT_MS)
+    assert table.get_by_text("feed-forward").count() >= 1
+
+
+def test_uploads_too_big_are_scaled_down_and_said(tmp_path):
+    big = tmp_path / "huge.png"
+    Image.new("RGB", (8000, 6000), (120, 80, 40)).save(big, compress_level=1)
+    photo = read_photo(big, 4096)
+    assert photo.pixels.shape == (3072, 4096, 3) and "8000×6000" in photo.note
+    clip = tmp_path / "uhd.mp4"
+    make_clip(clip, [np.full((2160, 3840, 3), 90, np.uint8)] * 2, fps=2)
+    found = read_clip(clip, 1920)
+    assert found.max_size == 1920 and "3840×2160" in found.note and "1920×1080" in found.note
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("empty.mp4", b"", "empty (0 bytes)"),
+    ("notes.mp4", b"shopping list", "not a clip this studio can read"),
+])
+def test_a_bad_clip_is_one_message(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(UploadError, match=re.escape(expected)):
+        read_clip(path, 1920)

@@ -57,7 +57,7 @@ def build(studio: Studio) -> gr.events.Dependency:
                 base = gr.Dropdown(studio.family_names(), value=studio.default_family(),
                                    label="Family to join (a copy; the family itself is kept)")
                 studio.family_menus.append(base)
-                minutes = gr.Slider(1, 60, value=5, step=1, label="Time budget (minutes)")
+                minutes = gr.Slider(0.25, 60, value=5, step=0.25, label="Time budget (minutes)")
                 go = gr.Button("Train", variant="primary", interactive=ready, elem_id="painter-train")
             with gr.Column(scale=2):
                 status = gr.Markdown(elem_id="painter-status")

@@ -118,6 +118,7 @@ def build(studio: Studio) -> None:
             finally:
                 cancelled.set()  # the page went away or the job was stopped: the render stops too
                 worker.join()
+                studio.cancels.finish(request.session_hash)
             if "error" in outcome:
                 raise outcome["error"]
             stats = outcome["stats"]
@@ -127,7 +128,9 @@ def build(studio: Studio) -> None:
             yield str(out), str(out), note + summary
 
         def stop(request: gr.Request) -> str:
-            return "cancelling…" if studio.cancels.cancel(request.session_hash) else "nothing is rendering"
+            if studio.cancels.cancel(request.session_hash):
+                return "cancelled: the render stops and nothing of it is kept"
+            return "cancelled (nothing was rendering)"
 
         mode.change(lambda how: gr.update(visible=how == MODES[1]), mode, keyframes, queue=False)
         job = render.click(render_clip, inputs, [result, download, status], concurrency_id=JOBS, concurrency_limit=1)

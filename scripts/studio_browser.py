@@ -1,0 +1,115 @@
+"""The studio driven as a user drives it: ``python -m studio`` started in its own process and Debian's
+Chromium (headless, through Playwright) on its page. Shared by the browser tests and the studio benchmark."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: Chromium on a closed network (no background connections), as root in CI (no sandbox), with a fake
+#: camera that it may use without asking (the live view).
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+WAIT_MS = 180_000
+
+
+@dataclass
+class Server:
+    url: str
+    output: Path
+    process: subprocess.Popen
+
+    def rss_mb(self) -> float:
+        """The server's resident memory now (MB)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def studio_server(output: Path, *options: str, start_s: float = 180) -> Iterator[Server]:
+    """``python -m studio`` on a free port, writing into ``output``; its log is ``output``/../studio.log."""
+    port = free_port()
+    log_path = output.parent / f"{output.name}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "studio", "--port", str(port), "--output", str(output),
+                                    *options], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + start_s
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"the studio stopped: {log_path.read_text()[-2000:]}")
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the studio did not start in {start_s:.0f} s")
+                time.sleep(0.5)
+            yield Server(f"http://127.0.0.1:{port}/", output, process)
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_page(browser: Browser, url: str, tab: str = "Photo") -> Page:
+    """A new browser window (its own session) on the studio, showing ``tab``."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"])
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("tab", name=tab).click(timeout=WAIT_MS)
+    return page
+
+
+def upload(page: Page, elem_id: str, path: Path) -> None:
+    """Drop a file on an upload component."""
+    page.locator(f"#{elem_id} input[type=file]").set_input_files(str(path))
+
+
+def image_bytes(page: Page, elem_id: str) -> bytes:
+    """The picture an output image shows, fetched as the browser fetches it."""
+    img = page.locator(f"#{elem_id} img").first
+    img.wait_for(timeout=WAIT_MS)
+    return page.request.get(img.get_attribute("src")).body()
+
+
+def downloaded(page: Page, elem_id: str, folder: Path) -> Path:
+    """The file behind an output's download link, saved into ``folder``."""
+    link = page.locator(f"#{elem_id} a[download]").first
+    link.wait_for(timeout=WAIT_MS)
+    path = folder / link.get_attribute("download")
+    path.write_bytes(page.request.get(link.get_attribute("href")).body())
+    return path
+
+
+def set_slider(page: Page, label: str, value: float) -> None:
+    """Type a value into a slider's number box, as a user does to set it exactly."""
+    box = page.get_by_label(f"number input for {label}").first
+    box.fill(f"{value:g}")
+    box.press("Enter")
