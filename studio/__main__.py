@@ -25,8 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, OSError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    # Uploads and Gradio's own copies stay inside the output folder; Gradio reads this when imported.
+    # Uploads and Gradio's own copies stay inside the output folder (Gradio reads this when imported), and
+    # so do the kernels the compiled engine builds for the live view.
     os.environ["GRADIO_TEMP_DIR"] = str(cfg.uploads)
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cfg.out / "cache" / "inductor"))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from infer.painters import search_first
     from studio.app import build_app

@@ -30,7 +30,7 @@ from scripts.studio_browser import (
 )
 from studio.uploads import UploadError, read_clip, read_photo
 from tests.clips import decoded_frames, make_clip
-from tests.conftest import ROOT, run_cli, shared
+from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
 
 MUNCH = "munch_the_scream"
 
@@ -233,3 +233,8 @@ def test_a_bad_clip_is_one_message(tmp_path, name, content, expected):
     path.write_bytes(content)
     with pytest.raises(UploadError, match=re.escape(expected)):
         read_clip(path, 1920)
+
+
+def test_a_bad_setting_is_one_line_and_exit_2(tmp_path):
+    result = run_cli("studio", "--port", "70000", "--output", str(tmp_path / "out"))
+    assert_one_line_error(result, "--port is from 1 to 65535", tmp_path)
