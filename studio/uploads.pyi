@@ -34,7 +34,9 @@ class PhotoUpload(gr.Image):
             return super().preprocess(payload)
         except Exception:  # noqa: BLE001 - not an image: read_photo says so in the page
             return None if payload is None or payload.path is None else str(payload.path)
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from collections.abc import Callable, Sequence
+    from typing import TYPE_CHECKING, Any, Literal
+
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer
