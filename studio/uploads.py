@@ -20,21 +20,23 @@ class UploadError(UserError):
     """An upload the studio cannot use; the message is shown in the page."""
 
 
-class PhotoUpload(gr.Image):
+def photo_upload(**options: Any) -> gr.Image:
     """Gradio's image drop zone, handing over the uploaded file itself (its path, as it came: no re-encoding,
     so a photo is painted exactly as ``python -m infer image`` paints the file). A file Gradio cannot open
-    reaches the handler too, whose check says what is wrong in words, where Gradio would only fail.
-    Made with ``type="filepath", image_mode=None`` (Gradio reads a component's settings from its own
-    constructor's signature, so this class adds no constructor)."""
+    reaches the handler too, whose check says what is wrong in words, where Gradio would only fail. (Its
+    check is wrapped on the instance: a subclass of a Gradio component makes Gradio write a .pyi file
+    beside this module.)"""
+    component = gr.Image(type="filepath", image_mode=None, **options)
+    checked = component.preprocess
 
-    def get_block_name(self) -> str:
-        return "image"  # the page shows it as Gradio's own image component
-
-    def preprocess(self, payload: Any) -> str | None:
+    def preprocess(payload: Any) -> str | None:
         try:
-            return super().preprocess(payload)
+            return checked(payload)
         except Exception:  # noqa: BLE001 - not an image: read_photo says so in the page
             return None if payload is None or payload.path is None else str(payload.path)
+
+    component.preprocess = preprocess  # type: ignore[method-assign]
+    return component
 
 
 def _named(path: str | Path | None, kind: str) -> Path:

@@ -14,7 +14,7 @@ from studio.context import Studio
 from studio.jobs import JOBS, shown
 from studio.library import family
 from studio.results import new_path
-from studio.uploads import PhotoUpload, read_photo
+from studio.uploads import photo_upload, read_photo
 
 COLUMNS = ["method", "painter", "style distance", "content distance", "seconds"]
 
@@ -26,8 +26,7 @@ def build(studio: Studio) -> None:
                     "is closer to the painting, lower content distance closer to the photo.")
         with gr.Row():
             with gr.Column(scale=1):
-                photo = PhotoUpload(type="filepath", image_mode=None, label="Photo", sources=["upload"], height=240,
-                                    elem_id="compare-input")
+                photo = photo_upload(label="Photo", sources=["upload"], height=240, elem_id="compare-input")
                 menu = gr.Dropdown(studio.family_names(), value=studio.default_family(), label="Family")
                 studio.family_menus.append(menu)
                 first = family(studio.default_family()).painters

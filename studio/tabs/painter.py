@@ -20,7 +20,7 @@ import torch
 from studio.context import Studio
 from studio.jobs import JOBS, shown
 from studio.library import family
-from studio.uploads import PhotoUpload, UploadError, read_photo
+from studio.uploads import UploadError, photo_upload, read_photo
 from train.config import TrainConfig
 from train.trainer import train
 
@@ -51,8 +51,8 @@ def build(studio: Studio) -> gr.events.Dependency:
                     "\n\n⚠ No training photos were found: start the studio with `--photos <folder of photos>`."))
         with gr.Row():
             with gr.Column(scale=1):
-                painting = PhotoUpload(type="filepath", image_mode=None, label="Your painting", sources=["upload"],
-                                       height=240, elem_id="painter-input")
+                painting = photo_upload(label="Your painting", sources=["upload"], height=240,
+                                        elem_id="painter-input")
                 name = gr.Textbox("my_painting", label="Its name", elem_id="painter-name")
                 base = gr.Dropdown(studio.family_names(), value=studio.default_family(),
                                    label="Family to join (a copy; the family itself is kept)")

@@ -17,7 +17,7 @@ from studio.jobs import INTERACTIVE, JOBS, shown
 from studio.library import blend_text, family
 from studio.results import new_path
 from studio.tabs.mixer import Mixer
-from studio.uploads import PhotoUpload, read_photo
+from studio.uploads import photo_upload, read_photo
 
 #: Longest side of the preview, painted by the fast family where there is one.
 PREVIEW_SIDE = 512
@@ -45,8 +45,8 @@ def build(studio: Studio) -> None:
     with gr.Tab("Photo", id="photo"):
         with gr.Row():
             with gr.Column(scale=1):
-                photo = PhotoUpload(type="filepath", image_mode=None, label="Photo: drop it here",
-                                    sources=["upload", "clipboard"], height=280, elem_id="photo-input")
+                photo = photo_upload(label="Photo: drop it here", sources=["upload", "clipboard"], height=280,
+                                     elem_id="photo-input")
                 gallery = gr.Gallery(label="Painters (the painting, and a cat it painted): click to pick one",
                                      columns=2, height=300, allow_preview=False, object_fit="contain",
                                      elem_id="painter-gallery")
