@@ -33,6 +33,8 @@ from tests.clips import decoded_frames, make_clip
 from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
 
 MUNCH = "munch_the_scream"
+#: Each browser test starts the server (once), a window, and a job: all over ~10 s.
+browser_test = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,7 @@ def start_render(page, clip: Path) -> None:
     page.locator("#video-render").click()
 
 
+@browser_test
 def test_the_page_loads_with_every_tab_and_the_painters(page):
     for tab in ("Photo", "Video", "Live", "Your painter", "Compare", "Your results"):
         assert page.get_by_role("tab", name=tab).is_visible()
@@ -100,6 +103,7 @@ def test_the_page_loads_with_every_tab_and_the_painters(page):
     assert cards.count() == 4  # the shipped family's four painters, each with its painting and an example
 
 
+@browser_test
 def test_a_photo_painted_in_the_page_is_the_command_lines_picture(page, photo, tmp_path):
     upload(page, "photo-input", photo)
     page.locator("#painter-gallery img").nth(1).click()  # Munch
@@ -116,6 +120,7 @@ def test_a_photo_painted_in_the_page_is_the_command_lines_picture(page, photo, t
     assert MUNCH in page.locator("#photo-info").inner_text()
 
 
+@browser_test
 def test_moving_a_blend_slider_changes_the_preview(page, photo):
     upload(page, "photo-input", photo)
     before = image_bytes(page, "photo-preview")
@@ -129,6 +134,7 @@ def test_moving_a_blend_slider_changes_the_preview(page, photo):
     assert np.abs(pictures[0] - pictures[1]).mean() > 5  # half Van Gogh, half Hokusai: another picture
 
 
+@browser_test
 def test_a_clip_renders_with_its_progress_keeps_frames_and_audio_and_stays_after_a_reload(page, tmp_path):
     start_render(page, make_walk(tmp_path))
     seen: list[str] = []
@@ -143,6 +149,7 @@ def test_a_clip_renders_with_its_progress_keeps_frames_and_audio_and_stays_after
     page.locator(f"#results-files a[download='{result.name}']").wait_for(timeout=WAIT_MS)
 
 
+@browser_test
 def test_a_cancelled_render_leaves_nothing(page, server, tmp_path):
     start_render(page, make_walk(tmp_path, frames=240, name="long.mp4"))
     wait_text(page, "video-status", r"frame \d+ of 240")
@@ -154,6 +161,7 @@ def test_a_cancelled_render_leaves_nothing(page, server, tmp_path):
     assert not list(server.output.glob("videos/long-*")) and not list(server.output.glob("videos/.*part*"))
 
 
+@browser_test
 def test_a_bad_upload_is_a_message_and_the_next_job_works(page, photo, tmp_path):
     fake = tmp_path / "holiday.jpg"
     fake.write_text("this is not a photo")
@@ -166,6 +174,7 @@ def test_a_bad_upload_is_a_message_and_the_next_job_works(page, photo, tmp_path)
     assert downloaded(page, "photo-download", tmp_path).stat().st_size > 0
 
 
+@browser_test
 def test_two_jobs_queue_one_behind_the_other(browser, server, tmp_path):
     clip = make_walk(tmp_path, frames=36)
     pages = [open_page(browser, server.url) for _ in range(2)]
@@ -177,6 +186,7 @@ def test_two_jobs_queue_one_behind_the_other(browser, server, tmp_path):
         page.context.close()
 
 
+@browser_test
 def test_the_live_view_paints_the_camera_and_shows_its_rate(page):
     page.get_by_role("tab", name="Live").click()
     page.get_by_text("Click to Access Webcam").click()  # Chromium's fake camera, allowed without asking
@@ -187,6 +197,7 @@ def test_the_live_view_paints_the_camera_and_shows_its_rate(page):
     assert picture.shape[:2] == (240, 320)
 
 
+@browser_test
 def test_your_own_painter_trains_and_joins_a_copy_of_the_family(page, server, style_image):
     shipped = (ROOT / "checkpoints" / "four_painters.pt").read_bytes()
     page.get_by_role("tab", name="Your painter").click()
@@ -202,6 +213,7 @@ def test_your_own_painter_trains_and_joins_a_copy_of_the_family(page, server, st
     page.get_by_role("option", name="four_painters_starry_copy").wait_for(timeout=WAIT_MS)
 
 
+@browser_test
 def test_compare_shows_both_pictures_and_their_numbers(page, photo):
     page.get_by_role("tab", name="Compare").click()
     upload(page, "compare-input", photo)
