@@ -93,7 +93,7 @@ def build(studio: Studio) -> None:
             lines = [f"**{stylizer.name}**, {w}×{h} px in {seconds:.1f} s on {stylizer.engine.description}",
                      f"The same from a terminal: `{again}`"]
             lines += [f"⚠ {picture.note}"] if picture.note else []
-            return (picture.pixels, str(out)), str(out), "\n\n".join(lines)
+            return (path, str(out)), str(out), "\n\n".join(lines)  # the upload as it is: no re-encoding
 
         def pick(name: str, selected: gr.SelectData) -> list[dict[str, Any]]:
             return Mixer.only(name, family(name).painters[selected.index])
