@@ -10,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from PIL import Image
 
 from infer.stylizer import Stylizer
 from studio.context import Studio
@@ -80,7 +81,7 @@ def build(studio: Studio) -> None:
         @shown
         def paint_full(path: str | None, name: str, *values: Any) -> tuple[Any, str, str]:
             *sliders, strength_value, keep, stroke_size = values
-            picture = read_photo(path, cfg.max_side)
+            note = read_photo(path, cfg.max_side).note  # a readable photo, or one message; its pixels are not kept
             weights = Mixer.weights(name, sliders)
             stylizer = Stylizer(name, device=cfg.device, blend=blend_text(weights), strength=strength_value,
                                 preserve_colors=keep, stroke_size=stroke_size)
@@ -88,11 +89,12 @@ def build(studio: Studio) -> None:
             tick = time.perf_counter()
             stylizer.file(path, out, cfg.max_side)
             seconds = time.perf_counter() - tick
-            h, w = picture.pixels.shape[:2]
+            with Image.open(out) as painted:  # the size painted at, from the file's header
+                w, h = painted.size
             again = command_line(path, name, weights, strength_value, keep, stroke_size, Path(out.name))
             lines = [f"**{stylizer.name}**, {w}×{h} px in {seconds:.1f} s on {stylizer.engine.description}",
                      f"The same from a terminal: `{again}`"]
-            lines += [f"⚠ {picture.note}"] if picture.note else []
+            lines += [f"⚠ {note}"] if note else []
             return (path, str(out)), str(out), "\n\n".join(lines)  # the upload as it is: no re-encoding
 
         def pick(name: str, selected: gr.SelectData) -> list[dict[str, Any]]:
