@@ -1,5 +1,5 @@
-"""``python -m infer``: stylise photos and clips with a trained painter, export painters to ONNX, run the
-reference optimisation method, and compare the two."""
+"""``python -m infer``: stylise photos and clips with a trained painter, export painters to ONNX, prebuild
+them for this CPU, run the reference optimisation method, and compare the two."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ import logging
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
+from infer import prebuilt
 from infer.compare import CompareConfig, compare
 from infer.controls import check_keyframes_fit, check_stroke_size, parse_keyframes
-from infer.engines import ENGINES, PRECISIONS
-from infer.export import export_painter, verification_photos
+from infer.engines import ENGINES, PRECISIONS, default_precision
 from infer.painters import SEARCH_PATH_VARIABLE, find_painter, search_first
 from infer.ray_render import Painting, render_with_ray
 from infer.reference import (
@@ -83,9 +85,11 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-memory", default=None,
                         help="memory a frame may take, e.g. 3G (default: half the free memory of the device)")
     parser.add_argument("--engine", choices=ENGINES, default="auto",
-                        help="onnx (ONNX Runtime), torch (PyTorch eager) or compiled (PyTorch compiled for each frame "
-                             "size; CUDA graphs on a GPU); auto: compiled for clips long enough to repay compiling, "
-                             "else torch where it runs in bf16 or fp16, else onnx when the painter has an export")
+                        help="onnx (ONNX Runtime), torch (PyTorch eager), compiled (PyTorch compiled for each frame "
+                             "size; CUDA graphs on a GPU) or prebuilt (compiled once for this CPU and any size: "
+                             "python -m infer prebuild); auto: prebuilt where it has been, else compiled for clips "
+                             "long enough to repay compiling, else torch where it runs in bf16 or fp16, else onnx "
+                             "when the painter has an export")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto: fp16 on CUDA; bf16 on CPUs with bf16 in hardware (torch engines), else fp32")
@@ -154,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     _painters_dir(export)
 
+    prebuild = commands.add_parser(
+        "prebuild", help="compile painters once for this CPU, for any frame size: photos and clips then run at "
+                         "compiled speed without compiling (about 2 minutes a painter file on 2 cores)")
+    prebuild.add_argument("painter", nargs="*", default=["four_painters", "four_painters_fast"],
+                          help="painters or families (default: the shipped families, full and fast)")
+    prebuild.add_argument("--precision", choices=("auto", *prebuilt.DTYPES), default="auto",
+                          help="auto: bf16 on CPUs with bf16 in hardware, else fp32 (what --precision auto paints in)")
+    _painters_dir(prebuild)
+
     reference = commands.add_parser(
         "reference", help="the original optimisation method (Gatys et al.; clips: Ruder et al.), for photos and clips")
     reference.add_argument("input", type=Path, help="photo, or clip (any format FFmpeg reads)")
@@ -216,6 +229,21 @@ def _stylizer(args: argparse.Namespace, workload: float = 0) -> Stylizer:
                     tiling=_tiling(args), workload=workload / check_stroke_size(args.stroke_size)**2, fast=args.fast)
 
 
+def photo_pixels(photos: list[Path], max_size: int | None) -> float:
+    """The pixels a run will paint, from the photos' headers (what ``auto`` weighs the engines by); a photo
+    that cannot be read counts none here and is reported when it is painted."""
+    total = 0.0
+    for photo in photos:
+        try:
+            with Image.open(photo) as image:
+                w, h = image.size
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue
+        scale = min(1.0, max_size / max(w, h)) if max_size else 1.0
+        total += w * h * scale**2
+    return total
+
+
 def frame_count(count: int) -> str:
     return f"{count} frame{'' if count == 1 else 's'}"
 
@@ -227,7 +255,7 @@ def run_image(args: argparse.Namespace) -> str:
         return run_image_folder(args)
     check_input(args.input)
     check_image_output(args.input, args.output, args.overwrite)
-    stylizer = _stylizer(args)
+    stylizer = _stylizer(args, photo_pixels([args.input], args.max_size))
     stylizer.file(args.input, args.output, args.max_size, overwrite=args.overwrite)
     return f"wrote {args.output} ({stylizer.name}, {stylizer.engine.description})"
 
@@ -247,7 +275,7 @@ def run_image_folder(args: argparse.Namespace) -> str:
     photos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not photos:
         raise UsageError(f"no photos in {src} ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    stylizer = _stylizer(args)
+    stylizer = _stylizer(args, photo_pixels(photos, args.max_size))
     dst.mkdir(exist_ok=True)
     done, kept, failed = 0, 0, []
     for photo in progress_bar(photos, desc=stylizer.name, unit="photo"):
@@ -328,11 +356,33 @@ def run_export(args: argparse.Namespace) -> str:
     stem = pt.with_name(ref.painter) if ref.painter else pt.with_suffix("")
     output = args.output or stem.with_name(stem.name + (".fp16.onnx" if args.fp16 else ".onnx"))
     check_output(None, output, args.overwrite, (".onnx",))
+    from infer.export import export_painter, verification_photos  # here: ONNX's import costs every command 0.7 s
+
     report = export_painter(pt, output, verification_photos(), fp16=args.fp16, weights=weights, name=ref.painter)
     checks = ", ".join(f"{size}: max {report.max_diff[size]} mean {report.mean_diff[size]:.4f}"
                        for size in report.max_diff)
     providers = ", ".join(report.providers)
     return f"wrote {output} ({report.precision}); difference to PyTorch fp32 in uint8 levels ({providers}): {checks}"
+
+
+def run_prebuild(args: argparse.Namespace) -> str:
+    precision = default_precision(torch.device("cpu"), "prebuilt", True) if args.precision == "auto" else args.precision
+    files = []
+    for name in args.painter:
+        pt = find_painter(name).files.pt
+        if pt is None:
+            raise UsageError(f"prebuild needs the painter's .pt checkpoint; {name} has none")
+        files.append(pt)
+    lines = []
+    for pt in files:
+        package = prebuilt.package_path(pt, precision)
+        state = "already built"
+        if not package.is_file():
+            tick = time.perf_counter()
+            prebuilt.build(pt, precision)
+            state = f"built in {time.perf_counter() - tick:.0f} s"
+        lines.append(f"{pt.stem} ({precision}): {state}, {package}")
+    return "\n".join(lines)
 
 
 def run_reference(args: argparse.Namespace) -> str:
@@ -382,8 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(message)s")  # other libraries: warnings only
     logging.getLogger("infer").setLevel(logging.INFO)
-    command = {"image": run_image, "video": run_video, "export": run_export, "reference": run_reference,
-               "compare": run_compare}[args.command]
+    command = {"image": run_image, "video": run_video, "export": run_export, "prebuild": run_prebuild,
+               "reference": run_reference, "compare": run_compare}[args.command]
     if getattr(args, "painters_dir", None) is not None:
         search_first(args.painters_dir)
     try:

@@ -24,6 +24,7 @@ import math
 import shutil
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +33,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from infer import prebuilt
 from infer.painters import PainterFiles, stale_export
 from infer.precision import PrecisionCheck
 from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Tiling, free_memory, stylize_tiled
@@ -48,11 +50,15 @@ log = logging.getLogger(__name__)
 #: 720p (compiled fp32 0.75 over ONNX Runtime), against 4–20 s of compiling: 10⁸ pixels (about 110 frames
 #: of 720p) leaves a margin.
 COMPILE_PAYS_PIXELS = {"cuda": 5e9, "cpu": 1e8}
+#: Pixels from which a prebuilt painter repays importing its loader in a fresh process (``infer.prebuilt``:
+#: 1.6 s on 2 cores): it saved 0.3–1.1 µs a pixel over ONNX Runtime fp32 there (docs/PERFORMANCE.md), so
+#: about 4 frames of 720p. A process that has the loader already (the studio) takes it for any workload.
+PREBUILT_PAYS_PIXELS = 4e6
 #: ONNX Runtime's CUDA provider tuned for throughput: cuDNN tries every convolution algorithm once per
 #: shape and may use all the workspace it wants; NHWC convolutions where the build has them (tensor cores
 #: read that layout). CUDA graphs are asked for on top, where the graph allows them.
 CUDA_TUNING = {"cudnn_conv_algo_search": "EXHAUSTIVE", "cudnn_conv_use_max_workspace": "1", "prefer_nhwc": "1"}
-ENGINES = ("auto", "onnx", "torch", "compiled")
+ENGINES = ("auto", "onnx", "torch", "compiled", "prebuilt")
 #: Compiled graphs a process may hold for the painter's forward (one per frame shape, batch and precision).
 RECOMPILE_LIMIT = 64
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
@@ -147,17 +153,18 @@ class _TiledNetwork(ABC):
 
 
 class TorchNetwork(_TiledNetwork):
-    """PyTorch on the painter's ``.pt`` in ``precision``: eager, or ``compiled`` by Inductor (with CUDA graphs
-    on a GPU).
+    """PyTorch on the painter's ``.pt`` in ``precision``: ``eager``, ``compiled`` by Inductor (with CUDA graphs
+    on a GPU), or ``prebuilt``: compiled once per machine for any frame size (``infer.prebuilt``, CPU only).
 
     Compiled, there is one graph per frame shape and batch (fixed shapes are what CUDA graphs replay); a
     batch shorter than the largest one seen (a clip's last) is padded to it instead of compiling another.
     The first call of a shape compiles (its seconds are in ``compile_seconds``); if compiling fails, the
-    network says why and runs eager. Tiles and statistics always run eager: each tile size would compile.
+    network says why and runs eager. Prebuilt, the package is built first if this machine has none (about
+    90 s on 2 cores). Tiles and statistics always run eager: each tile size would compile.
     """
 
     def __init__(self, path: Path, device: torch.device, precision: str = "fp32", tiling: Tiling | None = None,
-                 compiled: bool = False) -> None:
+                 mode: str = "eager") -> None:
         model, payload = load_painter(path)
         self.painters: list[dict] = payload["painters"]
         self.device = device
@@ -167,8 +174,19 @@ class TorchNetwork(_TiledNetwork):
         # network (instance norm and reflection padding copy between layouts), and on a CPU bf16 eager 27%
         # slower. Compiled bf16 on a CPU is the exception: 1.3× faster in channels_last (docs/PERFORMANCE.md).
         self.eager = FrameTransformer(model.to(DTYPES[precision])).to(device).eval()
-        self.module: torch.nn.Module = self.eager  # or the compiled one, until compiling fails
-        if compiled:
+        self.module: Callable = self.eager  # or the compiled one, until compiling fails
+        self.mode = mode
+        if mode == "prebuilt":
+            if cuda or precision not in prebuilt.DTYPES:
+                raise EngineError(f"prebuilt painters run on the CPU in {' or '.join(prebuilt.DTYPES)}; use "
+                                  f"--engine compiled on a GPU")
+            package = prebuilt.package_path(path, precision)
+            if not package.is_file():
+                log.info("building %s in %s for this machine, once (about 2 minutes on 2 cores; "
+                         "python -m infer prebuild does it ahead)", path.stem, precision)
+                package = prebuilt.build(path, precision)
+            self.module = prebuilt.load(package)
+        elif mode == "compiled":
             channels_last = not cuda and precision == "bf16"
             layout = torch.channels_last if channels_last else torch.contiguous_format
             fast = copy.deepcopy(self.eager).to(memory_format=layout) if channels_last else self.eager
@@ -179,8 +197,8 @@ class TorchNetwork(_TiledNetwork):
             # Inductor's C++ build looks for CUDA on every CPU compile and warns "No CUDA runtime is found"
             # wherever a CUDA toolkit is installed: noise for someone painting on the CPU.
             logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-        kind = (" compiled" + (" + CUDA graphs" if cuda else "")) if compiled else ""
-        self.description = f"torch {device.type} {precision}{kind}"
+        kind = {"eager": "", "prebuilt": " prebuilt", "compiled": " compiled" + (" + CUDA graphs" if cuda else "")}
+        self.description = f"torch {device.type} {precision}{kind[mode]}"
         self.batch = 0  # the largest batch seen: shorter ones are padded to it
         self.compile_seconds: dict[tuple[int, ...], float] = {}
         self.tiling = tiling or Tiling()
@@ -189,14 +207,19 @@ class TorchNetwork(_TiledNetwork):
 
     @torch.inference_mode()
     def run(self, frames: np.ndarray, weights: np.ndarray, stats: NormStats | None = None,
-            module: torch.nn.Module | None = None) -> np.ndarray:
+            module: Callable | None = None) -> np.ndarray:
         x = torch.from_numpy(np.require(frames, requirements=["C_CONTIGUOUS", "WRITEABLE"])).to(self.device)
         mix = torch.tensor(np.asarray(weights, dtype=np.float32), device=self.device)
-        return (self.eager if module is None else module)(x, mix, stats).cpu().numpy()
+        module = self.eager if module is None else module
+        return (module(x, mix) if stats is None else module(x, mix, stats)).cpu().numpy()
 
     def whole(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
         if self.module is self.eager:
             return self.run(frames, weights)
+        if self.mode == "prebuilt":  # any size and batch: only the sides are padded to what the package takes
+            h, w, step = *frames.shape[1:3], prebuilt.MAX_BATCH
+            return np.concatenate([self.run(prebuilt.padded(frames[k:k + step]), weights[k:k + step],
+                                            module=self.module)[:, :h, :w] for k in range(0, len(frames), step)])
         count = len(frames)
         self.batch = max(self.batch, count)
         if count < self.batch:
@@ -439,9 +462,11 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
 
     ``auto`` precision: fp16 on CUDA; on the CPU bf16 where the CPU computes it in hardware and a PyTorch
     engine may run (ONNX Runtime's CPU provider has no bf16 convolutions), else fp32 (``default_precision``).
-    ``auto`` engine: the compiled PyTorch engine when ``workload`` (the pixels to paint: frames × pixels a
-    frame) repays compiling (``COMPILE_PAYS_PIXELS``); otherwise PyTorch eager in bf16, or ONNX Runtime
-    when an exported file exists, else PyTorch eager. A network that computes in fp16 or bf16 is checked
+    ``auto`` engine: on the CPU the painter prebuilt for this machine where it has been (``infer.prebuilt``)
+    and ``workload`` (the pixels to paint: frames × pixels a frame) repays loading it
+    (``PREBUILT_PAYS_PIXELS``); else the compiled PyTorch engine when ``workload`` repays compiling
+    (``COMPILE_PAYS_PIXELS``); otherwise PyTorch eager in bf16, or ONNX Runtime when an exported file
+    exists, else PyTorch eager. A network that computes in fp16 or bf16 is checked
     against fp32 before its frames are used (``PrecisionCheck``).
     """
     if engine not in ENGINES or precision not in PRECISIONS:
@@ -463,7 +488,10 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
         log.warning("%s: painting with PyTorch instead (%s makes a matching one)", stale, again)
         onnx_file = None
     if engine == "auto":
-        engine = default_engine(files.pt is not None, onnx_file is not None and precision != "bf16", dev, workload)
+        ready = files.pt is not None and dev.type == "cpu" and precision in prebuilt.DTYPES and \
+            prebuilt.package_path(files.pt, precision).is_file()
+        engine = default_engine(files.pt is not None, onnx_file is not None and precision != "bf16", dev, workload,
+                                ready)
     network: OnnxNetwork | TorchNetwork
     if engine == "onnx":
         if onnx_file is None:
@@ -477,10 +505,10 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
     else:
         if files.pt is None:
             raise EngineError(f"the {engine} engine needs the painter's .pt file; there are only ONNX files")
-        network = TorchNetwork(files.pt, dev, precision, tiling, compiled=engine == "compiled")
+        network = TorchNetwork(files.pt, dev, precision, tiling, mode={"torch": "eager"}.get(engine, engine))
     if precision != "fp32":
         network.check = _precision_check(files, dev, tiling, network.description, precision,
-                                         on_probe=engine == "torch" and precision == "bf16")
+                                         on_probe=engine in ("torch", "prebuilt") and precision == "bf16")
     return network
 
 
@@ -492,10 +520,14 @@ def default_precision(device: torch.device, engine: str, has_pt: bool) -> str:
     return "bf16" if has_pt and engine != "onnx" and native_bf16() else "fp32"
 
 
-def default_engine(has_pt: bool, has_onnx: bool, device: torch.device, workload: float) -> str:
-    """What ``auto`` runs: compiled PyTorch for a workload that repays compiling, where the compiler's
-    back end is there (Triton on CUDA, a C++ compiler on the CPU); else ONNX Runtime where there is an
-    export and it can use the device; else PyTorch eager (fp16 on a GPU beats ONNX Runtime on the CPU)."""
+def default_engine(has_pt: bool, has_onnx: bool, device: torch.device, workload: float,
+                   prebuilt_ready: bool = False) -> str:
+    """What ``auto`` runs: the painter prebuilt for this machine where it is and the work repays loading it
+    (compiled speed, nothing to compile); compiled PyTorch for a workload that repays compiling, where the
+    compiler's back end is there (Triton on CUDA, a C++ compiler on the CPU); else ONNX Runtime where there
+    is an export and it can use the device; else PyTorch eager (fp16 on a GPU beats ONNX Runtime on the CPU)."""
+    if prebuilt_ready and (workload >= PREBUILT_PAYS_PIXELS or prebuilt.loader_imported()):
+        return "prebuilt"
     cuda = device.type == "cuda"
     backend = importlib.util.find_spec("triton") is not None if cuda else any(
         shutil.which(c) for c in ("g++", "c++", "clang++"))

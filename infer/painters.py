@@ -17,8 +17,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import onnx
-
 from nets.painter import PainterFileError, read_painter
 
 log = logging.getLogger(__name__)
@@ -112,6 +110,8 @@ def read_painter_records(path: Path) -> list[dict]:
 
 
 def _onnx_meta(path: Path) -> dict[str, str]:
+    import onnx  # here, not at the top: importing it costs every command 0.7 s
+
     return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision import models
 
 from nets.errors import UserError
 
@@ -71,6 +70,8 @@ def _load_state(arch: str, path: Path | None) -> dict[str, torch.Tensor]:
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise VGGWeightsError(f"{path} is not a VGG state dict (a painter file, perhaps?)")
         return state
+    from torchvision import models  # here, not at the top: importing it costs every command 1.5 s
+
     enum = models.VGG16_Weights if arch == "vgg16" else models.VGG19_Weights
     try:
         with contextlib.redirect_stdout(sys.stderr):  # torch hub announces downloads on stdout, not a result
@@ -93,6 +94,8 @@ class VGGFeatures(nn.Module):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown VGG architecture {arch!r}; choose one of {', '.join(ARCHS)}")
+        from torchvision import models  # here, not at the top: importing it costs every command 1.5 s
+
         full = (models.vgg16 if arch == "vgg16" else models.vgg19)(weights=None).features
         names = layer_names(full)
         self.layers = list(dict.fromkeys(layers))

@@ -5,12 +5,15 @@ size, every path timed in turn, round after round, median kept. Each row's G op/
 of the same precision's 3×3 convolution peak measured in the same rounds (``scripts.bench_cpu_limit``),
 and its pictures are compared with PyTorch fp32 eager of the same painter (max and mean levels, PSNR).
 
-Paths: today's defaults (ONNX Runtime fp32 for photos and short clips; compiled fp32 for long clips), bf16
-eager and compiled (channels-last), int8 ONNX Runtime (static quantisation of the convolutions, calibrated
-on training photos; instance norms stay in float) and, with ``--fast``, the fast family on its paths.
+Paths: the defaults before prebuilt painters (ONNX Runtime fp32 for photos and short clips; compiled fp32
+for long clips), eager, compiled and prebuilt (``infer.prebuilt``) in fp32 and bf16 (channels-last; bf16
+only where the CPU has it, unless ``--emulated-bf16``), int8 ONNX Runtime (static quantisation of the
+convolutions, calibrated on training photos; instance norms stay in float) and, with ``--fast``, the fast
+family on its paths. ``--paths`` keeps some.
 
 End to end (``--clip-frames``): a clip cut from the cockatoo clip, decoded, painted, stabilised and
-encoded by ``infer.video``, with what ``auto`` chose before this change (``--precision fp32``) and now;
+encoded by ``infer.video``, with what ``auto`` chose before (ONNX Runtime fp32, compiled fp32 for a long
+clip) and what it chooses now (prebuilt where ``python -m infer prebuild`` has run);
 as a short clip and as a long one (``workload`` past ``COMPILE_PAYS_PIXELS``: the compiled engines).
 
     python -m scripts.bench_cpu_paths --painter four_painters --fast four_painters_fast --shared ../shared \\
@@ -20,6 +23,8 @@ as a short clip and as a long one (``workload`` past ``COMPILE_PAYS_PIXELS``: th
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,12 +39,13 @@ from infer.painters import find_painter
 from infer.precision import difference
 from infer.stylizer import Stylizer
 from infer.video import RenderOptions, stylize_video, write_video
-from nets.device import describe_device
+from nets.device import describe_device, native_bf16
 from nets.files import write_json
 from nets.images import read_clip
 from scripts.bench_cpu_limit import painter_flops_per_pixel, timed_rounds, variants
 
 SIZES = {"360p": (640, 360), "720p": (1280, 720)}
+ROOT = Path(__file__).resolve().parent.parent
 #: The convolution peak each precision is measured against.
 LIMIT_ROWS = {"fp32": "conv 3×3 fp32, channels-last", "bf16": "conv 3×3 bf16, channels-last",
               "int8": "conv 3×3 int8"}
@@ -68,19 +74,21 @@ def quantized_export(painter: str, folder: Path, photos: list[Path]) -> Path:
     return out
 
 
-def paths(painter: str, fast: str | None, int8: Path) -> list[tuple[str, str, str, Callable]]:
-    """(label, family, precision, open) of every path."""
+def paths(painter: str, fast: str | None, int8: Callable[[], Path]) -> list[tuple[str, str, str, Callable]]:
+    """(label, family, precision, open) of every path. Prebuilt paths build their package first if this
+    machine has none (minutes: run ``python -m infer prebuild`` ahead for clean first-call times)."""
     found = []
     for family, tag in ((painter, "full"), (fast, "fast")):
         if family is None:
             continue
         files = find_painter(family).files
         for label, engine, precision in (("onnx fp32", "onnx", "fp32"), ("torch fp32", "torch", "fp32"),
-                                         ("compiled fp32", "compiled", "fp32"), ("torch bf16", "torch", "bf16"),
-                                         ("compiled bf16", "compiled", "bf16")):
+                                         ("compiled fp32", "compiled", "fp32"), ("prebuilt fp32", "prebuilt", "fp32"),
+                                         ("torch bf16", "torch", "bf16"), ("compiled bf16", "compiled", "bf16"),
+                                         ("prebuilt bf16", "prebuilt", "bf16")):
             found.append((f"{tag}: {label}", family, precision,
                           lambda f=files, e=engine, p=precision: open_network(f, e, "cpu", p)))
-    found.append(("full: onnx int8", painter, "int8", lambda: OnnxNetwork(int8, torch.device("cpu"))))
+    found.append(("full: onnx int8", painter, "int8", lambda: OnnxNetwork(int8(), torch.device("cpu"))))
     return found
 
 
@@ -89,7 +97,7 @@ def psnr(got: np.ndarray, want: np.ndarray) -> float:
     return float(10 * np.log10(255**2 / max(mse, 1e-10)))
 
 
-def model_only(args: argparse.Namespace, int8: Path) -> list[dict]:
+def model_only(args: argparse.Namespace, int8: Callable[[], Path]) -> list[dict]:
     photo = Image.open(args.shared / "data" / "photos" / "val" / "bsds300_img_014.jpg").convert("RGB")
     frames = {size: np.asarray(photo.resize(wh, Image.Resampling.LANCZOS))[None] for size, wh in SIZES.items()}
     limit_calls = {name: call for name, call in variants(128, 180, 320).items()
@@ -99,6 +107,10 @@ def model_only(args: argparse.Namespace, int8: Path) -> list[dict]:
     reference = {family: open_network(find_painter(family).files, "torch", "cpu", "fp32")
                  for family in filter(None, (args.painter, args.fast))}
     for label, family, precision, opener in paths(args.painter, args.fast, int8):
+        if args.paths and not any(p in label for p in args.paths):
+            continue
+        if precision == "bf16" and not native_bf16() and not args.emulated_bf16:
+            continue
         network = opener()
         weights = np.eye(len(network.painters), dtype=np.float32)[:1]
         ops = painter_flops_per_pixel(family)
@@ -135,8 +147,10 @@ def end_to_end(args: argparse.Namespace) -> list[dict]:
             pixels = {"short clip": 0.0, "long clip": COMPILE_PAYS_PIXELS["cpu"]}
             for family in filter(None, (args.painter, args.fast)):
                 for kind, workload in pixels.items():
-                    for when, precision in (("before", "fp32"), ("now", "auto")):
-                        stylizer = Stylizer(family, device="cpu", precision=precision, workload=workload)
+                    # Before: ONNX Runtime fp32, or compiled fp32 for a long clip; now: whatever auto picks.
+                    before = "compiled" if workload >= COMPILE_PAYS_PIXELS["cpu"] else "onnx"
+                    for when, engine_name, precision in (("before", before, "fp32"), ("now", "auto", "auto")):
+                        stylizer = Stylizer(family, engine_name, device="cpu", precision=precision, workload=workload)
                         engine = stylizer.engine
                         stylize_video(clip, Path(tmp) / "warm.mp4", engine, RenderOptions(progress=False, duration=0.2))
                         stats = stylize_video(clip, Path(tmp) / "out.mp4", engine, RenderOptions(progress=False))
@@ -148,6 +162,32 @@ def end_to_end(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def photo_commands(args: argparse.Namespace) -> list[dict]:
+    """A photo painted by the command a user types, timed from start to exit (Python, torch and the painter
+    loaded, the photo read, painted and written): before (ONNX Runtime fp32, run from ``--before-tree``: a
+    checkout of an earlier commit) and now (``auto``, this tree)."""
+    photo = Image.open(args.shared / "data" / "photos" / "val" / "bsds300_img_014.jpg").convert("RGB")
+    rows, calls = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size, wh in SIZES.items():
+            source = Path(tmp) / f"photo_{size}.png"
+            photo.resize(wh, Image.Resampling.LANCZOS).save(source)
+            for family in filter(None, (args.painter, args.fast)):
+                for when, tree, engine in (("before", args.before_tree, ["--engine", "onnx", "--precision", "fp32"]),
+                                           ("now", ROOT, [])):
+                    command = [sys.executable, "-m", "infer", "image", str(source), "-o", str(Path(tmp) / "out.png"),
+                               "-m", family, "--overwrite", *engine]
+                    said = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=True).stdout
+                    rows.append({"size": size, "family": family, "auto": when, "tree": str(tree), "said": said.strip()})
+                    name = f"{size} {family} {when}"
+                    calls[name] = lambda c=command, t=tree: subprocess.run(c, cwd=t, capture_output=True, check=True)
+        seconds = timed_rounds(calls, args.photo_rounds)
+    for row, name in zip(rows, calls, strict=True):
+        row["seconds"] = seconds[name]
+        print(f"photo {name}: {seconds[name]:.2f} s ({row['said']})", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--painter", default="four_painters")
@@ -156,6 +196,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clip-frames", type=int, default=24, help="0: no end-to-end rows")
     parser.add_argument("--no-model", action="store_true", help="only the end-to-end rows")
+    parser.add_argument("--paths", nargs="*", default=None,
+                        help="only the model-only paths whose label holds one of these words (e.g. 'onnx fp32')")
+    parser.add_argument("--emulated-bf16", action="store_true",
+                        help="time the bf16 paths on a CPU without bf16 in hardware too (slow: no verdict there)")
+    parser.add_argument("--photo-rounds", type=int, default=0,
+                        help="time `python -m infer image` on a photo this many rounds (0: not)")
+    parser.add_argument("--before-tree", type=Path, default=ROOT,
+                        help="checkout the 'before' photo commands run from (e.g. a git worktree of an older commit)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--out", type=Path, default=Path("cpu_paths.json"))
     args = parser.parse_args()
@@ -164,10 +212,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         calibration = sorted((args.shared / "data" / "photos" / "train").glob("*.jpg"))[::25][:16]
         if not args.no_model:
-            model = model_only(args, quantized_export(args.painter, Path(tmp), calibration))
+            model = model_only(args, lambda: quantized_export(args.painter, Path(tmp), calibration))
     clips = end_to_end(args) if args.clip_frames else []
+    photos = photo_commands(args) if args.photo_rounds else []
     write_json(args.out, {"device": describe_device(torch.device("cpu")), "threads": args.threads,
-                          "torch": torch.__version__, "model_only": model, "end_to_end": clips})
+                          "torch": torch.__version__, "model_only": model, "end_to_end": clips,
+                          "photo_commands": photos})
     print(f"\n{describe_device(torch.device('cpu'))}, {args.threads} threads, torch {torch.__version__}\n")
     print("| path | size | frames/s | G op/s | of the limit | max / mean diff vs fp32 (levels) | PSNR (dB) |")
     print("|---|---|---|---|---|---|---|")
@@ -182,6 +232,10 @@ def main() -> None:
         for row in clips:
             print(f"| {row['size']} | {row['family']} | {row['clip']} | {row['auto']} | {row['description']} | "
                   f"{row['fps']:.2f} |")
+    if photos:
+        print("\n| size | family | auto | seconds, start to exit | said |\n|---|---|---|---|---|")
+        for row in photos:
+            print(f"| {row['size']} | {row['family']} | {row['auto']} | {row['seconds']:.2f} | {row['said']} |")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """``painters``: the project's one command once installed (``pip install -e .``), from any folder.
 
     painters image photo.jpg -m vangogh_starry_night -o out.png     # as python -m infer image …
-    painters video clip.mp4 -m munch_the_scream -o out.mp4           # … video, export, reference, compare
+    painters video clip.mp4 -m munch_the_scream -o out.mp4           # … video, export, prebuild, reference, compare
     painters train --style my_painting.jpg --photos photos/ …        # as python -m train …
     painters distill --photos photos/ …                               # as python -m train.distill …
     painters list                                                     # the painters it can find, and where
@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-INFER_COMMANDS = ("image", "video", "export", "reference", "compare")
+INFER_COMMANDS = ("image", "video", "export", "prebuild", "reference", "compare")
 COMMANDS = (*INFER_COMMANDS, "train", "distill", "list")
 USAGE = f"""usage: painters {{{",".join(COMMANDS)}}} ...
 
@@ -26,6 +26,7 @@ commands:
   image      stylise one photo
   video      stylise every frame of a clip, keeping timing and audio
   export     export a painter to ONNX, verified against PyTorch
+  prebuild   compile painters once for this CPU: photos and clips then paint at compiled speed
   reference  the original optimisation method (Gatys et al.), for photos and clips
   compare    painters vs the reference method: quality, flicker and speed, in a report
   train      train a painter, or a family of painters, from style images and photos

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from infer.prebuilt import CACHE_VARIABLE
 from nets.painter import read_painter, save_painter
 from nets.transformer import TransformerNet
 from train.config import TrainConfig
@@ -43,6 +44,15 @@ def assert_one_line_error(result: subprocess.CompletedProcess, expected: str, fo
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
     assert [p.name for p in folder.iterdir() if ".part" in p.name] == []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def painters_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty cache of prebuilt painters for the session: what this machine's user prebuilt must not change
+    which engine ``auto`` picks in a test (tests/test_prebuilt.py builds into folders of its own)."""
+    folder = tmp_path_factory.mktemp("painters_cache")
+    os.environ[CACHE_VARIABLE] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

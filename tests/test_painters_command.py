@@ -36,5 +36,5 @@ def test_the_painters_command_works_from_any_folder(tmp_path):
     assert trained.returncode == 0 and "--style" in trained.stdout
     wrong = painters("paint", cwd=tmp_path)
     assert wrong.returncode == 2 and wrong.stderr.strip().splitlines() == [
-        "painters: error: unknown command 'paint'; one of image, video, export, reference, compare, train, distill, "
-        "list"]
+        "painters: error: unknown command 'paint'; one of image, video, export, prebuild, reference, compare, train, "
+        "distill, list"]

@@ -1,0 +1,131 @@
+"""Painters compiled ahead of time for every frame size (AOTInductor), built once per machine and kept.
+
+``torch.compile`` compiles for each frame shape again in every process (5–35 s on 2 cores), which only a
+long clip repays, so photos and short clips ran ONNX Runtime or eager PyTorch. Exported with a symbolic
+batch, height and width, a painter compiles once (about 90 s on 2 cores) into a package that any later
+process loads in a fraction of a second and runs at compiled speed on frames of any size
+(docs/PERFORMANCE.md, "Prebuilt painters").
+
+A package holds machine code for this CPU and this torch build, so it lives in a per-user cache
+(``$PAINTERS_CACHE``, default ``~/.cache/painters``), named by the painter file's content, the precision,
+the torch version and the CPU's instruction sets: a changed painter file, torch or machine finds no
+package, and ``python -m infer prebuild`` makes one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.export import Dim
+
+from nets.device import cpu_flags
+from nets.errors import UserError
+from nets.files import atomic_path
+from nets.painter import load_painter
+from nets.transformer import MIN_SIDE, SIZE_MULTIPLE, FrameTransformer
+
+log = logging.getLogger(__name__)
+
+CACHE_VARIABLE = "PAINTERS_CACHE"
+LOADER = "torch._inductor.package"
+#: The instruction sets that change the code Inductor writes for this CPU (vector width, bf16, int8).
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile", "asimd", "sve")
+#: Frame sides a package takes, in px (larger frames are painted in tiles, which run eager).
+MAX_SIDE = 16384
+MAX_BATCH = 64
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+class PrebuildError(UserError):
+    """A painter could not be prebuilt or loaded here (no C++ compiler, a damaged package …)."""
+
+
+#: uint8 frames N×H×W×3 (H and W multiples of ``SIZE_MULTIPLE``) and painter weights N×P in, frames out.
+Package = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_VARIABLE) or Path.home() / ".cache" / "painters") / "prebuilt"
+
+
+def package_path(pt: Path, precision: str) -> Path:
+    """Where the package of painter file ``pt`` in ``precision`` for this machine and torch is kept."""
+    digest = hashlib.sha256(Path(pt).read_bytes()).hexdigest()[:16]
+    machine = "-".join([platform.machine(), *(f for f in ISA_FLAGS if f in cpu_flags())])
+    return cache_dir() / f"{Path(pt).stem}-{digest}-{precision}-torch{torch.__version__}-{machine}.pt2"
+
+
+def build(pt: Path, precision: str) -> Path:
+    """Export the painter with symbolic batch and frame size, compile it for this CPU, and keep it.
+
+    bf16 runs channels-last, as the compiled engine does (1.3× NCHW on a 2-core EPYC with AVX-512 BF16).
+    """
+    if precision not in DTYPES:
+        raise ValueError(f"prebuilt painters compute in {' or '.join(DTYPES)}, not {precision}")
+    path = package_path(pt, precision)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model, payload = load_painter(pt)
+    frames = FrameTransformer(model.to(DTYPES[precision])).eval()
+    if precision == "bf16":
+        frames = frames.to(memory_format=torch.channels_last)
+    painters = len(payload["painters"])
+    # Batch 2 and a side of 64: an example of size 1 would fix the batch at 1 (PyTorch specialises 0 and 1).
+    example = (torch.zeros(2, 64, 64, 3, dtype=torch.uint8), torch.full((2, painters), 1 / painters))
+    batch = Dim("batch", min=1, max=MAX_BATCH)
+    sides = [Dim(name, min=MIN_SIDE // SIZE_MULTIPLE, max=MAX_SIDE // SIZE_MULTIPLE) for name in ("rows", "columns")]
+    if not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+        raise PrebuildError("prebuilding a painter needs a C++ compiler (Debian/Ubuntu: apt install g++)")
+    tick = time.perf_counter()
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "No CUDA runtime": noise on a CPU
+    try:
+        with torch.inference_mode():
+            program = torch.export.export(frames, example, dynamic_shapes={
+                "frames": {0: batch, 1: SIZE_MULTIPLE * sides[0], 2: SIZE_MULTIPLE * sides[1]}, "mix": {0: batch}})
+        with atomic_path(path) as tmp:
+            torch._inductor.aoti_compile_and_package(program, package_path=str(tmp))
+    except Exception as exc:  # noqa: BLE001 - any exporter or compiler failure: the other engines still paint
+        raise PrebuildError(f"could not prebuild {Path(pt).name} ({str(exc).strip().splitlines()[0][:200]}); "
+                            f"paint with --engine torch or onnx") from None
+    log.info("prebuilt %s in %s for this machine in %.0f s: %s", Path(pt).stem, precision,
+             time.perf_counter() - tick, path)
+    return path
+
+
+def load(path: Path) -> Package:
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    try:
+        return torch._inductor.aoti_load_package(str(path))
+    except Exception as exc:  # noqa: BLE001 - a damaged package: say which file to remove
+        raise PrebuildError(f"cannot load the prebuilt painter {path} ({str(exc).strip().splitlines()[0][:200]}); "
+                            f"delete it and run python -m infer prebuild again") from None
+
+
+def loader_imported() -> bool:
+    """Whether this process has imported Inductor's package loader, which is most of what opening a prebuilt
+    painter costs (1.5 s on 2 cores; loading a package then takes 0.14 s)."""
+    return LOADER in sys.modules
+
+
+def import_loader() -> None:
+    """For a process that will open painters again and again (the studio): pay the loader's import once, up
+    front, so ``auto`` takes prebuilt painters for single photos too."""
+    importlib.import_module(LOADER)
+
+
+def padded(frames: np.ndarray) -> np.ndarray:
+    """Frames reflected at the bottom and right to a multiple of ``SIZE_MULTIPLE``: what the network does
+    inside (``TransformerNet.forward``), done before the package, whose sizes are multiples of it."""
+    h, w = frames.shape[1:3]
+    pad = ((0, 0), (0, -h % SIZE_MULTIPLE), (0, -w % SIZE_MULTIPLE), (0, 0))
+    return np.pad(frames, pad, mode="reflect") if any(p for _, p in pad) else frames

@@ -1,0 +1,101 @@
+"""Painters prebuilt for this CPU (``infer.prebuilt``): built once by ``python -m infer prebuild``, then any
+frame size and batch at compiled speed, as eager PyTorch paints them, and chosen by ``auto`` only where built."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from infer import prebuilt
+from infer.engines import PREBUILT_PAYS_PIXELS, open_network
+from infer.painters import PainterFiles, find_painter
+from infer.precision import difference
+from nets.device import native_bf16
+from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
+from tests.test_engines import photo_frames
+
+pytestmark = pytest.mark.slow  # one build: about 3 minutes on 2 cores
+FAST = ROOT / "checkpoints" / "four_painters_fast.pt"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> str:
+    """A cache holding the shipped fast family prebuilt in fp32, by the command a user runs."""
+    cache = str(tmp_path_factory.mktemp("prebuilt_cache"))
+    before, os.environ[prebuilt.CACHE_VARIABLE] = os.environ[prebuilt.CACHE_VARIABLE], cache
+    try:
+        result = run_cli("infer", "prebuild", "four_painters_fast", "--precision", "fp32")
+        assert result.returncode == 0, result.stderr
+        assert "four_painters_fast (fp32): built in" in result.stdout
+        again = run_cli("infer", "prebuild", "four_painters_fast", "--precision", "fp32")
+        assert "already built" in again.stdout  # a second run finds it
+    finally:
+        os.environ[prebuilt.CACHE_VARIABLE] = before
+    return cache
+
+
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=pytest.mark.skipif(
+    not native_bf16(), reason="bf16 is built and checked where the CPU computes it (AVX-512 BF16 or AMX)"))])
+def test_prebuilt_painter_paints_any_size_and_batch_as_eager_pytorch(built, monkeypatch, tmp_path, precision):
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, built if precision == "fp32" else str(tmp_path))  # bf16: built here
+    files = PainterFiles(FAST, None, None)
+    network = open_network(files, "prebuilt", "cpu", precision)
+    eager = open_network(files, "torch", "cpu", "fp32")
+    assert network.description == f"torch cpu {precision} prebuilt"
+    eye = np.eye(len(network.painters), dtype=np.float32)
+    for frames, weights in ((photo_frames(1, 75, 101), eye[:1]),  # sides no multiple of 4
+                            (photo_frames(3, 64, 96), eye[[0, 2, 3]]),  # a batch, painter by painter
+                            (photo_frames(1, 200, 120), np.full((1, 4), 0.25, np.float32))):  # a blend
+        out = network(frames, weights)
+        assert out.shape == frames.shape
+        assert difference(out, eager(frames, weights)).within(precision)
+    assert network(frames, eye[:1]).std() > 10  # a painting, not a flat picture
+
+
+def test_auto_takes_the_prebuilt_painter_only_where_this_file_was_built(built, monkeypatch, tmp_path):
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, built)
+
+    def auto(files: PainterFiles) -> str:
+        return open_network(files, "auto", "cpu", "fp32", workload=PREBUILT_PAYS_PIXELS).description
+
+    assert "prebuilt" in auto(find_painter("four_painters_fast").files)
+    assert "prebuilt" not in auto(find_painter("four_painters").files)
+    changed = tmp_path / "four_painters_fast.pt"  # the same name, other weights: retrained since it was built
+    payload = torch.load(FAST, weights_only=True)
+    first = next(iter(payload["model"]))
+    payload["model"][first] = payload["model"][first] + 0.01
+    torch.save(payload, changed)
+    assert "prebuilt" not in auto(PainterFiles(changed, None, None))
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, str(tmp_path / "empty"))
+    assert "prebuilt" not in auto(find_painter("four_painters_fast").files)
+
+
+def test_commands_paint_a_clip_prebuilt_and_a_single_small_photo_without_loading_it(built, monkeypatch, tmp_path):
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, built)
+    clip = shared("data", "video", "cockatoo_1280x720.mp4")  # a second at 640×360: 7 Mpx, worth the loader
+    video = run_cli("infer", "video", str(clip), "-o", str(tmp_path / "out.mp4"), "--duration", "1",
+                    "--max-size", "640", "-m", "vangogh_starry_night", "--fast", "--precision", "fp32")
+    assert video.returncode == 0 and "torch cpu fp32 prebuilt" in video.stdout, video.stderr
+    Image.fromarray(photo_frames(1, 96, 128)[0]).save(tmp_path / "photo.png")  # 12,288 px: not worth the loader
+    image = run_cli("infer", "image", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out.png"),
+                    "-m", "vangogh_starry_night", "--fast", "--precision", "fp32")
+    assert image.returncode == 0 and "onnxruntime" in image.stdout, image.stderr
+
+
+def test_prebuild_refuses_a_painter_without_checkpoint(tmp_path):
+    onnx_only = tmp_path / "only_onnx.onnx"
+    shutil.copy(ROOT / "checkpoints" / "four_painters_fast.onnx", onnx_only)
+    result = run_cli("infer", "prebuild", str(onnx_only))
+    assert_one_line_error(result, "needs the painter's .pt checkpoint", tmp_path)
+
+
+def test_a_damaged_package_is_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, str(tmp_path))
+    package = prebuilt.package_path(FAST, "fp32")
+    package.parent.mkdir(parents=True)
+    package.write_bytes(b"not a package")  # a disk that filled up while copying a cache, say
+    with pytest.raises(prebuilt.PrebuildError, match="delete it and run python -m infer prebuild again"):
+        open_network(PainterFiles(FAST, None, None), "prebuilt", "cpu", "fp32")
