@@ -21,7 +21,6 @@ import importlib.util
 import json
 import logging
 import math
-import shutil
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -37,7 +36,7 @@ from infer import prebuilt
 from infer.painters import PainterFiles, stale_export
 from infer.precision import PrecisionCheck
 from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Tiling, free_memory, stylize_tiled
-from nets.device import native_bf16, pick_device
+from nets.device import cpp_compiler_found, native_bf16, pick_device
 from nets.errors import UserError
 from nets.painter import PainterFileError, load_painter
 from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
@@ -529,8 +528,7 @@ def default_engine(has_pt: bool, has_onnx: bool, device: torch.device, workload:
     if prebuilt_ready and (workload >= PREBUILT_PAYS_PIXELS or prebuilt.loader_imported()):
         return "prebuilt"
     cuda = device.type == "cuda"
-    backend = importlib.util.find_spec("triton") is not None if cuda else any(
-        shutil.which(c) for c in ("g++", "c++", "clang++"))
+    backend = importlib.util.find_spec("triton") is not None if cuda else cpp_compiler_found()
     if has_pt and backend and workload >= COMPILE_PAYS_PIXELS.get(device.type, float("inf")):
         return "compiled"
     ort_runs_here = not cuda or "CUDAExecutionProvider" in ort.get_available_providers()

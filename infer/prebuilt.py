@@ -19,7 +19,6 @@ import importlib
 import logging
 import os
 import platform
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ import numpy as np
 import torch
 from torch.export import Dim
 
-from nets.device import cpu_flags
+from nets.device import cpp_compiler_found, cpu_flags
 from nets.errors import UserError
 from nets.files import atomic_path
 from nets.painter import load_painter
@@ -84,7 +83,7 @@ def build(pt: Path, precision: str) -> Path:
     example = (torch.zeros(2, 64, 64, 3, dtype=torch.uint8), torch.full((2, painters), 1 / painters))
     batch = Dim("batch", min=1, max=MAX_BATCH)
     sides = [Dim(name, min=MIN_SIDE // SIZE_MULTIPLE, max=MAX_SIDE // SIZE_MULTIPLE) for name in ("rows", "columns")]
-    if not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+    if not cpp_compiler_found():
         raise PrebuildError("prebuilding a painter needs a C++ compiler (Debian/Ubuntu: apt install g++)")
     tick = time.perf_counter()
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "No CUDA runtime": noise on a CPU

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import platform
+import shutil
 
 import torch
 
@@ -42,6 +43,11 @@ def native_bf16() -> bool:
     """Whether this CPU computes bfloat16 in hardware (AVX-512 BF16 or AMX): only there does bf16 autocast
     pay off on the CPU (1.6× a training step on an AMD EPYC with AVX-512 BF16, docs/PERFORMANCE.md)."""
     return "avx512_bf16" in cpu_flags() or "amx_bf16" in cpu_flags()
+
+
+def cpp_compiler_found() -> bool:
+    """Whether a C++ compiler is on the PATH: Inductor needs one to compile or prebuild for the CPU."""
+    return any(shutil.which(name) for name in ("g++", "c++", "clang++"))
 
 
 def describe_device(device: torch.device) -> str:
