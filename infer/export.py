@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import json
 import os
 import warnings
@@ -34,7 +33,7 @@ from torch import nn
 from infer.engines import tiles_graph
 from infer.precision import TOLERANCE, difference
 from nets.errors import UserError
-from nets.files import atomic_path
+from nets.files import atomic_path, file_sha256
 from nets.images import fit_longest_side
 from nets.painter import load_painter
 from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
@@ -201,7 +200,7 @@ def export_painter(checkpoint: str | os.PathLike, output: str | os.PathLike, pho
         "precision": precision,
         "input_convention": FAMILY_CONVENTION if model.painters > 1 else INPUT_CONVENTION,
         "source_checkpoint": checkpoint.name,
-        "source_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
+        "source_sha256": file_sha256(checkpoint),
         "train_config": json.dumps(payload["config"]),
         "torch": str(torch.__version__),
     }

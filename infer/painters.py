@@ -10,13 +10,13 @@ small network distilled from it: ``train.distill``) where there is one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from nets.files import file_sha256
 from nets.painter import PainterFileError, read_painter
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,6 @@ class PainterRef:
     painter: str | None = None
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def style_image_of(record: dict, painter_file: Path) -> Path | None:
     """Where a painter's style image is now, wherever the command runs from; ``None`` if it is nowhere.
 
@@ -82,7 +78,7 @@ def style_image_of(record: dict, painter_file: Path) -> Path | None:
     anchors = [Path.cwd(), *painter_file.resolve().parents] if not written.is_absolute() else [Path("/")]
     digest = record.get("style_image_sha256")
     for candidate in (anchor / written for anchor in anchors):
-        if candidate.is_file() and (digest is None or _sha256(candidate) == digest):
+        if candidate.is_file() and (digest is None or file_sha256(candidate) == digest):
             return candidate
     return None
 
@@ -121,7 +117,7 @@ def stale_export(pt: Path, exported: Path) -> str | None:
     recorded = _onnx_meta(exported).get("source_sha256")
     if recorded is None:
         return f"{exported.name} does not say which checkpoint it was exported from"
-    if recorded != _sha256(pt):
+    if recorded != file_sha256(pt):
         return f"{exported.name} was exported from another checkpoint than {pt.name} (retrained or replaced since)"
     return None
 

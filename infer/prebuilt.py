@@ -14,13 +14,11 @@ package, and ``python -m infer prebuild`` makes one.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import logging
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,11 +28,9 @@ from torch.export import Dim
 
 from nets.device import cpp_compiler_found, cpu_flags
 from nets.errors import UserError
-from nets.files import atomic_path
+from nets.files import atomic_path, file_sha256
 from nets.painter import load_painter
 from nets.transformer import MIN_SIDE, SIZE_MULTIPLE, FrameTransformer
-
-log = logging.getLogger(__name__)
 
 CACHE_VARIABLE = "PAINTERS_CACHE"
 LOADER = "torch._inductor.package"
@@ -60,7 +56,7 @@ def cache_dir() -> Path:
 
 def package_path(pt: Path, precision: str) -> Path:
     """Where the package of painter file ``pt`` in ``precision`` for this machine and torch is kept."""
-    digest = hashlib.sha256(Path(pt).read_bytes()).hexdigest()[:16]
+    digest = file_sha256(pt)[:16]
     machine = "-".join([platform.machine(), *(f for f in ISA_FLAGS if f in cpu_flags())])
     return cache_dir() / f"{Path(pt).stem}-{digest}-{precision}-torch{torch.__version__}-{machine}.pt2"
 
@@ -85,7 +81,6 @@ def build(pt: Path, precision: str) -> Path:
     sides = [Dim(name, min=MIN_SIDE // SIZE_MULTIPLE, max=MAX_SIDE // SIZE_MULTIPLE) for name in ("rows", "columns")]
     if not cpp_compiler_found():
         raise PrebuildError("prebuilding a painter needs a C++ compiler (Debian/Ubuntu: apt install g++)")
-    tick = time.perf_counter()
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "No CUDA runtime": noise on a CPU
     try:
         with torch.inference_mode():
@@ -96,8 +91,6 @@ def build(pt: Path, precision: str) -> Path:
     except Exception as exc:  # noqa: BLE001 - any exporter or compiler failure: the other engines still paint
         raise PrebuildError(f"could not prebuild {Path(pt).name} ({str(exc).strip().splitlines()[0][:200]}); "
                             f"paint with --engine torch or onnx") from None
-    log.info("prebuilt %s in %s for this machine in %.0f s: %s", Path(pt).stem, precision,
-             time.perf_counter() - tick, path)
     return path
 
 

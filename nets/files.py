@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import json
 import logging
 import os
@@ -66,6 +67,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, in hex: how painter files, style images and exports are recognised."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

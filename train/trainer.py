@@ -17,7 +17,6 @@ and periodic checkpoints, then the painter file, an evaluation on held-out photo
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import statistics
@@ -37,7 +36,7 @@ from torchvision.utils import make_grid
 
 from nets.device import describe_device, native_bf16
 from nets.errors import UserError
-from nets.files import atomic_path, write_json
+from nets.files import atomic_path, file_sha256, write_json
 from nets.images import ImageReadError, load_image
 from nets.losses import (
     JOHNSON_CONTENT_LAYERS,
@@ -81,10 +80,6 @@ def check_writable(folder: Path) -> None:
             pass
     except OSError as exc:
         raise TrainError(f"cannot write to {folder}: {exc.strerror or exc}") from None
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def painter_settings(cfg: TrainConfig) -> dict[str, Any]:
@@ -206,7 +201,7 @@ def plan_family(cfg: TrainConfig, init: dict[str, Any] | None) -> tuple[list[str
     family = painter_names(init)
     rows = []
     for style, name in zip(cfg.style, names, strict=True):
-        digest = sha256(Path(style)) if Path(style).is_file() else None
+        digest = file_sha256(style) if Path(style).is_file() else None
         row = next((k for k, p in enumerate(init["painters"]) if p["name"] == name or p["style_image"] == style
                     or (digest is not None and p.get("style_image_sha256") == digest)), None)
         if row is None:
@@ -400,7 +395,7 @@ def finish(run: Session, outcome: Outcome) -> dict[str, Any]:
     write_json(run.run_dir / "curve.json", outcome.curve)
     painters = [dict(p) for p in run.init["painters"]] if run.init is not None else []
     for k, row in enumerate(run.rows):
-        record = {"name": run.names[row], "style_image": cfg.style[k], "style_image_sha256": sha256(Path(cfg.style[k])),
+        record = {"name": run.names[row], "style_image": cfg.style[k], "style_image_sha256": file_sha256(cfg.style[k]),
                   "style_size": cfg.style_size, "style_crop": cfg.style_crop, "style_weight": cfg.style_weights()[k],
                   "metrics": {"final_style": outcome.last_styles[k]}}  # its own photos' style distance, unweighted
         painters[row:row + 1] = [record]
@@ -412,7 +407,7 @@ def finish(run: Session, outcome: Outcome) -> dict[str, Any]:
     speeds = [c["images_per_s"] for c in outcome.curve[1:]]
     last = {
         "trained": [run.names[row] for row in run.rows],
-        "init_sha256": sha256(Path(cfg.init)) if cfg.init else None,  # the painter file it started from
+        "init_sha256": file_sha256(cfg.init) if cfg.init else None,  # the painter file it started from
         "steps": step,
         "samples_seen": step * cfg.batch_size,
         "wall_time_s": round(outcome.wall_time, 1),
