@@ -446,9 +446,12 @@ def _label(image: np.ndarray, text: str) -> None:
     """Write ``text`` in the lower left corner, white on a dark band that keeps it readable on any painting,
     scaled to fit the width."""
     h, w = image.shape[:2]
-    width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)[0][0]
-    scale = min(max(h / 400, 0.3), (w - 12) / width)
-    (text_w, text_h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    scale = max(h / 400, 0.3)
+    for _ in range(4):  # text width is not proportional to the scale (OpenCV 5 rounds each glyph): measure again
+        (text_w, text_h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        if text_w <= w - 12:
+            break
+        scale *= (w - 12) / text_w * 0.97
     top = max(0, h - 8 - text_h - 4)
     band = image[top:h - 8 + base, 2:min(w, 10 + text_w)]
     band[:] = (band * 0.35).astype(np.uint8)  # darkened, not hidden: the painting still shows through
