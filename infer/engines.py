@@ -49,10 +49,6 @@ log = logging.getLogger(__name__)
 #: 720p (compiled fp32 0.75 over ONNX Runtime), against 4–20 s of compiling: 10⁸ pixels (about 110 frames
 #: of 720p) leaves a margin.
 COMPILE_PAYS_PIXELS = {"cuda": 5e9, "cpu": 1e8}
-#: Pixels from which a prebuilt painter repays importing its loader in a fresh process (``infer.prebuilt``:
-#: 1.6 s on 2 cores): it saved 0.3–1.1 µs a pixel over ONNX Runtime fp32 there (docs/PERFORMANCE.md), so
-#: about 4 frames of 720p. A process that has the loader already (the studio) takes it for any workload.
-PREBUILT_PAYS_PIXELS = 4e6
 #: ONNX Runtime's CUDA provider tuned for throughput: cuDNN tries every convolution algorithm once per
 #: shape and may use all the workspace it wants; NHWC convolutions where the build has them (tensor cores
 #: read that layout). CUDA graphs are asked for on top, where the graph allows them.
@@ -464,10 +460,9 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
 
     ``auto`` precision: fp16 on CUDA; on the CPU bf16 where the CPU computes it in hardware and a PyTorch
     engine may run (ONNX Runtime's CPU provider has no bf16 convolutions), else fp32 (``default_precision``).
-    ``auto`` engine: on the CPU the painter prebuilt for this machine where it has been (``infer.prebuilt``)
-    and ``workload`` (the pixels to paint: frames × pixels a frame) repays loading it
-    (``PREBUILT_PAYS_PIXELS``); else the compiled PyTorch engine when ``workload`` repays compiling
-    (``COMPILE_PAYS_PIXELS``); otherwise PyTorch eager in bf16, or ONNX Runtime when an exported file
+    ``auto`` engine: on the CPU the painter prebuilt for this machine where it has been (``infer.prebuilt``);
+    else the compiled PyTorch engine when ``workload`` (the pixels to paint: frames × pixels a frame) repays
+    compiling (``COMPILE_PAYS_PIXELS``); otherwise PyTorch eager in bf16, or ONNX Runtime when an exported file
     exists, else PyTorch eager. A network that computes in fp16 or bf16 is checked
     against fp32 before its frames are used (``PrecisionCheck``).
     """
@@ -524,11 +519,12 @@ def default_precision(device: torch.device, engine: str, has_pt: bool) -> str:
 
 def default_engine(has_pt: bool, has_onnx: bool, device: torch.device, workload: float,
                    prebuilt_ready: bool = False) -> str:
-    """What ``auto`` runs: the painter prebuilt for this machine where it is and the work repays loading it
-    (compiled speed, nothing to compile); compiled PyTorch for a workload that repays compiling, where the
-    compiler's back end is there (Triton on CUDA, a C++ compiler on the CPU); else ONNX Runtime where there
-    is an export and it can use the device; else PyTorch eager (fp16 on a GPU beats ONNX Runtime on the CPU)."""
-    if prebuilt_ready and (workload >= PREBUILT_PAYS_PIXELS or prebuilt.loader_imported()):
+    """What ``auto`` runs: the painter prebuilt for this machine where it is (compiled speed, nothing to
+    compile, opened in milliseconds: worth it for one small photo); compiled PyTorch for a workload that
+    repays compiling, where the compiler's back end is there (Triton on CUDA, a C++ compiler on the CPU);
+    else ONNX Runtime where there is an export and it can use the device; else PyTorch eager (fp16 on a GPU
+    beats ONNX Runtime on the CPU)."""
+    if prebuilt_ready:
         return "prebuilt"
     cuda = device.type == "cuda"
     backend = importlib.util.find_spec("triton") is not None if cuda else cpp_compiler_found()

@@ -14,7 +14,8 @@ family on its paths. ``--paths`` keeps some.
 End to end (``--clip-frames``): a clip cut from the cockatoo clip, decoded, painted, stabilised and
 encoded by ``infer.video``, with what ``auto`` chose before (ONNX Runtime fp32, compiled fp32 for a long
 clip) and what it chooses now (prebuilt where ``python -m infer prebuild`` has run);
-as a short clip and as a long one (``workload`` past ``COMPILE_PAYS_PIXELS``: the compiled engines).
+as a short clip (the workload of 3 seconds at 30 frames/s) and as a long one (``workload`` past
+``COMPILE_PAYS_PIXELS``: the compiled engines).
 
     python -m scripts.bench_cpu_paths --painter four_painters --fast four_painters_fast --shared ../shared \\
         --out docs/bench/cpu_paths_2core.json
@@ -23,6 +24,7 @@ as a short clip and as a long one (``workload`` past ``COMPILE_PAYS_PIXELS``: th
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from infer import prebuilt
 from infer.engines import COMPILE_PAYS_PIXELS, OnnxNetwork, open_network
 from infer.painters import find_painter
 from infer.precision import difference
@@ -42,6 +45,7 @@ from infer.video import RenderOptions, stylize_video, write_video
 from nets.device import describe_device, native_bf16
 from nets.files import write_json
 from nets.images import read_clip
+from nets.painter import painter_names, read_painter
 from scripts.bench_cpu_limit import painter_flops_per_pixel, timed_rounds, variants
 
 SIZES = {"360p": (640, 360), "720p": (1280, 720)}
@@ -144,7 +148,8 @@ def end_to_end(args: argparse.Namespace) -> list[dict]:
         for size, (w, h) in SIZES.items():
             clip = Path(tmp) / f"clip_{size}.mp4"
             write_video(clip, [np.asarray(Image.fromarray(f).resize((w, h))) for f in source], fps=20)
-            pixels = {"short clip": 0.0, "long clip": COMPILE_PAYS_PIXELS["cpu"]}
+            # The workload the command passes for a 3-second clip at 30 frames/s, and for one that repays compiling.
+            pixels = {"short clip": 90.0 * w * h, "long clip": COMPILE_PAYS_PIXELS["cpu"]}
             for family in filter(None, (args.painter, args.fast)):
                 for kind, workload in pixels.items():
                     # Before: ONNX Runtime fp32, or compiled fp32 for a long clip; now: whatever auto picks.
@@ -163,9 +168,11 @@ def end_to_end(args: argparse.Namespace) -> list[dict]:
 
 
 def photo_commands(args: argparse.Namespace) -> list[dict]:
-    """A photo painted by the command a user types, timed from start to exit (Python, torch and the painter
-    loaded, the photo read, painted and written): before (ONNX Runtime fp32, run from ``--before-tree``: a
-    checkout of an earlier commit) and now (``auto``, this tree)."""
+    """A photo painted with the family's first painter by the command a user types, timed from start to exit
+    (Python, torch and the painter loaded, the photo read, painted and written): before (ONNX Runtime fp32,
+    run from ``--before-tree``: a checkout of an earlier commit) and now (``auto``, this tree), with the
+    painters prebuilt for this machine (where ``python -m infer prebuild`` has run) and without (an empty
+    ``$PAINTERS_CACHE``)."""
     photo = Image.open(args.shared / "data" / "photos" / "val" / "bsds300_img_014.jpg").convert("RGB")
     rows, calls = [], {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,14 +180,18 @@ def photo_commands(args: argparse.Namespace) -> list[dict]:
             source = Path(tmp) / f"photo_{size}.png"
             photo.resize(wh, Image.Resampling.LANCZOS).save(source)
             for family in filter(None, (args.painter, args.fast)):
+                painter = painter_names(read_painter(find_painter(family).files.first))[0]  # one painter, as usual
                 for when, tree, engine in (("before", args.before_tree, ["--engine", "onnx", "--precision", "fp32"]),
-                                           ("now", ROOT, [])):
+                                           ("now, nothing prebuilt", ROOT, []), ("now", ROOT, [])):
                     command = [sys.executable, "-m", "infer", "image", str(source), "-o", str(Path(tmp) / "out.png"),
-                               "-m", family, "--overwrite", *engine]
-                    said = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=True).stdout
+                               "-m", painter, *(["--fast"] if family == args.fast else []), "--overwrite", *engine]
+                    empty = {prebuilt.CACHE_VARIABLE: str(Path(tmp) / "empty")}
+                    env = os.environ | (empty if "nothing" in when else {})
+                    said = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=True).stdout
                     rows.append({"size": size, "family": family, "auto": when, "tree": str(tree), "said": said.strip()})
                     name = f"{size} {family} {when}"
-                    calls[name] = lambda c=command, t=tree: subprocess.run(c, cwd=t, capture_output=True, check=True)
+                    calls[name] = lambda c=command, t=tree, e=env: subprocess.run(c, cwd=t, env=e, capture_output=True,
+                                                                                 check=True)
         seconds = timed_rounds(calls, args.photo_rounds)
     for row, name in zip(rows, calls, strict=True):
         row["seconds"] = seconds[name]

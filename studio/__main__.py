@@ -30,12 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["GRADIO_TEMP_DIR"] = str(cfg.uploads)
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cfg.out / "cache" / "inductor"))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from infer import prebuilt
     from infer.painters import search_first
     from studio.app import build_app
 
     search_first(cfg.painters)  # the families made here are found by name, before checkpoints/
-    prebuilt.import_loader()  # a server paints again and again: painters prebuilt here are worth it for any photo
     app = build_app(cfg)
     print(f"{PROG}: serving on http://{cfg.host}:{cfg.port} (Ctrl-C stops)", flush=True)
     app.launch(server_name=cfg.host, server_port=cfg.port, share=False, allowed_paths=[str(cfg.out)],

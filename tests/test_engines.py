@@ -12,7 +12,6 @@ import torch._inductor.config
 
 from infer.engines import (
     COMPILE_PAYS_PIXELS,
-    PREBUILT_PAYS_PIXELS,
     BoundBuffers,
     EngineError,
     OnnxNetwork,
@@ -49,15 +48,11 @@ def test_auto_compiles_only_work_that_repays_it():
     assert default_engine(False, True, cuda, 10 * on_gpu) == "onnx"  # no .pt: nothing to compile
 
 
-def test_auto_takes_a_prebuilt_painter_where_loading_it_pays(monkeypatch):
+def test_auto_takes_a_prebuilt_painter_for_any_workload_where_one_is_built():
     cpu = torch.device("cpu")
-    monkeypatch.setattr("infer.prebuilt.loader_imported", lambda: False)  # a fresh process
-    assert default_engine(True, True, cpu, PREBUILT_PAYS_PIXELS / 2, prebuilt_ready=True) == "onnx"  # one photo
-    assert default_engine(True, True, cpu, PREBUILT_PAYS_PIXELS, prebuilt_ready=True) == "prebuilt"
+    assert default_engine(True, True, cpu, 0, prebuilt_ready=True) == "prebuilt"  # one small photo
     assert default_engine(True, True, cpu, COMPILE_PAYS_PIXELS["cpu"], prebuilt_ready=True) == "prebuilt"
     assert default_engine(True, True, cpu, COMPILE_PAYS_PIXELS["cpu"]) == "compiled"  # not built: compile
-    monkeypatch.setattr("infer.prebuilt.loader_imported", lambda: True)  # a studio, which imports it at start
-    assert default_engine(True, True, cpu, 0, prebuilt_ready=True) == "prebuilt"
 
 
 def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch, tiny_painter):
