@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     prebuild = commands.add_parser(
         "prebuild", help="compile painters once for this CPU, for any frame size: photos and clips then run at "
                          "compiled speed without compiling (about 2 minutes a painter file on 2 cores)")
-    prebuild.add_argument("painter", nargs="*", default=["four_painters", "four_painters_fast"],
+    prebuild.add_argument("painter", nargs="*", default=list(prebuilt.SHIPPED_FAMILIES),
                           help="painters or families (default: the shipped families, full and fast)")
     prebuild.add_argument("--precision", choices=("auto", *prebuilt.DTYPES), default="auto",
                           help="auto: bf16 on CPUs with bf16 in hardware, else fp32 (what --precision auto paints in)")

@@ -36,6 +36,8 @@ ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_t
 MAX_SIDE = 16384
 MAX_BATCH = 64
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+#: What ``python -m infer prebuild`` builds when no painter is named (and the studio builds at start).
+SHIPPED_FAMILIES = ("four_painters", "four_painters_fast")
 
 
 class PrebuildError(UserError):

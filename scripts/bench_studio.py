@@ -127,7 +127,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         photo = twelve_mp_photo(args.shared, folder)
-        with studio_server(folder / "studio_output", "--device", "cpu") as server, chromium() as browser:
+        options = ("--device", "cpu", "--no-prebuild")  # painters prebuilt ahead are used; none is built meanwhile
+        with studio_server(folder / "studio_output", *options) as server, chromium() as browser:
             page = open_page(browser, server.url)
             time.sleep(5)
             results["memory_idle_mb"] = round(server.rss_mb(), 1)

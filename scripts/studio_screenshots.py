@@ -27,7 +27,7 @@ def main() -> None:
         Image.open(photos[4]).convert("RGB").save(photo, quality=95)
         with studio_server(folder / "studio_output", "--device", "cpu", "--photos",
                            str(args.shared / "data" / "photos" / "train_short256"), "--vgg-weights",
-                           str(args.shared / "weights")) as server, chromium() as browser:
+                           str(args.shared / "weights"), "--no-prebuild") as server, chromium() as browser:
             page = open_page(browser, server.url)
 
             def shot(name: str) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gradio as gr
 
+from infer.prebuilt import SHIPPED_FAMILIES
 from nets.device import describe_device, pick_device
+from studio import prebuild
 from studio.config import StudioConfig
 from studio.context import Studio
 from studio.tabs import compare, live, painter, photo, results, video
@@ -15,6 +17,8 @@ TITLE = "Style studio"
 
 def build_app(cfg: StudioConfig) -> gr.Blocks:
     studio = Studio.create(cfg)
+    if cfg.prebuild and pick_device(cfg.device).type == "cpu":
+        prebuild.in_background(SHIPPED_FAMILIES, cfg.out / "logs" / "prebuild.log", studio.library.forget)
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nTurn photos and clips into paintings. Jobs run one at a time on "
                     f"{describe_device(pick_device(cfg.device))}; results are kept in `{cfg.out}`.")

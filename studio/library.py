@@ -75,6 +75,11 @@ class Library:
                                                    workload=STREAM_WORKLOAD if stream else 0)
             return self._networks[key]
 
+    def forget(self) -> None:
+        """Drop the open networks (painters prebuilt since they were opened): the next job opens them again."""
+        with self._lock:
+            self._networks.clear()
+
     def stylizer(self, family_name: str, weights: dict[str, float], strength: float = 1.0,
                  preserve_colors: bool = False, stroke_size: float = 1.0, fast: bool = False,
                  stream: bool = False) -> Stylizer:

@@ -3,6 +3,7 @@ frame size and batch at compiled speed, as eager PyTorch paints them, and chosen
 
 import os
 import shutil
+import threading
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from infer.engines import open_network
 from infer.painters import PainterFiles, find_painter
 from infer.precision import difference
 from nets.device import native_bf16
+from studio import prebuild
 from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
 from tests.test_engines import photo_frames
 
@@ -86,6 +88,21 @@ def test_commands_paint_clips_and_single_photos_prebuilt_without_importing_the_c
     assert image.returncode == 0 and "torch cpu fp32 prebuilt" in image.stdout, image.stderr
     imported = [line.rpartition("|")[2].strip() for line in image.stderr.splitlines()]
     assert "torch" in imported and "torch._inductor" not in imported  # opening a package needs no compiler (1.5 s)
+
+
+def test_the_studio_prebuilds_what_is_missing_in_the_background(built, monkeypatch, tmp_path, tiny_painter):
+    log_path = tmp_path / "logs" / "prebuild.log"
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, built)
+    assert prebuild.in_background(["four_painters_fast"], log_path, lambda: None, "fp32") is None  # built: nothing
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, str(tmp_path / "cache"))
+    assert prebuild.missing([str(tiny_painter)], "fp32") == [str(tiny_painter)]
+    done = threading.Event()
+    thread = prebuild.in_background([str(tiny_painter)], log_path, done.set, "fp32")
+    assert thread is not None and not done.is_set()  # the server goes on while it builds
+    thread.join(600)
+    assert done.is_set(), log_path.read_text()
+    assert prebuild.missing([str(tiny_painter)], "fp32") == []
+    assert "tiny (fp32): built in" in log_path.read_text()
 
 
 def test_prebuild_refuses_a_painter_without_checkpoint(tmp_path):

@@ -40,7 +40,9 @@ browser_test = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, photo_dir: Path, weights_dir: Path) -> Iterator[Server]:
     out = tmp_path_factory.mktemp("studio") / "studio_output"
-    with studio_server(out, "--device", "cpu", "--photos", str(photo_dir), "--vgg-weights", str(weights_dir)) as s:
+    # No background prebuild here (tests/test_prebuilt.py has it): its compiler would share the 2 cores.
+    with studio_server(out, "--device", "cpu", "--photos", str(photo_dir), "--vgg-weights", str(weights_dir),
+                       "--no-prebuild") as s:
         yield s
 
 

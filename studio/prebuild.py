@@ -1,0 +1,65 @@
+"""Painters prebuilt for this CPU while the studio serves: people who never open a terminal never type
+``python -m infer prebuild``, yet a few minutes after the first start (once per machine and torch), photos,
+previews and the live view paint at compiled speed (2-4x eager on 2 cores, docs/PERFORMANCE.md).
+
+The build runs as ``python -m infer prebuild`` in its own process at low priority: the compiler then shares
+neither the server's threads nor its priority, and a build cut short by the server's end leaves no package
+(they are written whole or not at all).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+from infer import prebuilt
+from infer.engines import default_precision
+from infer.painters import find_painter
+from nets.device import cpp_compiler_found
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def missing(names: Sequence[str], precision: str) -> list[str]:
+    """The painters among ``names`` that have a checkpoint but no package for this machine yet."""
+    files = {name: find_painter(name).files.pt for name in names}
+    return [name for name, pt in files.items() if pt is not None and not prebuilt.package_path(pt, precision).is_file()]
+
+
+def in_background(names: Sequence[str], log_path: Path, when_built: Callable[[], None],
+                  precision: str = "auto") -> threading.Thread | None:
+    """Build the packages ``names`` lack, then call ``when_built`` (the studio drops the networks it holds,
+    so the next job opens the prebuilt ones). None where nothing is missing or no C++ compiler is found."""
+    if precision == "auto":
+        precision = default_precision(torch.device("cpu"), "prebuilt", True)
+    todo = missing(names, precision)
+    if not todo:
+        return None
+    if not cpp_compiler_found():
+        log.info("painters run without prebuilding: no C++ compiler (Debian/Ubuntu: apt install g++)")
+        return None
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    low_priority = ["nice", "-n", "10"] if shutil.which("nice") else []
+    command = [*low_priority, sys.executable, "-m", "infer", "prebuild", *todo, "--precision", precision]
+    with open(log_path, "w") as out:  # the child keeps its own copy of the file
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    log.info("building %s for this CPU in the background (a few minutes, once; %s)", ", ".join(todo), log_path)
+
+    def wait() -> None:
+        if process.wait() == 0:
+            log.info("painters built for this CPU: the next photo, preview and live view use them")
+            when_built()
+        else:
+            log.warning("could not prebuild the painters (%s); painting goes on without them", log_path)
+
+    thread = threading.Thread(target=wait, name="prebuild", daemon=True)
+    thread.start()
+    return thread
