@@ -17,6 +17,7 @@ painter names. ``description`` says which provider really runs.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import json
 import logging
@@ -485,8 +486,10 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
         log.warning("%s: painting with PyTorch instead (%s makes a matching one)", stale, again)
         onnx_file = None
     if engine == "auto":
-        ready = files.pt is not None and dev.type == "cpu" and precision in prebuilt.DTYPES and \
-            prebuilt.package_path(files.pt, precision).is_file()
+        can_prebuild = files.pt is not None and dev.type == "cpu" and precision in prebuilt.DTYPES
+        ready = can_prebuild and prebuilt.package_path(files.pt, precision).is_file()
+        if can_prebuild and not ready:
+            _suggest_prebuild(files.pt.stem)
         engine = default_engine(files.pt is not None, onnx_file is not None and precision != "bf16", dev, workload,
                                 ready)
     network: OnnxNetwork | TorchNetwork
@@ -532,6 +535,13 @@ def default_engine(has_pt: bool, has_onnx: bool, device: torch.device, workload:
         return "compiled"
     ort_runs_here = not cuda or "CUDAExecutionProvider" in ort.get_available_providers()
     return "onnx" if has_onnx and (ort_runs_here or not has_pt) else "torch"
+
+
+@functools.cache
+def _suggest_prebuild(name: str) -> None:
+    """Once a process and painter: few CPU users read that a prebuilt painter paints 1.2–4× faster."""
+    if cpp_compiler_found():
+        log.info("tip: python -m infer prebuild %s (once, 1–2 minutes) makes this machine paint it faster", name)
 
 
 def _precision_check(files: PainterFiles, device: torch.device, tiling: Tiling | None, label: str, precision: str,

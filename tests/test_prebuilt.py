@@ -88,6 +88,13 @@ def test_commands_paint_clips_and_single_photos_prebuilt_without_importing_the_c
     assert image.returncode == 0 and "torch cpu fp32 prebuilt" in image.stdout, image.stderr
     imported = [line.rpartition("|")[2].strip() for line in image.stderr.splitlines()]
     assert "torch" in imported and "torch._inductor" not in imported  # opening a package needs no compiler (1.5 s)
+    assert "tip:" not in image.stderr
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, str(tmp_path / "empty"))  # not built: the command says how
+    monkeypatch.delenv("PYTHONPROFILEIMPORTTIME")
+    image = run_cli("infer", "image", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out.png"), "--overwrite",
+                    "-m", "vangogh_starry_night", "--fast", "--precision", "fp32")
+    assert image.returncode == 0 and "prebuilt" not in image.stdout, image.stderr
+    assert "tip: python -m infer prebuild four_painters_fast" in image.stderr
 
 
 def test_the_studio_prebuilds_what_is_missing_in_the_background(built, monkeypatch, tmp_path, tiny_painter):
