@@ -18,7 +18,7 @@ from PIL import Image
 from infer import prebuilt
 from infer.compare import CompareConfig, compare
 from infer.controls import check_keyframes_fit, check_stroke_size, parse_keyframes
-from infer.engines import ENGINES, PRECISIONS, default_precision
+from infer.engines import ENGINES, PRECISIONS, default_precision, prebuild_tip
 from infer.painters import SEARCH_PATH_VARIABLE, find_painter, search_first
 from infer.ray_render import Painting, render_with_ray
 from infer.reference import (
@@ -449,6 +449,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: interrupted; no output written", file=sys.stderr)
         return 130
     print(message)
+    tip = prebuild_tip()
+    if tip and args.command != "prebuild":
+        log.info(tip)
     return 0
 
 

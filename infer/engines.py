@@ -17,7 +17,6 @@ painter names. ``description`` says which provider really runs.
 from __future__ import annotations
 
 import copy
-import functools
 import importlib.util
 import json
 import logging
@@ -34,7 +33,7 @@ import onnxruntime as ort
 import torch
 
 from infer import prebuilt
-from infer.painters import PainterFiles, stale_export
+from infer.painters import PainterFiles, painter_folders, stale_export
 from infer.precision import PrecisionCheck
 from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Tiling, free_memory, stylize_tiled
 from nets.device import cpp_compiler_found, native_bf16, pick_device
@@ -50,6 +49,9 @@ log = logging.getLogger(__name__)
 #: 720p (compiled fp32 0.75 over ONNX Runtime), against 4–20 s of compiling: 10⁸ pixels (about 110 frames
 #: of 720p) leaves a margin.
 COMPILE_PAYS_PIXELS = {"cuda": 5e9, "cpu": 1e8}
+#: The painter files (names, or paths outside the painter folders) that ``auto`` ran on this CPU without a
+#: package for this machine, in this process: ``prebuild_tip`` names them.
+_UNBUILT: set[str] = set()
 #: ONNX Runtime's CUDA provider tuned for throughput: cuDNN tries every convolution algorithm once per
 #: shape and may use all the workspace it wants; NHWC convolutions where the build has them (tensor cores
 #: read that layout). CUDA graphs are asked for on top, where the graph allows them.
@@ -489,7 +491,8 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
         can_prebuild = files.pt is not None and dev.type == "cpu" and precision in prebuilt.DTYPES
         ready = can_prebuild and prebuilt.package_path(files.pt, precision).is_file()
         if can_prebuild and not ready:
-            _suggest_prebuild(files.pt.stem)
+            found_by_name = files.pt.resolve().parent in [f.resolve() for f in painter_folders()]
+            _UNBUILT.add(files.pt.stem if found_by_name else str(files.pt))
         engine = default_engine(files.pt is not None, onnx_file is not None and precision != "bf16", dev, workload,
                                 ready)
     network: OnnxNetwork | TorchNetwork
@@ -537,11 +540,13 @@ def default_engine(has_pt: bool, has_onnx: bool, device: torch.device, workload:
     return "onnx" if has_onnx and (ort_runs_here or not has_pt) else "torch"
 
 
-@functools.cache
-def _suggest_prebuild(name: str) -> None:
-    """Once a process and painter: few CPU users read that a prebuilt painter paints 1.2–4× faster."""
-    if cpp_compiler_found():
-        log.info("tip: python -m infer prebuild %s (once, 1–2 minutes) makes this machine paint it faster", name)
+def prebuild_tip() -> str | None:
+    """How to prebuild the painters ``auto`` opened on this CPU without a package for it, for a command to say
+    once it has finished: few CPU users read that a prebuilt painter paints 1.2–4× faster."""
+    if not _UNBUILT or not cpp_compiler_found():
+        return None
+    return (f"tip: python -m infer prebuild {' '.join(sorted(_UNBUILT))} (once, 1–2 minutes a painter file) makes "
+            f"this machine paint faster")
 
 
 def _precision_check(files: PainterFiles, device: torch.device, tiling: Tiling | None, label: str, precision: str,
