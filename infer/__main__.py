@@ -450,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     print(message)
     tip = prebuild_tip()
-    if tip and args.command != "prebuild":
+    if tip:
         log.info(tip)
     return 0
 
