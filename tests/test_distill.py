@@ -18,7 +18,7 @@ from infer.stylizer import Stylizer
 from nets.painter import load_painter
 from nets.transformer import Architecture, TransformerNet
 from tests.conftest import assert_one_line_error, run_cli, shared
-from train.distill import DistillConfig, distill
+from train.distill import DistillConfig, DistillError, distill
 
 
 def small_config(tmp: Path, teacher: Path, photos: Path, weights: Path, **overrides) -> DistillConfig:
@@ -70,6 +70,22 @@ def test_a_resumed_run_continues_and_reuses_the_teachers_pictures(distilled, tmp
     assert card["steps"] == 85 and cache.stat().st_mtime_ns == painted
 
 
+def test_a_student_taught_before_learns_on_from_where_it_stopped(distilled, tiny_family, tmp_path):
+    path, cfg = distilled
+    first, payload = load_painter(path)
+    teacher, _ = load_painter(tiny_family)
+    more = dataclasses.replace(cfg, init=str(path), width=16, steps=10, lr=1e-5, out_dir=str(tmp_path),
+                               log_dir=str(tmp_path / "runs"))
+    card = distill(more)
+    student, longer = load_painter(tmp_path / "duo_fast.pt")
+    assert student.architecture == first.architecture  # the init's shape, not --width
+    assert len(longer["history"]) == len(payload["history"]) + 1 and card["history"][-1]["config"]["init"] == str(path)
+    weights = torch.tensor([[1.0, 0.0]])
+    torch.manual_seed(cfg.seed)
+    untrained = l1_to_teacher(TransformerNet(2, cfg.architecture).eval(), teacher, weights)
+    assert abs(l1_to_teacher(student, teacher, weights) - l1_to_teacher(first, teacher, weights)) < 0.05 * untrained
+
+
 def test_the_fast_version_is_found_by_the_painters_name(distilled, caplog):
     path, _ = distilled
     folders = [path.parent]
@@ -102,6 +118,15 @@ def test_bad_input_is_one_line(tmp_path):
     assert_one_line_error(result, "nowhere", tmp_path)
     result = run_cli("train.distill", "--photos", str(tmp_path), "--image-size", "30")
     assert_one_line_error(result, "--image-size must be at least 32", tmp_path)
+    result = run_cli("train.distill", "--photos", str(tmp_path), "--init", str(tmp_path / "gone.pt"),
+                     "--out-dir", str(tmp_path / "out"), "--log-dir", str(tmp_path / "runs"))
+    assert_one_line_error(result, "--init: no such painter file", tmp_path)
+
+
+def test_a_student_of_other_painters_is_refused(distilled, tiny_painter, tmp_path):
+    _, cfg = distilled
+    with pytest.raises(DistillError, match="not the teacher's"):
+        distill(dataclasses.replace(cfg, init=str(tiny_painter), out_dir=str(tmp_path), log_dir=str(tmp_path)))
 
 
 @pytest.mark.skipif(not (CHECKPOINTS / "four_painters_fast.pt").is_file(), reason="the fast family is not shipped")

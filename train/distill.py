@@ -45,7 +45,7 @@ from nets.losses import (
     temporal_loss,
 )
 from nets.options import OneLineErrorParser, add_dataclass_options, from_args, option
-from nets.painter import ModelCard, load_painter, save_painter
+from nets.painter import ModelCard, load_painter, painter_names, save_painter
 from nets.progress import progress_bar
 from nets.transformer import Architecture, TransformerNet
 from nets.vgg import VGGFeatures
@@ -71,6 +71,8 @@ class DistillConfig:
     outer_kernel: int = option(3, "student: kernel of its first and last convolutions")
     separable: bool = option(False, "student: depthwise-separable residual blocks")
     pixel_shuffle: bool = option(True, "student: pixel (un)shuffle instead of full-resolution outer layers")
+    init: str = option("", "start the student from this painter file (a student of the same teacher, e.g. the "
+                         "shipped fast family, to teach it longer); its shape replaces --width … --pixel-shuffle")
     image_size: int = option(192, "side of the cached crops in px")
     crops_per_photo: int = option(6, "crops the teacher paints per photo (each with one painter or a blend)")
     blend_share: float = option(0.2, "share of the crops painted with a random blend of the painters")
@@ -159,6 +161,25 @@ def cached_pictures(cfg: DistillConfig, run_dir: Path, teacher: TransformerNet, 
     return cache
 
 
+def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: dict[str, Any]
+                  ) -> tuple[TransformerNet, dict[str, Any]]:
+    """The student at its first step, and the file whose runs it continues (its history goes on in the card).
+
+    Random weights (seeded by the caller) in ``cfg.architecture``; or, with ``--init``, a student taught
+    before, in its own shape, so that a longer lesson needs no new start.
+    """
+    if not cfg.init:
+        return TransformerNet(teacher.painters, cfg.architecture), teacher_payload
+    try:
+        student, payload = load_painter(cfg.init)
+    except UserError as exc:
+        raise DistillError(f"--init: {exc}") from None
+    if painter_names(payload) != painter_names(teacher_payload):
+        raise DistillError(f"--init: {cfg.init} paints {', '.join(painter_names(payload))}, "
+                           f"not the teacher's {', '.join(painter_names(teacher_payload))}")
+    return student, payload
+
+
 def distill(cfg: DistillConfig) -> dict[str, Any]:
     """Teach the student, write it and its model card, and return the card."""
     device = pick_device(cfg.device)
@@ -168,13 +189,14 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     if not (cfg.resume or cfg.overwrite) and out.exists():
         raise DistillError(f"{out} exists; start over with --overwrite")
     teacher, payload = load_painter(cfg.teacher)
+    torch.manual_seed(cfg.seed)  # right before the student, so the seed alone fixes its initial weights
+    student, start_from = start_student(cfg, teacher, payload)
     for folder in (out.parent, run_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
     cache = cached_pictures(cfg, run_dir, teacher, device)
     crops, weights, pictures = cache["crops"], cache["weights"], cache["pictures"]
 
-    student = TransformerNet(teacher.painters, cfg.architecture).to(device).train()
+    student = student.to(device).train()
     optimizer = torch.optim.Adam(student.parameters(), lr=cfg.lr)
     layers = JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS
     vgg = VGGFeatures("vgg16", layers, cfg.vgg_weights or None).to(device)
@@ -189,7 +211,7 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
         step, elapsed = state["step"], state["elapsed"]
     generator = torch.Generator().manual_seed(cfg.seed + step)
     limit = parse_duration(cfg.time_limit)
-    log.info("student %s: %d parameters, %d cached crops, bf16 %s", cfg.architecture,
+    log.info("student %s: %d parameters, %d cached crops, bf16 %s", student.architecture,
              sum(p.numel() for p in student.parameters()), len(crops), use_amp)
 
     def save_state() -> None:
@@ -248,9 +270,9 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     run = {"steps": step, "wall_time_s": round(elapsed, 1), "teacher_painting_s": cache.get("seconds"),
            "stopped_by_time_limit": stopped_early,
            "device": describe_device(device), "torch": str(torch.__version__), "teacher": cfg.teacher,
-           "config": dataclasses.asdict(cfg), "architecture": cfg.architecture.to_dict(), "curve": curve}
+           "config": dataclasses.asdict(cfg), "architecture": student.architecture.to_dict(), "curve": curve}
     painters = [p | {"metrics": {}, "distilled_from": payload["name"]} for p in payload["painters"]]
-    history = payload.get("history", []) + [{k: v for k, v in run.items() if k != "curve"}]
+    history = start_from.get("history", []) + [{k: v for k, v in run.items() if k != "curve"}]
     save_painter(out, student, name, painters, dataclasses.asdict(cfg), step, history)
     card = ModelCard(name, painters, run, history)
     card.write(out.with_suffix(".json"))
