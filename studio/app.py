@@ -17,11 +17,14 @@ TITLE = "Style studio"
 
 def build_app(cfg: StudioConfig) -> gr.Blocks:
     studio = Studio.create(cfg)
+    build = None
     if cfg.prebuild and pick_device(cfg.device).type == "cpu":
-        prebuild.in_background(SHIPPED_FAMILIES, cfg.out / "logs" / "prebuild.log", studio.library.forget)
+        build = prebuild.in_background(SHIPPED_FAMILIES, cfg.out / "logs" / "prebuild.log", studio.library.forget)
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nTurn photos and clips into paintings. Jobs run one at a time on "
                     f"{describe_device(pick_device(cfg.device))}; results are kept in `{cfg.out}`.")
+        if build is not None:
+            show_build(build)
         with gr.Tabs():
             photo.build(studio)
             video.build(studio)
@@ -35,3 +38,14 @@ def build_app(cfg: StudioConfig) -> gr.Blocks:
             app.load(fn, None, component, queue=False)
     app.queue(default_concurrency_limit=1)
     return app
+
+
+def show_build(build: prebuild.Build) -> None:
+    """The background build's line under the title, updated every few seconds until the build ends."""
+    line = gr.Markdown(build.line(), elem_id="prebuild-status")
+    timer = gr.Timer(5)
+
+    def tick() -> tuple[str, gr.Timer]:
+        return build.line(), gr.Timer(active=build.state == "building")
+
+    timer.tick(tick, None, [line, timer], queue=False, show_progress="hidden")

@@ -14,7 +14,9 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -34,8 +36,30 @@ def missing(names: Sequence[str], precision: str) -> list[str]:
     return [name for name, pt in files.items() if pt is not None and not prebuilt.package_path(pt, precision).is_file()]
 
 
+@dataclass
+class Build:
+    """A background build, for the line the page shows while people wait: painting runs uncompiled (about
+    half speed) until it ends, and they should know why and for how long."""
+
+    names: list[str]
+    log_path: Path
+    started: float = field(default_factory=time.monotonic)
+    state: str = "building"  # then "built" or "failed"
+    thread: threading.Thread | None = None
+
+    def line(self) -> str:
+        names = ", ".join(self.names)
+        if self.state == "building":
+            minutes = (time.monotonic() - self.started) / 60
+            return (f"⏳ Building {names} for this CPU in the background ({minutes:.0f} of a few minutes, once): "
+                    "until then painting runs uncompiled, at about half speed.")
+        if self.state == "built":
+            return f"✓ {names} built for this CPU: photos, previews and the live view paint at full speed."
+        return f"Could not build {names} for this CPU (see {self.log_path}); painting works without it, slower."
+
+
 def in_background(names: Sequence[str], log_path: Path, when_built: Callable[[], None],
-                  precision: str = "auto") -> threading.Thread | None:
+                  precision: str = "auto") -> Build | None:
     """Build the packages ``names`` lack, then call ``when_built`` (the studio drops the networks it holds,
     so the next job opens the prebuilt ones). None where nothing is missing or no C++ compiler is found."""
     if precision == "auto":
@@ -52,14 +76,17 @@ def in_background(names: Sequence[str], log_path: Path, when_built: Callable[[],
     with open(log_path, "w") as out:  # the child keeps its own copy of the file
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     log.info("building %s for this CPU in the background (a few minutes, once; %s)", ", ".join(todo), log_path)
+    build = Build(todo, log_path)
 
     def wait() -> None:
         if process.wait() == 0:
             log.info("painters built for this CPU: the next photo, preview and live view use them")
             when_built()
+            build.state = "built"
         else:
             log.warning("could not prebuild the painters (%s); painting goes on without them", log_path)
+            build.state = "failed"
 
-    thread = threading.Thread(target=wait, name="prebuild", daemon=True)
-    thread.start()
-    return thread
+    build.thread = threading.Thread(target=wait, name="prebuild", daemon=True)
+    build.thread.start()
+    return build

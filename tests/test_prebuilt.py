@@ -104,10 +104,12 @@ def test_the_studio_prebuilds_what_is_missing_in_the_background(built, monkeypat
     monkeypatch.setenv(prebuilt.CACHE_VARIABLE, str(tmp_path / "cache"))
     assert prebuild.missing([str(tiny_painter)], "fp32") == [str(tiny_painter)]
     done = threading.Event()
-    thread = prebuild.in_background([str(tiny_painter)], log_path, done.set, "fp32")
-    assert thread is not None and not done.is_set()  # the server goes on while it builds
-    thread.join(600)
+    build = prebuild.in_background([str(tiny_painter)], log_path, done.set, "fp32")
+    assert build is not None and not done.is_set()  # the server goes on while it builds
+    assert build.state == "building" and "in the background" in build.line()  # what the page says meanwhile
+    build.thread.join(600)
     assert done.is_set(), log_path.read_text()
+    assert build.state == "built" and "built for this CPU" in build.line()
     assert prebuild.missing([str(tiny_painter)], "fp32") == []
     assert "tiny (fp32): built in" in log_path.read_text()
 
