@@ -51,8 +51,8 @@ class Build:
         names = ", ".join(self.names)
         if self.state == "building":
             minutes = (time.monotonic() - self.started) / 60
-            return (f"⏳ Building {names} for this CPU in the background ({minutes:.0f} of a few minutes, once): "
-                    "until then painting runs uncompiled, at about half speed.")
+            return (f"⏳ Building {names} for this CPU in the background (for {minutes:.0f} min now; it takes a "
+                    "few, once): until then painting runs uncompiled, at about half speed.")
         if self.state == "built":
             return f"✓ {names} built for this CPU: photos, previews and the live view paint at full speed."
         return f"Could not build {names} for this CPU (see {self.log_path}); painting works without it, slower."
