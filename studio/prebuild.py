@@ -55,7 +55,7 @@ class Build:
                     "few, once): until then painting runs uncompiled, at about half speed.")
         if self.state == "built":
             return f"✓ {names} built for this CPU: photos, previews and the live view paint at full speed."
-        return f"Could not build {names} for this CPU (see {self.log_path}); painting works without it, slower."
+        return f"Could not build {names} for this CPU (see {self.log_path}); painting works without them, slower."
 
 
 def in_background(names: Sequence[str], log_path: Path, when_built: Callable[[], None],
