@@ -3,12 +3,15 @@
 previews and the live view paint at compiled speed (2-4x eager on 2 cores, docs/PERFORMANCE.md).
 
 The build runs as ``python -m infer prebuild`` in its own process at low priority: the compiler then shares
-neither the server's threads nor its priority, and a build cut short by the server's end leaves no package
-(they are written whole or not at all).
+neither the server's threads nor its priority. It ends with the server (Ctrl-C or a stop request): left
+running, it would hold the CPU for minutes after the studio is gone. A build cut short leaves no package
+(they are written whole or not at all), and the next start builds again.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import shutil
 import subprocess
@@ -44,8 +47,18 @@ class Build:
     names: list[str]
     log_path: Path
     started: float = field(default_factory=time.monotonic)
-    state: str = "building"  # then "built" or "failed"
+    process: subprocess.Popen | None = None
+    state: str = "building"  # then "built", "failed" or "stopped"
     thread: threading.Thread | None = None
+
+    def stop(self) -> None:
+        """End the build if it still runs (the server is stopping)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.state = "stopped"
+        self.process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(10)
 
     def line(self) -> str:
         names = ", ".join(self.names)
@@ -76,10 +89,14 @@ def in_background(names: Sequence[str], log_path: Path, when_built: Callable[[],
     with open(log_path, "w") as out:  # the child keeps its own copy of the file
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     log.info("building %s for this CPU in the background (a few minutes, once; %s)", ", ".join(todo), log_path)
-    build = Build(todo, log_path)
+    build = Build(todo, log_path, process=process)
+    atexit.register(build.stop)
 
     def wait() -> None:
-        if process.wait() == 0:
+        code = process.wait()
+        if build.state == "stopped":
+            return
+        if code == 0:
             log.info("painters built for this CPU: the next photo, preview and live view use them")
             when_built()
             build.state = "built"

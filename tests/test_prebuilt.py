@@ -1,9 +1,12 @@
 """Painters prebuilt for this CPU (``infer.prebuilt``): built once by ``python -m infer prebuild``, then any
 frame size and batch at compiled speed, as eager PyTorch paints them, and chosen by ``auto`` only where built."""
 
+import contextlib
 import os
 import shutil
 import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +18,7 @@ from infer.engines import open_network
 from infer.painters import PainterFiles, find_painter
 from infer.precision import difference
 from nets.device import native_bf16
+from scripts.studio_browser import WAIT_MS, chromium, open_page, studio_server
 from studio import prebuild
 from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
 from tests.test_engines import photo_frames
@@ -112,6 +116,51 @@ def test_the_studio_prebuilds_what_is_missing_in_the_background(built, monkeypat
     assert build.state == "built" and "built for this CPU" in build.line()
     assert prebuild.missing([str(tiny_painter)], "fp32") == []
     assert "tiny (fp32): built in" in log_path.read_text()
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """The living processes under ``pid`` and their command lines (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            if state != "Z":
+                children.setdefault(int(parent), []).append(int(stat.parent.name))
+    found, todo = {}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            with contextlib.suppress(OSError):
+                found[child] = Path(f"/proc/{child}/cmdline").read_text().replace("\0", " ")
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return False
+
+
+def test_the_studio_says_what_it_builds_and_a_stop_request_ends_the_build_with_it(monkeypatch, tmp_path):
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, str(tmp_path / "cache"))  # nothing built: it builds the families
+    with studio_server(tmp_path / "studio", "--device", "cpu") as server:
+        deadline = time.monotonic() + 120
+        while not any("infer prebuild" in line for line in descendants(server.process.pid).values()):
+            assert time.monotonic() < deadline, "no background build started"
+            time.sleep(0.5)
+        with chromium() as browser:
+            page = open_page(browser, server.url)
+            status = page.locator("#prebuild-status")
+            status.wait_for(timeout=WAIT_MS)
+            assert "Building four_painters, four_painters_fast for this CPU in the background" in status.inner_text()
+        build = descendants(server.process.pid)
+        server.process.terminate()  # what kill, systemd or docker stop send
+        assert server.process.wait(60) == 0
+    deadline = time.monotonic() + 15
+    while left := [line for pid, line in build.items() if alive(pid)]:
+        assert time.monotonic() < deadline, f"still running after the studio stopped: {left}"
+        time.sleep(0.5)
+    assert not list((tmp_path / "cache").rglob("*.pt2")), "a build cut short left a package"
 
 
 def test_prebuild_refuses_a_painter_without_checkpoint(tmp_path):
