@@ -3,7 +3,7 @@
 The teacher is any painter file; the student is a smaller ``TransformerNet`` (``Architecture``) with the
 same painters, and it learns to give the teacher's pictures rather than to match the paintings itself:
 that is a far easier target than the style losses, so a CPU can teach it in under an hour, and better in
-a few (``--init`` goes on from a student taught before: the shipped fast family is three runs, 2.5 h).
+a few (``--init`` goes on from a student taught before: the shipped fast family is six runs, 3.6 h).
 
 - The teacher runs once: on fixed crops of the photos, each with one painter (in turn) or a random blend
   of them, and its pictures are cached in the run folder (``teacher.pt``); a resumed run reuses them.
