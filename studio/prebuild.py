@@ -46,14 +46,14 @@ class Build:
 
     names: list[str]
     log_path: Path
+    process: subprocess.Popen
     started: float = field(default_factory=time.monotonic)
-    process: subprocess.Popen | None = None
     state: str = "building"  # then "built", "failed" or "stopped"
     thread: threading.Thread | None = None
 
     def stop(self) -> None:
         """End the build if it still runs (the server is stopping)."""
-        if self.process is None or self.process.poll() is not None:
+        if self.process.poll() is not None:
             return
         self.state = "stopped"
         self.process.terminate()
@@ -89,7 +89,7 @@ def in_background(names: Sequence[str], log_path: Path, when_built: Callable[[],
     with open(log_path, "w") as out:  # the child keeps its own copy of the file
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     log.info("building %s for this CPU in the background (a few minutes, once; %s)", ", ".join(todo), log_path)
-    build = Build(todo, log_path, process=process)
+    build = Build(todo, log_path, process)
     atexit.register(build.stop)
 
     def wait() -> None:

@@ -118,14 +118,20 @@ def test_the_studio_prebuilds_what_is_missing_in_the_background(built, monkeypat
     assert "tiny (fp32): built in" in log_path.read_text()
 
 
+def state_and_parent(pid: int | str) -> tuple[str, int]:
+    """A process's state letter and parent pid (Linux /proc; OSError once it is gone)."""
+    state, parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+    return state, int(parent)
+
+
 def descendants(pid: int) -> dict[int, str]:
-    """The living processes under ``pid`` and their command lines (Linux /proc)."""
+    """The living processes under ``pid`` and their command lines."""
     children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for folder in Path("/proc").glob("[0-9]*"):
         with contextlib.suppress(OSError):
-            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            state, parent = state_and_parent(folder.name)
             if state != "Z":
-                children.setdefault(int(parent), []).append(int(stat.parent.name))
+                children.setdefault(parent, []).append(int(folder.name))
     found, todo = {}, [pid]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -137,7 +143,7 @@ def descendants(pid: int) -> dict[int, str]:
 
 def alive(pid: int) -> bool:
     with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return state_and_parent(pid)[0] != "Z"
     return False
 
 
