@@ -86,6 +86,23 @@ def test_a_student_taught_before_learns_on_from_where_it_stopped(distilled, tiny
     assert abs(l1_to_teacher(student, teacher, weights) - l1_to_teacher(first, teacher, weights)) < 0.05 * untrained
 
 
+def test_a_student_widened_goes_on_from_the_narrow_ones_pictures(distilled, tiny_family, tmp_path):
+    path, cfg = distilled
+    narrow, _ = load_painter(path)
+    teacher, _ = load_painter(tiny_family)
+    more = dataclasses.replace(cfg, init=str(path), widen=12, steps=5, lr=1e-6, out_dir=str(tmp_path),
+                               log_dir=str(tmp_path / "runs"))
+    card = distill(more)
+    wide, payload = load_painter(tmp_path / "duo_fast.pt")
+    assert wide.architecture == dataclasses.replace(narrow.architecture, width=12)
+    assert card["history"][-1]["architecture"]["width"] == 12 and payload["architecture"]["width"] == 12
+    weights = torch.tensor([[0.0, 1.0]])
+    assert abs(l1_to_teacher(wide, teacher, weights) - l1_to_teacher(narrow, teacher, weights)) < 0.002
+    for bad, message in ((dict(widen=4), "already 8 wide"), (dict(init="", widen=12), "give --init")):
+        with pytest.raises(DistillError, match=message):
+            distill(dataclasses.replace(more, overwrite=True, **bad))
+
+
 def test_the_fast_version_is_found_by_the_painters_name(distilled, caplog):
     path, _ = distilled
     folders = [path.parent]

@@ -3,7 +3,8 @@
 The teacher is any painter file; the student is a smaller ``TransformerNet`` (``Architecture``) with the
 same painters, and it learns to give the teacher's pictures rather than to match the paintings itself:
 that is a far easier target than the style losses, so a CPU can teach it in under an hour, and better in
-a few (``--init`` goes on from a student taught before: the shipped fast family is six runs, 3.6 h).
+a few (``--init`` goes on from a student taught before: the shipped fast family is six runs, 3.6 h;
+``--widen`` makes that student wider first, painting the same pictures, to give it room to learn more).
 
 - The teacher runs once: on fixed crops of the photos, each with one painter (in turn) or a random blend
   of them, and its pictures are cached in the run folder (``teacher.pt``); a resumed run reuses them.
@@ -50,6 +51,7 @@ from nets.painter import ModelCard, load_painter, painter_names, save_painter
 from nets.progress import progress_bar
 from nets.transformer import Architecture, TransformerNet
 from nets.vgg import VGGFeatures
+from nets.widen import widened
 from train.config import parse_duration
 from train.data import PhotoBank, list_images
 from train.pairs import synthetic_pairs
@@ -74,6 +76,8 @@ class DistillConfig:
     pixel_shuffle: bool = option(True, "student: pixel (un)shuffle instead of full-resolution outer layers")
     init: str = option("", "start the student from this painter file (a student of the same teacher, e.g. the "
                          "shipped fast family, to teach it longer); its shape replaces --width … --pixel-shuffle")
+    widen: int = option(0, "with --init: widen that student to this --width first, painting the same pictures "
+                        "(Net2Net), so that a larger student goes on from what the smaller one learnt")
     image_size: int = option(192, "side of the cached crops in px")
     crops_per_photo: int = option(6, "crops the teacher paints per photo (each with one painter or a blend)")
     blend_share: float = option(0.2, "share of the crops painted with a random blend of the painters")
@@ -167,9 +171,11 @@ def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: 
     """The student at its first step, and the file whose runs it continues (its history goes on in the card).
 
     Random weights (seeded by the caller) in ``cfg.architecture``; or, with ``--init``, a student taught
-    before, in its own shape, so that a longer lesson needs no new start.
+    before, in its own shape (or widened to ``--widen``), so that a longer lesson needs no new start.
     """
     if not cfg.init:
+        if cfg.widen:
+            raise DistillError("--widen widens the student of --init; give --init, or --width for a new student")
         return TransformerNet(teacher.painters, cfg.architecture), teacher_payload
     try:
         student, payload = load_painter(cfg.init)
@@ -178,6 +184,10 @@ def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: 
     if painter_names(payload) != painter_names(teacher_payload):
         raise DistillError(f"--init: {cfg.init} paints {', '.join(painter_names(payload))}, "
                            f"not the teacher's {', '.join(painter_names(teacher_payload))}")
+    if cfg.widen:
+        if cfg.widen < student.architecture.width:
+            raise DistillError(f"--widen {cfg.widen}: {cfg.init} is already {student.architecture.width} wide")
+        student = widened(student, cfg.widen, torch.Generator().manual_seed(cfg.seed))
     return student, payload
 
 
