@@ -4,6 +4,7 @@ Chromium (headless, through Playwright) on its page. Shared by the browser tests
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import socket
 import subprocess
@@ -113,3 +114,26 @@ def set_slider(page: Page, label: str, value: float) -> None:
     box = page.get_by_label(f"number input for {label}").first
     box.fill(f"{value:g}")
     box.press("Enter")
+
+
+def wait_text(page: Page, elem_id: str, pattern: str, seen: list[str] | None = None) -> str:
+    """The text of an element once it matches ``pattern``; every text it showed on the way goes to ``seen``."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while time.monotonic() < deadline:
+        text = page.locator(f"#{elem_id}").inner_text()
+        if seen is not None and (not seen or seen[-1] != text):
+            seen.append(text)
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"#{elem_id} never showed {pattern!r}; it showed {seen}")
+
+
+def add_painter(page: Page, painting: Path, name: str, minutes: float) -> str:
+    """Train a painter in the "Your painter" tab; the tab's last line once it has joined its family."""
+    page.get_by_role("tab", name="Your painter").click()
+    upload(page, "painter-input", painting)
+    page.locator("#painter-name").locator("textarea, input").first.fill(name)
+    set_slider(page, "Time budget (minutes)", minutes)
+    page.locator("#painter-train").click()
+    return wait_text(page, "painter-status", rf"{name}\*?\*? joined")

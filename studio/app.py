@@ -17,9 +17,7 @@ TITLE = "Style studio"
 
 def build_app(cfg: StudioConfig) -> gr.Blocks:
     studio = Studio.create(cfg)
-    build = None
-    if cfg.prebuild and pick_device(cfg.device).type == "cpu":
-        build = prebuild.in_background(SHIPPED_FAMILIES, cfg.out / "logs" / "prebuild.log", studio.library.forget)
+    build = studio.prebuild(SHIPPED_FAMILIES, "prebuild.log")
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nTurn photos and clips into paintings. Jobs run one at a time on "
                     f"{describe_device(pick_device(cfg.device))}; results are kept in `{cfg.out}`.")

@@ -32,8 +32,8 @@ class StudioConfig:
                                  "(the command line paints any size)")
     max_clip_side: int = option(1920, "longest side the studio renders a clip at; bigger clips are scaled down")
     prebuild: bool = option(True, "on a CPU, build the shipped painters for this machine in the background at "
-                                  "start, once (a few minutes on 2 cores); photos, previews and the live view "
-                                  "then paint 2-4x faster")
+                                  "start, once (a few minutes on 2 cores), and each family made in the page; "
+                                  "photos, previews and the live view then paint 2-4x faster")
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:

@@ -3,7 +3,7 @@ family menus that a new painter must appear in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,8 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from nets.device import pick_device
+from studio import prebuild
 from studio.config import StudioConfig
 from studio.jobs import Cancels
 from studio.library import Library, families
@@ -34,6 +36,13 @@ class Studio:
 
     def family_names(self) -> list[str]:
         return [f.name for f in families()]
+
+    def prebuild(self, names: Sequence[str], log_name: str) -> prebuild.Build | None:
+        """Build ``names`` for this CPU in the background (logged to logs/``log_name``); None where the
+        studio paints on a GPU, was told not to build, or nothing is missing."""
+        if not self.cfg.prebuild or pick_device(self.cfg.device).type != "cpu":
+            return None
+        return prebuild.in_background(names, self.cfg.out / "logs" / log_name, self.library.forget)
 
     def default_family(self) -> str:
         names = self.family_names()

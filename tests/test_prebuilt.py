@@ -18,7 +18,7 @@ from infer.engines import open_network
 from infer.painters import PainterFiles, find_painter
 from infer.precision import difference
 from nets.device import native_bf16
-from scripts.studio_browser import WAIT_MS, chromium, open_page, studio_server
+from scripts.studio_browser import WAIT_MS, add_painter, chromium, open_page, studio_server
 from studio import prebuild
 from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
 from tests.test_engines import photo_frames
@@ -147,9 +147,11 @@ def alive(pid: int) -> bool:
     return False
 
 
-def test_the_studio_says_what_it_builds_and_a_stop_request_ends_the_build_with_it(monkeypatch, tmp_path):
+def test_the_studio_builds_the_shipped_painters_and_yours_and_a_stop_request_ends_every_build(
+        monkeypatch, tmp_path, photo_dir, weights_dir, style_image):
     monkeypatch.setenv(prebuilt.CACHE_VARIABLE, str(tmp_path / "cache"))  # nothing built: it builds the families
-    with studio_server(tmp_path / "studio", "--device", "cpu") as server:
+    with studio_server(tmp_path / "studio", "--device", "cpu", "--photos", str(photo_dir), "--vgg-weights",
+                       str(weights_dir)) as server:
         deadline = time.monotonic() + 120
         while not any("infer prebuild" in line for line in descendants(server.process.pid).values()):
             assert time.monotonic() < deadline, "no background build started"
@@ -159,14 +161,19 @@ def test_the_studio_says_what_it_builds_and_a_stop_request_ends_the_build_with_i
             status = page.locator("#prebuild-status")
             status.wait_for(timeout=WAIT_MS)
             assert "Building four_painters, four_painters_fast for this CPU in the background" in status.inner_text()
-        build = descendants(server.process.pid)
+            said = add_painter(page, style_image, "starry_copy", 0.25)  # a family of five: it is built too
+            assert "being built for this CPU in the background" in said
+        builds = descendants(server.process.pid)
+        assert any("infer prebuild four_painters_starry_copy" in line for line in builds.values()), builds
         server.process.terminate()  # what kill, systemd or docker stop send
         assert server.process.wait(60) == 0
     deadline = time.monotonic() + 15
-    while left := [line for pid, line in build.items() if alive(pid)]:
+    while left := [line for pid, line in builds.items() if alive(pid)]:
         assert time.monotonic() < deadline, f"still running after the studio stopped: {left}"
         time.sleep(0.5)
     assert not list((tmp_path / "cache").rglob("*.pt2")), "a build cut short left a package"
+    yours = (tmp_path / "studio" / "logs" / "prebuild_four_painters_starry_copy.log").read_text()
+    assert "error" not in yours, yours  # it found the family in the studio's folder
 
 
 def test_prebuild_refuses_a_painter_without_checkpoint(tmp_path):

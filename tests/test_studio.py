@@ -20,6 +20,7 @@ from PIL import Image
 from scripts.studio_browser import (
     WAIT_MS,
     Server,
+    add_painter,
     chromium,
     downloaded,
     image_bytes,
@@ -27,6 +28,7 @@ from scripts.studio_browser import (
     set_slider,
     studio_server,
     upload,
+    wait_text,
 )
 from studio.uploads import UploadError, read_clip, read_photo
 from tests.clips import decoded_frames, make_clip
@@ -74,19 +76,6 @@ def make_walk(folder: Path, frames: int = 24, name: str = "walk.mp4") -> Path:
     path = folder / name
     make_clip(path, [np.roll(still, 2 * k, axis=1) for k in range(frames)], fps=12, audio_hz=440.0)
     return path
-
-
-def wait_text(page, elem_id: str, pattern: str, seen: list[str] | None = None) -> str:
-    """The text of an element once it matches ``pattern``; every text it showed on the way goes to ``seen``."""
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while time.monotonic() < deadline:
-        text = page.locator(f"#{elem_id}").inner_text()
-        if seen is not None and (not seen or seen[-1] != text):
-            seen.append(text)
-        if re.search(pattern, text):
-            return text
-        time.sleep(0.1)
-    raise AssertionError(f"#{elem_id} never showed {pattern!r}; it showed {seen}")
 
 
 def start_render(page, clip: Path) -> None:
@@ -202,12 +191,7 @@ def test_the_live_view_paints_the_camera_and_shows_its_rate(page):
 @browser_test
 def test_your_own_painter_trains_and_joins_a_copy_of_the_family(page, server, style_image):
     shipped = (ROOT / "checkpoints" / "four_painters.pt").read_bytes()
-    page.get_by_role("tab", name="Your painter").click()
-    upload(page, "painter-input", style_image)
-    page.locator("#painter-name").locator("textarea, input").first.fill("starry_copy")
-    set_slider(page, "Time budget (minutes)", 0.25)
-    page.locator("#painter-train").click()
-    wait_text(page, "painter-status", r"starry_copy\*?\*? joined")
+    add_painter(page, style_image, "starry_copy", 0.25)
     assert (server.output / "painters" / "four_painters_starry_copy.pt").is_file()
     assert (ROOT / "checkpoints" / "four_painters.pt").read_bytes() == shipped
     page.get_by_role("tab", name="Photo").click()

@@ -113,8 +113,12 @@ def build(studio: Studio) -> gr.events.Dependency:
             if "error" in outcome:
                 raise outcome["error"]
             card = outcome["card"]
-            yield gr.skip(), gr.skip(), (f"**{new}** joined **{card['name']}** after {card['steps']} steps: pick "
-                                         f"{card['name']} in any painter menu.")
+            done = (f"**{new}** joined **{card['name']}** after {card['steps']} steps: pick {card['name']} in any "
+                    "painter menu.")
+            if studio.prebuild([card["name"]], f"prebuild_{card['name']}.log") is not None:
+                done += (" It is being built for this CPU in the background (a few minutes, once): until then it "
+                         "paints uncompiled, at about half speed.")
+            yield gr.skip(), gr.skip(), done
 
         return go.click(add_painter, [painting, name, base, minutes], [curve, samples, status], concurrency_id=JOBS,
                         concurrency_limit=1)
