@@ -70,37 +70,23 @@ def test_a_resumed_run_continues_and_reuses_the_teachers_pictures(distilled, tmp
     assert card["steps"] == 85 and cache.stat().st_mtime_ns == painted
 
 
-def test_a_student_taught_before_learns_on_from_where_it_stopped(distilled, tiny_family, tmp_path):
+@pytest.mark.parametrize("widen", [0, 12], ids=["same_shape", "widened"])
+def test_a_student_taught_before_learns_on_from_where_it_stopped(distilled, tiny_family, tmp_path, widen):
     path, cfg = distilled
     first, payload = load_painter(path)
     teacher, _ = load_painter(tiny_family)
-    more = dataclasses.replace(cfg, init=str(path), width=16, steps=10, lr=1e-5, out_dir=str(tmp_path),
+    more = dataclasses.replace(cfg, init=str(path), width=16, widen=widen, steps=10, lr=1e-5, out_dir=str(tmp_path),
                                log_dir=str(tmp_path / "runs"))
     card = distill(more)
     student, longer = load_painter(tmp_path / "duo_fast.pt")
-    assert student.architecture == first.architecture  # the init's shape, not --width
+    # The init's shape, not --width; --widen makes it wider, painting the same pictures.
+    assert student.architecture == dataclasses.replace(first.architecture, width=widen or first.architecture.width)
+    assert longer["architecture"] == card["history"][-1]["architecture"] == student.architecture.to_dict()
     assert len(longer["history"]) == len(payload["history"]) + 1 and card["history"][-1]["config"]["init"] == str(path)
     weights = torch.tensor([[1.0, 0.0]])
     torch.manual_seed(cfg.seed)
     untrained = l1_to_teacher(TransformerNet(2, cfg.architecture).eval(), teacher, weights)
     assert abs(l1_to_teacher(student, teacher, weights) - l1_to_teacher(first, teacher, weights)) < 0.05 * untrained
-
-
-def test_a_student_widened_goes_on_from_the_narrow_ones_pictures(distilled, tiny_family, tmp_path):
-    path, cfg = distilled
-    narrow, _ = load_painter(path)
-    teacher, _ = load_painter(tiny_family)
-    more = dataclasses.replace(cfg, init=str(path), widen=12, steps=5, lr=1e-6, out_dir=str(tmp_path),
-                               log_dir=str(tmp_path / "runs"))
-    card = distill(more)
-    wide, payload = load_painter(tmp_path / "duo_fast.pt")
-    assert wide.architecture == dataclasses.replace(narrow.architecture, width=12)
-    assert card["history"][-1]["architecture"]["width"] == 12 and payload["architecture"]["width"] == 12
-    weights = torch.tensor([[0.0, 1.0]])
-    assert abs(l1_to_teacher(wide, teacher, weights) - l1_to_teacher(narrow, teacher, weights)) < 0.002
-    for bad, message in ((dict(widen=4), "already 8 wide"), (dict(init="", widen=12), "give --init")):
-        with pytest.raises(DistillError, match=message):
-            distill(dataclasses.replace(more, overwrite=True, **bad))
 
 
 def test_the_fast_version_is_found_by_the_painters_name(distilled, caplog):
@@ -140,10 +126,13 @@ def test_bad_input_is_one_line(tmp_path):
     assert_one_line_error(result, "--init: no such painter file", tmp_path)
 
 
-def test_a_student_of_other_painters_is_refused(distilled, tiny_painter, tmp_path):
-    _, cfg = distilled
-    with pytest.raises(DistillError, match="not the teacher's"):
-        distill(dataclasses.replace(cfg, init=str(tiny_painter), out_dir=str(tmp_path), log_dir=str(tmp_path)))
+def test_a_student_that_cannot_go_on_is_refused(distilled, tiny_painter, tmp_path):
+    path, cfg = distilled
+    cfg = dataclasses.replace(cfg, out_dir=str(tmp_path), log_dir=str(tmp_path))
+    for bad, message in ((dict(init=str(tiny_painter)), "not the teacher's"),
+                         (dict(init=str(path), widen=4), "already 8 wide"), (dict(widen=12), "give --init")):
+        with pytest.raises(DistillError, match=message):
+            distill(dataclasses.replace(cfg, **bad))
 
 
 @pytest.mark.skipif(not (CHECKPOINTS / "four_painters_fast.pt").is_file(), reason="the fast family is not shipped")
