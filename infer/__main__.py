@@ -44,7 +44,7 @@ from infer.video import (
     stylize_video,
 )
 from nets.errors import UserError
-from nets.files import atomic_path
+from nets.files import atomic_path, stop_requests_interrupt
 from nets.images import (
     IMAGE_SUFFIXES,
     ImageReadError,
@@ -436,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
                "reference": run_reference, "compare": run_compare}[args.command]
     if getattr(args, "painters_dir", None) is not None:
         search_first(args.painters_dir)
+    stop_requests_interrupt()
     try:
         message = command(args)
     except UserError as exc:

@@ -1,8 +1,9 @@
 """Write-then-rename, so that a file at its final path is always complete.
 
-A temporary file is named ``.<stem>.<pid>-<random>.part<suffix>`` beside its final path. A process
-killed outright (kill -9, power loss) cannot delete it; the next write to the same path removes the
-leftovers whose process is gone, and says so.
+A temporary file is named ``.<stem>.<pid>-<random>.part<suffix>`` beside its final path. A command stopped
+by Ctrl-C or a stop request (``stop_requests_interrupt``) deletes it on its way out; a process killed
+outright (kill -9, power loss) cannot, and the next write to the same path removes the leftovers whose
+process is gone, and says so.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,13 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
+
+
+def stop_requests_interrupt() -> None:
+    """A stop request (SIGTERM: kill, systemd, docker stop) ends this process as Ctrl-C does: through its
+    ``finally`` blocks, so that no unfinished file is left beside the user's outputs (by default it dies at once)."""
+    if threading.current_thread() is threading.main_thread():  # where Python handles signals
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def remove_leftovers(final: Path) -> None:

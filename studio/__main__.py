@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 
 from nets.errors import UserError
+from nets.files import stop_requests_interrupt
 from nets.options import OneLineErrorParser, add_dataclass_options, from_args
 from studio.config import StudioConfig
 
@@ -36,9 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     search_first(cfg.painters)  # the families made here are found by name, before checkpoints/
     app = build_app(cfg)
-    # A stop request (kill, systemd, docker stop) ends the server as Ctrl-C does, so that it ends cleanly and
-    # takes its background build with it.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    stop_requests_interrupt()  # so that a stop request ends the server cleanly, with its background build
     print(f"{PROG}: serving on http://{cfg.host}:{cfg.port} (Ctrl-C stops)", flush=True)
     app.launch(server_name=cfg.host, server_port=cfg.port, share=False, allowed_paths=[str(cfg.out)],
                show_error=True, quiet=True)

@@ -11,7 +11,6 @@ running, it would hold the CPU for minutes after the studio is gone. A build cut
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import shutil
 import subprocess
@@ -56,9 +55,11 @@ class Build:
         if self.process.poll() is not None:
             return
         self.state = "stopped"
-        self.process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        self.process.terminate()  # it ends as by Ctrl-C, deleting its unfinished package
+        try:
             self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
     def line(self) -> str:
         names = ", ".join(self.names)

@@ -155,7 +155,8 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
 
 
 @pytest.mark.slow
-def test_killed_render_leaves_nothing_at_the_output_path(tiny_painter, tmp_path):
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stop_request"])
+def test_killed_render_leaves_nothing_at_the_output_path(tiny_painter, tmp_path, how):
     dst = tmp_path / "out.mp4"
     proc = subprocess.Popen(
         [sys.executable, "-m", "infer", "video", str(shared("data", "video", "cockatoo_1280x720.mp4")),
@@ -167,6 +168,8 @@ def test_killed_render_leaves_nothing_at_the_output_path(tiny_painter, tmp_path)
     while not any(".part" in p.name for p in tmp_path.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.2)  # until the render writes its temporary file: an event, not a fixed time (CI may be busy)
     assert proc.poll() is None, "the render ended before it could be interrupted"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    os.kill(proc.pid, how)
+    code = proc.wait(60)
     assert not dst.exists()
+    if how == signal.SIGTERM:  # ended as by Ctrl-C, its temporary file deleted on the way out
+        assert code == 130 and not list(tmp_path.iterdir())
