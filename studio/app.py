@@ -17,7 +17,7 @@ TITLE = "Style studio"
 
 def build_app(cfg: StudioConfig) -> gr.Blocks:
     studio = Studio.create(cfg)
-    build = studio.prebuild(SHIPPED_FAMILIES, "prebuild.log")
+    build = studio.build_for_cpu(SHIPPED_FAMILIES, "prebuild.log")
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nTurn photos and clips into paintings. Jobs run one at a time on "
                     f"{describe_device(pick_device(cfg.device))}; results are kept in `{cfg.out}`.")

@@ -37,7 +37,7 @@ class Studio:
     def family_names(self) -> list[str]:
         return [f.name for f in families()]
 
-    def prebuild(self, names: Sequence[str], log_name: str) -> prebuild.Build | None:
+    def build_for_cpu(self, names: Sequence[str], log_name: str) -> prebuild.Build | None:
         """Build ``names`` for this CPU in the background (logged to logs/``log_name``); None where the
         studio paints on a GPU, was told not to build, or nothing is missing."""
         if not self.cfg.prebuild or pick_device(self.cfg.device).type != "cpu":

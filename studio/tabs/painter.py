@@ -115,7 +115,7 @@ def build(studio: Studio) -> gr.events.Dependency:
             card = outcome["card"]
             done = (f"**{new}** joined **{card['name']}** after {card['steps']} steps: pick {card['name']} in any "
                     "painter menu.")
-            if studio.prebuild([card["name"]], f"prebuild_{card['name']}.log") is not None:
+            if studio.build_for_cpu([card["name"]], f"prebuild_{card['name']}.log") is not None:
                 done += (" It is being built for this CPU in the background (a few minutes, once): until then it "
                          "paints uncompiled, at about half speed.")
             yield gr.skip(), gr.skip(), done
