@@ -108,6 +108,8 @@ class DistillConfig:
                 raise DistillError(f"--{flag} must be at least {low}, not {value}")
         if self.image_size % 4:
             raise DistillError(f"--image-size must be a multiple of 4, not {self.image_size}")
+        if self.widen and not self.init:
+            raise DistillError("--widen widens the student of --init; give --init, or --width for a new student")
 
     @property
     def architecture(self) -> Architecture:
@@ -174,8 +176,6 @@ def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: 
     before, in its own shape (or widened to ``--widen``), so that a longer lesson needs no new start.
     """
     if not cfg.init:
-        if cfg.widen:
-            raise DistillError("--widen widens the student of --init; give --init, or --width for a new student")
         return TransformerNet(teacher.painters, cfg.architecture), teacher_payload
     try:
         student, payload = load_painter(cfg.init)
