@@ -156,13 +156,18 @@ def find_painter(painter: str | os.PathLike, folders: list[Path] | None = None, 
     return fast_version(ref) if fast else ref
 
 
+def fast_files(source: Path) -> PainterFiles:
+    """The files of the fast version of the family in ``source`` (``<family>_fast`` beside it), if any."""
+    return _files(source.with_name(source.name.split(".")[0] + FAST_SUFFIX))
+
+
 def fast_version(ref: PainterRef) -> PainterRef:
     """The same painter (or family) in ``<family>_fast`` beside its file, if that file holds it."""
     source = ref.files.first
     stem = source.name.split(".")[0]
     if stem.endswith(FAST_SUFFIX):
         return ref
-    files = _files(source.with_name(stem + FAST_SUFFIX))
+    files = fast_files(source)
     if files.first is None or (ref.painter is not None and ref.painter not in names_in(files.first)):
         log.warning("%s has no fast version (%s%s): painting with the full one", ref.painter or stem, stem, FAST_SUFFIX)
         return ref

@@ -223,6 +223,30 @@ class TransformerNet(nn.Module):
                              for k, v in self.state_dict().items()})
         return net
 
+    def with_painters(self, painters: int) -> TransformerNet:
+        """The same network with (γ, β) rows for ``painters`` painters: the rows it has, then new ones at
+        their mean (a painter between the others, from which a new style is learnt faster than from
+        scratch). The painters it had paint exactly as before."""
+        if painters < self.painters:
+            raise ValueError(f"this network holds {self.painters} painters, more than {painters}")
+        net = TransformerNet(painters, self.architecture)
+        net.load_state_dict({k: torch.cat([v, v.mean(0, keepdim=True).expand(painters - len(v), -1)])
+                             if v.dim() == 2 else v for k, v in self.state_dict().items()})
+        return net
+
+    def train_only_rows(self, rows: list[int]) -> None:
+        """Freeze everything but the (γ, β) rows of ``rows``, so the other painters stay bit-identical.
+
+        The convolutions stop taking gradients; the other rows' gradients are zeroed, which Adam turns
+        into no step at all (needed where blends of old and new painters reach every row).
+        """
+        keep = torch.zeros(self.painters, 1)
+        keep[rows] = 1
+        for parameter in self.parameters():
+            if is_row := parameter.dim() == 2:
+                parameter.register_hook(lambda grad: grad * keep.to(grad))
+            parameter.requires_grad_(is_row)
+
     def forward(self, x: torch.Tensor, mix: torch.Tensor | None = None, stats: NormStats | None = None
                 ) -> torch.Tensor:
         """Stylise B×3×H×W images; ``mix`` (B×P, rows summing to 1) says which painter, or which blend.

@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--vgg-weights", default="")
     parser.add_argument("--out", type=Path, default=Path("fast_family_quality.json"))
     parser.add_argument("--sheet", type=Path, default=None)
+    parser.add_argument("--painters", nargs="+", default=None, metavar="NAME",
+                        help="only these painters ('even blend' too; default: every painter and the even blend)")
     parser.add_argument("--card", action="store_true", help="write each painter's numbers into the fast family's "
                                                             "model card (<fast>.json)")
     args = parser.parse_args()
@@ -73,6 +75,10 @@ def main() -> None:
     eye = np.eye(len(names), dtype=np.float32)
     cases = [(name, eye[k]) for k, name in enumerate(names)] + [("even blend", np.full(len(names), 1 / len(names),
                                                                                           np.float32))]
+    if args.painters:
+        if unknown := set(args.painters) - {name for name, _ in cases}:
+            raise SystemExit(f"{args.full} has no painter {', '.join(sorted(unknown))}")
+        cases = [(name, weights) for name, weights in cases if name in args.painters]
     rows, sheet = [], [[caption("photo; full, fast")] + [caption(n[:24]) for n, _ in cases]]
     for name, weights in cases:
         record = full.painters[int(np.argmax(weights))]
@@ -116,7 +122,10 @@ def main() -> None:
         save_grid(sheet, args.sheet)
     if args.card:
         card = ModelCard.read(args.fast.with_suffix(".json"))
-        for record, row in zip(card.painters, rows, strict=False):  # the blend row has no record
+        measured = {row["painter"]: row for row in rows}  # the blend has no record
+        for record in card.painters:
+            if (row := measured.get(record["name"])) is None:
+                continue
             size = f"style_{args.size}px"  # not the full family's val_style, which is at 256 px
             record["metrics"] = {"psnr_vs_full_db": row["psnr_db"], size: row["style_fast"],
                                  f"{size}_full": row["style_full"], "warping_change_vs_full": row["warp_change"]}

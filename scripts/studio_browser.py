@@ -130,10 +130,11 @@ def wait_text(page: Page, elem_id: str, pattern: str, seen: list[str] | None = N
 
 
 def add_painter(page: Page, painting: Path, name: str, minutes: float) -> str:
-    """Train a painter in the "Your painter" tab; the tab's last line once it has joined its family."""
+    """Train a painter in the "Your painter" tab; the tab's last line once it has joined its family and,
+    after that, been taught to the fast family (while that runs, the line says "teaching")."""
     page.get_by_role("tab", name="Your painter").click()
     upload(page, "painter-input", painting)
     page.locator("#painter-name").locator("textarea, input").first.fill(name)
     set_slider(page, "Time budget (minutes)", minutes)
     page.locator("#painter-train").click()
-    return wait_text(page, "painter-status", rf"{name}\*?\*? joined")
+    return wait_text(page, "painter-status", rf"{name}\*?\*? joined(?![\s\S]*[Tt]eaching)")

@@ -56,6 +56,29 @@ def shown(fn: Callable[..., Any]) -> Callable[..., Any]:
     return plain
 
 
+class Worker(threading.Thread):
+    """A long job run beside the page's handler, which stays free to poll it and show its progress; what
+    the job raised is raised again by ``outcome`` in the handler's thread, where ``shown`` says it."""
+
+    def __init__(self, job: Callable[[], Any]) -> None:
+        super().__init__(daemon=True)
+        self.job, self.result, self.error = job, None, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.result = self.job()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the page's thread
+            self.error = exc
+
+    def outcome(self) -> Any:
+        """The job's result once it has ended."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
 class Cancels:
     """One cancel switch per browser session: the Cancel button sets it, the session's running job reads it."""
 

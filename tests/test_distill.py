@@ -17,7 +17,7 @@ from infer.painters import CHECKPOINTS, find_painter, stale_export
 from infer.stylizer import Stylizer
 from nets.painter import load_painter
 from nets.transformer import Architecture, TransformerNet
-from tests.conftest import assert_one_line_error, run_cli, shared
+from tests.conftest import assert_one_line_error, run_cli, shared, shipped_painters
 from train.distill import DistillConfig, DistillError, distill
 
 
@@ -130,7 +130,9 @@ def test_a_student_that_cannot_go_on_is_refused(distilled, tiny_painter, tmp_pat
     path, cfg = distilled
     cfg = dataclasses.replace(cfg, out_dir=str(tmp_path), log_dir=str(tmp_path))
     for bad, message in ((dict(init=str(tiny_painter)), "not the teacher's"),
-                         (dict(init=str(path), widen=4), "already 8 wide"), (dict(widen=12), "give --init")):
+                         (dict(init=str(path), widen=4), "already 8 wide"), (dict(widen=12), "give --init"),
+                         (dict(painters=["munch_the_scream"]), "give --init"),
+                         (dict(init=str(path), painters=["nobody"]), "no painter nobody")):
         with pytest.raises(DistillError, match=message):
             distill(dataclasses.replace(cfg, **bad))
 
@@ -148,3 +150,32 @@ def test_the_shipped_fast_family_holds_the_full_familys_painters_and_is_exported
     out = Stylizer(blend="vangogh_starry_night=0.5,munch_the_scream=0.5", fast=True, device="cpu").image(photo)
     assert out.shape == photo.shape
 
+
+
+def test_a_family_that_grew_gets_its_new_painter_taught_to_its_fast_version(distilled, tmp_path):
+    """The studio's case: a painter added to a family; its fast version learns the newcomer alone."""
+    path, cfg = distilled
+    grown = shipped_painters(tmp_path / "trio.pt", [0, 1, 2], "trio")  # the duo and Hokusai
+    card = distill(dataclasses.replace(cfg, teacher=str(grown), init=str(path), name="trio_fast", steps=150, lr=1e-2,
+                                       out_dir=str(tmp_path), log_dir=str(tmp_path / "runs")))
+    before, _ = load_painter(path)
+    after, payload = load_painter(tmp_path / "trio_fast.pt")
+    teacher, family = load_painter(grown)
+    assert [p["name"] for p in payload["painters"]] == [p["name"] for p in family["painters"]]
+    assert len(card["history"]) == len(load_painter(path)[1]["history"]) + 1
+    new, old = after.state_dict(), before.state_dict()
+    for key, value in old.items():  # its convolutions and the duo's rows: bit-identical
+        assert torch.equal(new[key][:2] if value.dim() == 2 else new[key], value), key
+    hokusai = torch.tensor([[0.0, 0.0, 1.0]])
+    start, end = l1_to_teacher(before.with_painters(3), teacher, hokusai), l1_to_teacher(after, teacher, hokusai)
+    assert end < 0.9 * start, (start, end)
+
+
+def test_a_painter_retrained_in_the_teacher_is_taught_alone(distilled, tmp_path):
+    path, cfg = distilled
+    distill(dataclasses.replace(cfg, init=str(path), painters=["munch_the_scream"], steps=5, out_dir=str(tmp_path),
+                                log_dir=str(tmp_path / "runs")))
+    before, after = load_painter(path)[0].state_dict(), load_painter(tmp_path / "duo_fast.pt")[0].state_dict()
+    for key, value in before.items():  # the convolutions and Van Gogh's rows as they were; Munch's taught
+        assert torch.equal(after[key][:1] if value.dim() == 2 else after[key], value[:1] if value.dim() == 2 else value)
+    assert any(not torch.equal(after[k][1], before[k][1]) for k in before if before[k].dim() == 2)

@@ -164,7 +164,8 @@ def test_the_studio_builds_the_shipped_painters_and_yours_and_a_stop_request_end
             said = add_painter(page, style_image, "starry_copy", 0.25)  # a family of five: it is built too
             assert "being built for this CPU in the background" in said
         builds = descendants(server.process.pid)
-        assert any("infer prebuild four_painters_starry_copy" in line for line in builds.values()), builds
+        assert any("infer prebuild four_painters_starry_copy four_painters_starry_copy_fast" in line
+                   for line in builds.values()), builds
         server.process.terminate()  # what kill, systemd or docker stop send
         assert server.process.wait(60) == 0
     deadline = time.monotonic() + 15

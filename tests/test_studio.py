@@ -15,8 +15,10 @@ import av
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from nets.painter import load_painter
 from scripts.studio_browser import (
     WAIT_MS,
     Server,
@@ -189,14 +191,22 @@ def test_the_live_view_paints_the_camera_and_shows_its_rate(page):
 
 
 @browser_test
-def test_your_own_painter_trains_and_joins_a_copy_of_the_family(page, server, style_image):
-    shipped = (ROOT / "checkpoints" / "four_painters.pt").read_bytes()
-    add_painter(page, style_image, "starry_copy", 0.25)
-    assert (server.output / "painters" / "four_painters_starry_copy.pt").is_file()
-    assert (ROOT / "checkpoints" / "four_painters.pt").read_bytes() == shipped
+def test_your_own_painter_joins_a_copy_of_the_family_and_of_its_fast_version(page, server):
+    shipped = {name: (ROOT / "checkpoints" / name).read_bytes()
+               for name in ("four_painters.pt", "four_painters_fast.pt")}
+    said = add_painter(page, shared("data", "styles", "picabia_udnie.jpg"), "my_udnie", 0.25)
+    assert (server.output / "painters" / "four_painters_my_udnie.pt").is_file()
+    assert all((ROOT / "checkpoints" / name).read_bytes() == data for name, data in shipped.items())
+    # Taught to a copy of the fast family too: the shipped fast painters as they were, and the newcomer.
+    assert "Previews and the live view paint it with four_painters_my_udnie_fast" in said, said
+    fast, payload = load_painter(server.output / "painters" / "four_painters_my_udnie_fast.pt")
+    shipped_fast, _ = load_painter(ROOT / "checkpoints" / "four_painters_fast.pt")
+    assert [p["name"] for p in payload["painters"]][-1] == "my_udnie" and fast.painters == 5
+    for key, value in shipped_fast.state_dict().items():
+        assert torch.equal(fast.state_dict()[key][:4] if value.dim() == 2 else fast.state_dict()[key], value), key
     page.get_by_role("tab", name="Photo").click()
     page.get_by_label("Family of painters").first.click()
-    page.get_by_role("option", name="four_painters_starry_copy").wait_for(timeout=WAIT_MS)
+    page.get_by_role("option", name="four_painters_my_udnie").wait_for(timeout=WAIT_MS)
 
 
 @browser_test

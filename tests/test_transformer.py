@@ -113,3 +113,19 @@ def test_painter_weights_of_the_wrong_shape_are_refused():
         net(torch.rand(1, 3, 16, 16))
     with pytest.raises(ValueError, match="must be 2×3"):
         net(torch.rand(2, 3, 16, 16), torch.eye(3)[:1])
+
+
+def test_a_grown_family_paints_its_painters_as_before_and_teaches_only_the_new_rows():
+    net = family(2)
+    grown = net.with_painters(3)
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(grown(x, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])), net(x, torch.eye(2)))
+        # The newcomer starts between the others: exactly their half-and-half blend.
+        torch.testing.assert_close(grown(x, torch.eye(3)[2:].expand(2, 3)), net(x, torch.full((2, 2), 0.5)),
+                                   rtol=0, atol=1e-6)
+    grown.train_only_rows([2])
+    grown(x, torch.tensor([[0.2, 0.3, 0.5], [0.5, 0.5, 0.0]])).mean().backward()  # a blend reaches every row
+    rows = [p for p in grown.parameters() if p.dim() == 2]
+    assert all(p.grad is None for p in grown.parameters() if p.dim() != 2)
+    assert all(not p.grad[:2].any() for p in rows) and any(p.grad[2].any() for p in rows)

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from nets.device import describe_device, native_bf16, pick_device
 from nets.errors import UserError
-from nets.files import atomic_path
+from nets.files import atomic_path, file_sha256
 from nets.losses import (
     JOHNSON_CONTENT_LAYERS,
     JOHNSON_STYLE_LAYERS,
@@ -75,9 +75,13 @@ class DistillConfig:
     separable: bool = option(False, "student: depthwise-separable residual blocks")
     pixel_shuffle: bool = option(True, "student: pixel (un)shuffle instead of full-resolution outer layers")
     init: str = option("", "start the student from this painter file (a student of the same teacher, e.g. the "
-                         "shipped fast family, to teach it longer); its shape replaces --width … --pixel-shuffle")
+                         "shipped fast family, to teach it longer; or of the family the teacher grew from: the "
+                         "painters added since are added and only they are taught); its shape replaces --width "
+                         "… --pixel-shuffle")
     widen: int = option(0, "with --init: widen that student to this --width first, painting the same pictures "
                         "(Net2Net), so that a larger student goes on from what the smaller one learnt")
+    painters: list[str] = option([], "with --init: teach only these painters' (γ, β) rows, everything else stays "
+                                 "as it is (default: every painter, or the painters the teacher has in addition)")
     image_size: int = option(192, "side of the cached crops in px")
     crops_per_photo: int = option(6, "crops the teacher paints per photo (each with one painter or a blend)")
     blend_share: float = option(0.2, "share of the crops painted with a random blend of the painters")
@@ -110,6 +114,8 @@ class DistillConfig:
             raise DistillError(f"--image-size must be a multiple of 4, not {self.image_size}")
         if self.widen and not self.init:
             raise DistillError("--widen widens the student of --init; give --init, or --width for a new student")
+        if self.painters and not self.init:
+            raise DistillError("--painters teaches some painters of a student taught before: give --init")
 
     @property
     def architecture(self) -> Architecture:
@@ -124,9 +130,11 @@ class DistillError(UserError):
     """Bad input to a distillation run, reported as one line."""
 
 
-def teacher_weights(count: int, painters: int, blend_share: float, generator: torch.Generator) -> torch.Tensor:
-    """count×P painter weights: each painter in turn, and a ``blend_share`` of random blends (Dirichlet)."""
-    weights = F.one_hot(torch.arange(count) % painters, painters).float()
+def teacher_weights(count: int, painters: int, rows: list[int], blend_share: float, generator: torch.Generator
+                    ) -> torch.Tensor:
+    """count×P painter weights: each painter of ``rows`` in turn, and a ``blend_share`` of random blends of
+    all of them (Dirichlet: every painter has a share, so a blend teaches each row taught)."""
+    weights = F.one_hot(torch.tensor(rows)[torch.arange(count) % len(rows)], painters).float()
     if painters > 1:
         blends = torch.rand(count, generator=generator) < blend_share
         mixed = -torch.log(torch.rand(count, painters, generator=generator))  # Dirichlet(1) by normalising
@@ -135,12 +143,13 @@ def teacher_weights(count: int, painters: int, blend_share: float, generator: to
 
 
 @torch.inference_mode()
-def paint_crops(cfg: DistillConfig, teacher: TransformerNet, device: torch.device) -> dict[str, torch.Tensor]:
+def paint_crops(cfg: DistillConfig, teacher: TransformerNet, rows: list[int], device: torch.device
+                ) -> dict[str, torch.Tensor]:
     """The teacher's pictures of fixed random crops of every photo: uint8 crops, weights, uint8 pictures."""
     generator = torch.Generator().manual_seed(cfg.seed)
     bank = PhotoBank(list_images(cfg.photos), cfg.image_size, torch.device("cpu"))
     crops = bank.crops(len(bank) * cfg.crops_per_photo, generator)
-    weights = teacher_weights(len(crops), teacher.painters, cfg.blend_share, generator)
+    weights = teacher_weights(len(crops), teacher.painters, rows, cfg.blend_share, generator)
     pictures = torch.empty_like(crops)
     teacher = teacher.to(device)
     for start in progress_bar(range(0, len(crops), 8), desc="teacher", unit="batch"):
@@ -150,18 +159,19 @@ def paint_crops(cfg: DistillConfig, teacher: TransformerNet, device: torch.devic
     return {"crops": crops, "weights": weights, "pictures": pictures}
 
 
-def cached_pictures(cfg: DistillConfig, run_dir: Path, teacher: TransformerNet, device: torch.device
-                    ) -> dict[str, torch.Tensor]:
+def cached_pictures(cfg: DistillConfig, run_dir: Path, teacher: TransformerNet, rows: list[int],
+                    device: torch.device) -> dict[str, torch.Tensor]:
     """The teacher's pictures, painted now or read back from an earlier run with the same data settings."""
     path = run_dir / "teacher.pt"
-    key = {k: getattr(cfg, k) for k in ("teacher", "photos", "image_size", "crops_per_photo", "blend_share", "seed")}
+    key = {k: getattr(cfg, k) for k in ("photos", "image_size", "crops_per_photo", "blend_share", "seed")}
+    key |= {"teacher_sha256": file_sha256(cfg.teacher), "rows": rows}  # a teacher retrained in place paints anew
     if path.is_file():
         cache = torch.load(path, weights_only=True)
         if cache.get("key") == key:
             return cache
     log.info("painting the crops with the teacher (once)")
     tick = time.perf_counter()
-    cache = paint_crops(cfg, teacher, device)
+    cache = paint_crops(cfg, teacher, rows, device)
     cache |= {"key": key, "seconds": time.perf_counter() - tick}
     with atomic_path(path) as tmp:
         torch.save(cache, tmp)
@@ -169,26 +179,38 @@ def cached_pictures(cfg: DistillConfig, run_dir: Path, teacher: TransformerNet, 
 
 
 def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: dict[str, Any]
-                  ) -> tuple[TransformerNet, dict[str, Any]]:
-    """The student at its first step, and the file whose runs it continues (its history goes on in the card).
+                  ) -> tuple[TransformerNet, dict[str, Any], list[int]]:
+    """The student at its first step, the file whose runs it continues (its history goes on in the card),
+    and the teacher's painters (rows) it is taught.
 
     Random weights (seeded by the caller) in ``cfg.architecture``; or, with ``--init``, a student taught
-    before, in its own shape (or widened to ``--widen``), so that a longer lesson needs no new start.
+    before, in its own shape (or widened to ``--widen``), so that a longer lesson needs no new start. A
+    student of fewer painters than the teacher, the first of them (a family that grew since, as the
+    studio grows one), gets rows for the others and is taught only those; ``--painters`` names the rows
+    to teach (a painter retrained in the teacher since).
     """
+    every = list(range(teacher.painters))
     if not cfg.init:
-        return TransformerNet(teacher.painters, cfg.architecture), teacher_payload
+        return TransformerNet(teacher.painters, cfg.architecture), teacher_payload, every
     try:
         student, payload = load_painter(cfg.init)
     except UserError as exc:
         raise DistillError(f"--init: {exc}") from None
-    if painter_names(payload) != painter_names(teacher_payload):
-        raise DistillError(f"--init: {cfg.init} paints {', '.join(painter_names(payload))}, "
-                           f"not the teacher's {', '.join(painter_names(teacher_payload))}")
+    names, taught = painter_names(payload), painter_names(teacher_payload)
+    if names != taught[: len(names)]:
+        raise DistillError(f"--init: {cfg.init} paints {', '.join(names)}, not the teacher's "
+                           f"{', '.join(taught)} (nor the first of them)")
     if cfg.widen:
         if cfg.widen < student.architecture.width:
             raise DistillError(f"--widen {cfg.widen}: {cfg.init} is already {student.architecture.width} wide")
         student = widened(student, cfg.widen, torch.Generator().manual_seed(cfg.seed))
-    return student, payload
+    if unknown := [name for name in cfg.painters or () if name not in taught]:
+        raise DistillError(f"--painters: the teacher has no painter {', '.join(unknown)}")
+    rows = [taught.index(name) for name in cfg.painters] if cfg.painters else every[len(names):] or every
+    student = student.with_painters(len(taught))
+    if rows != every:
+        student.train_only_rows(rows)
+    return student, payload, rows
 
 
 def distill(cfg: DistillConfig) -> dict[str, Any]:
@@ -201,14 +223,14 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
         raise DistillError(f"{out} exists; start over with --overwrite")
     teacher, payload = load_painter(cfg.teacher)
     torch.manual_seed(cfg.seed)  # right before the student, so the seed alone fixes its initial weights
-    student, start_from = start_student(cfg, teacher, payload)
+    student, start_from, rows = start_student(cfg, teacher, payload)
     for folder in (out.parent, run_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    cache = cached_pictures(cfg, run_dir, teacher, device)
+    cache = cached_pictures(cfg, run_dir, teacher, rows, device)
     crops, weights, pictures = cache["crops"], cache["weights"], cache["pictures"]
 
     student = student.to(device).train()
-    optimizer = torch.optim.Adam(student.parameters(), lr=cfg.lr)
+    optimizer = torch.optim.Adam([p for p in student.parameters() if p.requires_grad], lr=cfg.lr)
     layers = JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS
     vgg = VGGFeatures("vgg16", layers, cfg.vgg_weights or None).to(device)
     step, elapsed = 0, 0.0
@@ -222,8 +244,9 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
         step, elapsed = state["step"], state["elapsed"]
     generator = torch.Generator().manual_seed(cfg.seed + step)
     limit = parse_duration(cfg.time_limit)
-    log.info("student %s: %d parameters, %d cached crops, bf16 %s", student.architecture,
-             sum(p.numel() for p in student.parameters()), len(crops), use_amp)
+    log.info("student %s: %d parameters taught (painters %s), %d cached crops, bf16 %s", student.architecture,
+             sum(p.numel() for p in student.parameters() if p.requires_grad),
+             ", ".join(painter_names(payload)[r] for r in rows), len(crops), use_amp)
 
     def save_state() -> None:
         with atomic_path(state_path) as tmp:

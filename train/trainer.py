@@ -47,7 +47,7 @@ from nets.losses import (
 )
 from nets.painter import ModelCard, PainterFileError, painter_names, read_painter, save_painter
 from nets.progress import progress_bar
-from nets.transformer import TransformerNet
+from nets.transformer import Architecture, TransformerNet
 from nets.vgg import VGGFeatures
 from train.config import TrainConfig
 from train.data import PhotoBank, center_crops, list_images
@@ -213,24 +213,19 @@ def plan_family(cfg: TrainConfig, init: dict[str, Any] | None) -> tuple[list[str
     return family, rows, sorted(rows) != list(range(len(family)))
 
 
-def build_model(painters: int, init: dict[str, Any] | None, rows_only: bool) -> TransformerNet:
-    """The network at its initial weights: random (seeded by the caller), or the init's.
+def build_model(painters: int, init: dict[str, Any] | None, rows: list[int] | None) -> TransformerNet:
+    """The network at its initial weights: random (seeded by the caller), or the init's, in its shape.
 
-    Painters new to the init's family start from the mean of its rows; with ``rows_only`` every parameter
-    but the instance norms' (γ, β) rows is frozen (and rows of painters not trained get no gradient).
+    Painters new to the init's family start from the mean of its rows; with ``rows`` only those (γ, β)
+    rows train and everything else stays as it was.
     """
-    model = TransformerNet(painters)
     if init is None:
-        return model
-    state = dict(init["model"])
-    for key, value in model.state_dict().items():
-        if value.shape != state[key].shape:
-            old = state[key]
-            state[key] = torch.cat([old, old.mean(0, keepdim=True).expand(painters - len(old), -1)])
-    model.load_state_dict(state)
-    if rows_only:
-        for name, parameter in model.named_parameters():
-            parameter.requires_grad_(name.endswith((".weight", ".bias")) and parameter.dim() == 2)
+        return TransformerNet(painters)
+    model = TransformerNet(len(init["painters"]), Architecture.from_dict(init.get("architecture")))
+    model.load_state_dict(init["model"])
+    model = model.with_painters(painters)
+    if rows is not None:
+        model.train_only_rows(rows)
     return model
 
 
@@ -315,7 +310,7 @@ def set_up(cfg: TrainConfig) -> Session:
     criterion = PerceptualLoss(vgg, style_images).to(device, memory_format=memory_format)
     bank = PhotoBank(photo_paths, cfg.image_size, device, cfg.workers)  # last: the slow step, once all is checked
     torch.manual_seed(cfg.seed)  # right before the network, so the seed alone fixes its initial weights
-    model = build_model(len(names), init, rows_only)
+    model = build_model(len(names), init, rows if rows_only else None)
     if state:
         model.load_state_dict(state["model"])
     model.to(device, memory_format=memory_format)

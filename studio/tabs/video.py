@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import queue
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from infer.steady import DEFAULT_STRENGTH
 from infer.stylizer import Stylizer
 from infer.video import RenderOptions, frame_size, rendered_seconds
 from studio.context import Studio
-from studio.jobs import JOBS, shown
+from studio.jobs import JOBS, Worker, shown
 from studio.library import blend_text
 from studio.results import new_path
 from studio.tabs.mixer import Mixer
@@ -91,20 +90,10 @@ def build(studio: Studio) -> None:
             out = new_path(cfg.out, "videos", f"{Path(path).stem}-{stylizer.name}", ".mp4")
             cancelled = studio.cancels.start(request.session_hash)
             done: queue.Queue = queue.Queue()
-            outcome: dict[str, Any] = {}
-
-            def work() -> None:
-                try:
-                    options = RenderOptions(start=start_s or 0.0, duration=seconds_in, max_size=source.max_size,
-                                            progress=False, on_frames=lambda n, total: done.put((n, total)),
-                                            cancel=cancelled)
-                    outcome["stats"] = stylizer.video(source.path, out, options, marks, steady_s)
-                except BaseException as exc:  # noqa: BLE001 - raised again in the page's thread
-                    outcome["error"] = exc
-
-            worker = threading.Thread(target=work, daemon=True)
+            options = RenderOptions(start=start_s or 0.0, duration=seconds_in, max_size=source.max_size,
+                                    progress=False, on_frames=lambda n, total: done.put((n, total)), cancel=cancelled)
             tick = time.perf_counter()
-            worker.start()
+            worker = Worker(lambda: stylizer.video(source.path, out, options, marks, steady_s))
             note = f"⚠ {html.escape(source.note)}<br>" if source.note else ""
             yield None, None, f"{note}starting {stylizer.name} on {stylizer.engine.description}…"
             try:
@@ -119,9 +108,7 @@ def build(studio: Studio) -> None:
                 cancelled.set()  # the page went away or the job was stopped: the render stops too
                 worker.join()
                 studio.cancels.finish(request.session_hash)
-            if "error" in outcome:
-                raise outcome["error"]
-            stats = outcome["stats"]
+            stats = worker.outcome()
             summary = (f"<b>{html.escape(stylizer.name)}</b>: {stats.frames} frames in {stats.seconds:.1f} s "
                        f"({stats.fps:.2f} frames/s) on {stylizer.engine.description}"
                        + (f", steadied at {steady_s:g}" if steady_s and not stylizer.mosaic else ""))
