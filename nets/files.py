@@ -9,6 +9,7 @@ process is gone, and says so.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import hashlib
 import json
@@ -80,8 +81,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """The SHA-256 of a file's bytes, in hex: how painter files, style images and exports are recognised."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """The SHA-256 of a file's bytes, in hex: how painter files, style images and exports are recognised.
+
+    Remembered per file as it is on disk (inode, size, modification time): opening a painter asks for its
+    checkpoint's digest up to three times (its export, its prebuilt package, its style images)."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    return _sha256(path, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: Path, inode: int, size: int, mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

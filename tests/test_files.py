@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import subprocess
@@ -9,7 +10,7 @@ import sys
 
 import pytest
 
-from nets.files import atomic_path, replace_folder, write_json
+from nets.files import atomic_path, file_sha256, replace_folder, write_json
 from tests.conftest import ROOT
 
 KILLED_WHILE_WRITING = """
@@ -54,3 +55,16 @@ def test_a_folder_is_replaced_only_by_a_complete_one(tmp_path):
     replace_folder(tmp_path / ".report.part", tmp_path / "report")
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
     assert [p.name for p in (tmp_path / "report").iterdir()] == ["new.md"]
+
+
+def test_a_files_digest_is_remembered_only_while_the_file_stays_the_same(tmp_path):
+    path = tmp_path / "painter.pt"
+    path.write_bytes(b"A" * 1000)
+    first = file_sha256(path)
+    assert first == hashlib.sha256(b"A" * 1000).hexdigest()
+    assert file_sha256(tmp_path / ".." / tmp_path.name / "painter.pt") == first  # another path to the same file
+    with atomic_path(path) as tmp:  # retrained in place, as every writer here writes: same size, new bytes
+        tmp.write_bytes(b"B" * 1000)
+    assert file_sha256(path) == hashlib.sha256(b"B" * 1000).hexdigest()
+    path.write_bytes(b"C")
+    assert file_sha256(path) == hashlib.sha256(b"C").hexdigest()
