@@ -169,9 +169,26 @@ def fast_version(ref: PainterRef) -> PainterRef:
         return ref
     files = fast_files(source)
     if files.first is None or (ref.painter is not None and ref.painter not in names_in(files.first)):
-        log.warning("%s has no fast version (%s%s): painting with the full one", ref.painter or stem, stem, FAST_SUFFIX)
+        log.warning("%s has no fast version (%s%s): painting with the full one; %s", ref.painter or stem, stem,
+                    FAST_SUFFIX, distill_tip(source))
         return ref
     return PainterRef(files, ref.painter)
+
+
+def distill_tip(source: Path) -> str:
+    """How to make the fast version of the family in ``source``: from the fast version of the family it
+    grew from, where there is one (its new painters alone are taught: minutes), else a new student (hours)."""
+    if source.suffix != ".pt":
+        return "its .pt checkpoint can make one (python -m train.distill)"
+    payload = read_painter(source)
+    init = payload["config"].get("init")
+    base = fast_files(Path(init)).pt if init else None
+    family = [record["name"] for record in payload["painters"]]
+    if base is None or family[: len(names := names_in(base))] != names:  # its painters first, as it grew
+        return (f"make one with: python -m train.distill --teacher {source} --out-dir {source.parent} "
+                "--photos <folder> (hours on a CPU)")
+    return (f"make one with: python -m train.distill --teacher {source} --out-dir {source.parent} --init {base} "
+            "--photos <folder> --steps 100000 --time-limit 2m")
 
 
 def _find(painter: str | os.PathLike, folders: list[Path] | None) -> PainterRef:

@@ -15,7 +15,7 @@ from infer.engines import TorchNetwork
 from infer.export import export_painter, verification_photos
 from infer.painters import CHECKPOINTS, find_painter, stale_export
 from infer.stylizer import Stylizer
-from nets.painter import load_painter
+from nets.painter import load_painter, save_painter
 from nets.transformer import Architecture, TransformerNet
 from tests.conftest import assert_one_line_error, run_cli, shared, shipped_painters
 from train.distill import DistillConfig, DistillError, distill
@@ -101,7 +101,15 @@ def test_the_fast_version_is_found_by_the_painters_name(distilled, caplog):
     alone.write_bytes((path.parent / "duo.pt").read_bytes())
     with caplog.at_level(logging.WARNING):
         assert find_painter(alone, fast=True).files.pt == alone
-    assert "solo has no fast version" in caplog.text
+    assert "solo has no fast version" in caplog.text and f"--teacher {alone} --out-dir" in caplog.text
+    assert "(hours on a CPU)" in caplog.text  # the shipped family it copies grew from no fast family
+    caplog.clear()
+    grown = path.parent / "duo_grown.pt"  # a family that grew from duo, which has a fast version: minutes
+    model, payload = load_painter(path.parent / "duo.pt")
+    save_painter(grown, model, "duo_grown", payload["painters"], {"init": str(path.parent / "duo.pt")}, 1)
+    with caplog.at_level(logging.WARNING):
+        find_painter(grown, fast=True)
+    assert f"--init {path} --photos <folder> --steps 100000 --time-limit 2m" in caplog.text
 
 
 def test_the_fast_family_blends_and_exports(distilled, tmp_path):
