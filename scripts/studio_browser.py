@@ -129,12 +129,22 @@ def wait_text(page: Page, elem_id: str, pattern: str, seen: list[str] | None = N
     raise AssertionError(f"#{elem_id} never showed {pattern!r}; it showed {seen}")
 
 
-def add_painter(page: Page, painting: Path, name: str, minutes: float) -> str:
-    """Train a painter in the "Your painter" tab; the tab's last line once it has joined its family and,
-    after that, been taught to the fast family (while that runs, the line says "teaching")."""
+def start_painter(page: Page, painting: Path, name: str, minutes: float) -> None:
+    """Start training a painter in the "Your painter" tab."""
     page.get_by_role("tab", name="Your painter").click()
     upload(page, "painter-input", painting)
     page.locator("#painter-name").locator("textarea, input").first.fill(name)
     set_slider(page, "Time budget (minutes)", minutes)
     page.locator("#painter-train").click()
+
+
+def painter_joined(page: Page, name: str) -> str:
+    """The "Your painter" tab's last line once the painter has joined its family and, after that, been
+    taught to the fast family (while that runs, the line says "teaching")."""
     return wait_text(page, "painter-status", rf"{name}\*?\*? joined(?![\s\S]*[Tt]eaching)")
+
+
+def add_painter(page: Page, painting: Path, name: str, minutes: float) -> str:
+    """Train a painter in the "Your painter" tab; the tab's last line when done."""
+    start_painter(page, painting, name, minutes)
+    return painter_joined(page, name)

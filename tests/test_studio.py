@@ -27,7 +27,9 @@ from scripts.studio_browser import (
     downloaded,
     image_bytes,
     open_page,
+    painter_joined,
     set_slider,
+    start_painter,
     studio_server,
     upload,
     wait_text,
@@ -207,6 +209,20 @@ def test_your_own_painter_joins_a_copy_of_the_family_and_of_its_fast_version(pag
     page.get_by_role("tab", name="Photo").click()
     page.get_by_label("Family of painters").first.click()
     page.get_by_role("option", name="four_painters_my_udnie").wait_for(timeout=WAIT_MS)
+
+
+@browser_test
+def test_stop_ends_a_long_training_early_and_keeps_the_painter(page, server):
+    start_painter(page, shared("data", "styles", "signac_riverscape.jpg"), "stopped_early", 30)
+    wait_text(page, "painter-status", r"step \d+ ·")
+    stopped = time.monotonic()
+    page.locator("#painter-stop").click()
+    said = painter_joined(page, "stopped_early")
+    assert time.monotonic() - stopped < 60, "the 30-minute budget ran on"
+    assert "Stopped before its fast version was made" in said, said
+    painters = server.output / "painters"
+    assert (painters / "four_painters_stopped_early.pt").is_file()
+    assert not (painters / "four_painters_stopped_early_fast.pt").exists()
 
 
 @browser_test

@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import math
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,8 +214,9 @@ def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: 
     return student, payload, rows
 
 
-def distill(cfg: DistillConfig) -> dict[str, Any]:
-    """Teach the student, write it and its model card, and return the card."""
+def distill(cfg: DistillConfig, stop: threading.Event | None = None) -> dict[str, Any]:
+    """Teach the student, write it and its model card, and return the card. ``stop``, set from another
+    thread (the studio's Stop), ends the lesson as the time limit does: the student as it is then is written."""
     device = pick_device(cfg.device)
     use_amp = cfg.amp == "on" or (cfg.amp == "auto" and (device.type == "cuda" or native_bf16()))
     name = cfg.student_name
@@ -257,7 +259,7 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     start, stopped_early = time.perf_counter() - elapsed, False
     bar = progress_bar(total=cfg.steps, initial=step, desc="distil", unit="step")
     while step < cfg.steps:
-        if limit and time.perf_counter() - start > limit:
+        if (limit and time.perf_counter() - start > limit) or (stop is not None and stop.is_set()):
             stopped_early = True
             break
         lr = cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / cfg.steps)))

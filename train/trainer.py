@@ -21,6 +21,7 @@ import logging
 import math
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -425,13 +426,14 @@ def finish(run: Session, outcome: Outcome) -> dict[str, Any]:
     return card.to_dict()
 
 
-def train(cfg: TrainConfig, on_log: Callable[[list[dict[str, float]], torch.Tensor | None], None] | None = None
-          ) -> dict[str, Any]:
+def train(cfg: TrainConfig, on_log: Callable[[list[dict[str, float]], torch.Tensor | None], None] | None = None,
+          stop: threading.Event | None = None) -> dict[str, Any]:
     """Run one training job and return its model card (also written to ``<out_dir>/<name>.json``).
 
     Under torchrun, process 0 writes and returns the card; the others return an empty dict. ``on_log`` (for a
     page that shows the run) gets the loss curve so far at every log step, with the sample grid (3×H×W,
-    photos above their paintings) at sample steps.
+    photos above their paintings) at sample steps; ``stop``, set from another thread (the page's Stop),
+    ends the run after the current step as the time limit does: the painter as it is then is written.
     """
     run = set_up(cfg)
     cfg, main = run.cfg, run.procs.main  # on resume: the saved settings; main: the process that writes
@@ -458,8 +460,9 @@ def train(cfg: TrainConfig, on_log: Callable[[list[dict[str, float]], torch.Tens
             # Summed on the device and read once per log step: a .item() per step would stall the GPU.
             window = values if window is None else window + values
             seen += 1
-            out_of_time = bool(cfg.time_limit_s) and run.procs.any(
-                time.perf_counter() - started >= cfg.time_limit_s, run.device)  # every process stops together
+            out_of_time = bool(cfg.time_limit_s or stop) and run.procs.any(  # every process stops together
+                (bool(cfg.time_limit_s) and time.perf_counter() - started >= cfg.time_limit_s)
+                or (stop is not None and stop.is_set()), run.device)
             logged = step % cfg.log_every == 0 or step == cfg.steps or out_of_time
             if logged:
                 means = run.procs.mean(window / seen).tolist()

@@ -2,7 +2,8 @@
 for a time budget (the add-a-painter path of ``python -m train --init``), with the loss curve and the
 sample photos shown as they improve; saved as a new family in the output folder, never over a shipped one.
 Then, where the family has a fast version, the new painter is taught to a copy of it too (the same path of
-``python -m train.distill --init``), so previews and the live view paint it at the fast family's speed."""
+``python -m train.distill --init``), so previews and the live view paint it at the fast family's speed.
+Stop (or a page closed) ends either stage at its next step, keeping what it has learnt."""
 
 from __future__ import annotations
 
@@ -68,7 +69,9 @@ def build(studio: Studio) -> gr.events.Dependency:
                 minutes = gr.Slider(0.25, 60, value=5, step=0.25, label="Time budget (minutes)")
                 fast_too = gr.Checkbox(True, label="Teach it to the fast family too, for previews and the live view "
                                                    "(a quarter of the budget more)", elem_id="painter-fast")
-                go = gr.Button("Train", variant="primary", interactive=ready, elem_id="painter-train")
+                with gr.Row():
+                    go = gr.Button("Train", variant="primary", interactive=ready, elem_id="painter-train")
+                    halt = gr.Button("Stop and keep it", variant="stop", elem_id="painter-stop")
             with gr.Column(scale=2):
                 status = gr.Markdown(elem_id="painter-status")
                 curve = gr.LinePlot(x="step", y="loss", color="term", label="Loss (lower is better)", height=260)
@@ -76,8 +79,8 @@ def build(studio: Studio) -> gr.events.Dependency:
                                    interactive=False)
 
         @shown
-        def add_painter(path: str | None, text: str, family_name: str, budget: float, fast: bool,
-                        progress: gr.Progress = gr.Progress()  # noqa: B008
+        def add_painter(request: gr.Request, path: str | None, text: str, family_name: str, budget: float,
+                        fast: bool, progress: gr.Progress = gr.Progress()  # noqa: B008
                         ) -> Iterator[tuple[Any, Any, str]]:
             new = painter_name(text)
             joined = family(family_name)
@@ -95,52 +98,68 @@ def build(studio: Studio) -> gr.events.Dependency:
                               time_limit=f"{budget:g}m", log_every=LOG_EVERY, sample_every=SAMPLE_EVERY,
                               device=cfg.device, overwrite=True)
             updates: queue.Queue = queue.Queue()
+            stop = studio.cancels.start(request.session_hash)
             worker = Worker(lambda: train(run, on_log=lambda points, grid: updates.put(
-                (list(points), None if grid is None else _picture(grid)))))
-            yield gr.skip(), gr.skip(), f"preparing: reading {cfg.photos} and the style of {new}…"
-            while worker.is_alive() or not updates.empty():
-                worker.join(1.0)
-                points, grid = None, None
-                while not updates.empty():
-                    points, latest = updates.get()
-                    grid = latest if latest is not None else grid
-                if points:
-                    frame = pd.DataFrame([{"step": p["step"], "term": term, "loss": p[term]}
-                                          for p in points for term in ("total", "style", "content")])
-                    seconds = points[-1]["time_s"]
-                    progress(min(1.0, seconds / (budget * 60)), desc="training")
-                    yield frame, grid if grid is not None else gr.skip(), (
-                        f"step {points[-1]['step']} · {seconds:.0f} s of {budget * 60:.0f} s · loss "
-                        f"{points[-1]['total']:.3f}")
-            card = worker.outcome()
-            done = (f"**{new}** joined **{card['name']}** after {card['steps']} steps: pick {card['name']} in any "
-                    "painter menu.")
-            built = [card["name"]]
-            fast_base = fast_files(joined.path).pt
-            if fast and fast_base is None:
-                done += f" ({family_name} has no fast version to teach it to.)"
-            elif fast:
-                yield gr.skip(), gr.skip(), done + " Now teaching it to the fast family…"
-                lesson = DistillConfig(teacher=str(cfg.painters / f"{card['name']}.pt"), photos=cfg.photos,
-                                       name=card["name"] + FAST_SUFFIX, out_dir=str(cfg.painters),
-                                       log_dir=str(cfg.out / "runs"), vgg_weights=cfg.vgg_weights,
-                                       init=str(fast_base), painters=card["trained"], crops_per_photo=FAST_CROPS,
-                                       style_weight=FAST_STYLE_WEIGHT,
-                                       temporal_weight=FAST_TEMPORAL_WEIGHT, steps=10**6,
-                                       time_limit=f"{budget * FAST_SHARE:g}m", device=cfg.device, overwrite=True)
-                tick, worker = time.perf_counter(), Worker(lambda: distill(lesson))
-                expected = budget * FAST_SHARE * 60 + 60  # and about a minute to paint the lesson's pictures
-                while worker.is_alive():
-                    worker.join(2.0)
-                    yield gr.skip(), gr.skip(), (f"{done} Teaching it to the fast family: "
-                                                 f"{time.perf_counter() - tick:.0f} s of about {expected:.0f} s")
-                taught = worker.outcome()
-                built.append(taught["name"])
-                done += f" Previews and the live view paint it with **{taught['name']}** ({taught['steps']} steps)."
+                (list(points), None if grid is None else _picture(grid))), stop=stop))
+            try:
+                yield gr.skip(), gr.skip(), f"preparing: reading {cfg.photos} and the style of {new}…"
+                while worker.is_alive() or not updates.empty():
+                    worker.join(1.0)
+                    points, grid = None, None
+                    while not updates.empty():
+                        points, latest = updates.get()
+                        grid = latest if latest is not None else grid
+                    if points:
+                        frame = pd.DataFrame([{"step": p["step"], "term": term, "loss": p[term]}
+                                              for p in points for term in ("total", "style", "content")])
+                        seconds = points[-1]["time_s"]
+                        progress(min(1.0, seconds / (budget * 60)), desc="training")
+                        yield frame, grid if grid is not None else gr.skip(), (
+                            f"step {points[-1]['step']} · {seconds:.0f} s of {budget * 60:.0f} s · loss "
+                            f"{points[-1]['total']:.3f}")
+                card = worker.outcome()
+                done = (f"**{new}** joined **{card['name']}** after {card['steps']} steps: pick {card['name']} in "
+                        "any painter menu.")
+                built = [card["name"]]
+                fast_base = fast_files(joined.path).pt
+                if fast and stop.is_set():
+                    done += " Stopped before its fast version was made: previews and the live view paint it whole."
+                elif fast and fast_base is None:
+                    done += f" ({family_name} has no fast version to teach it to.)"
+                elif fast:
+                    yield gr.skip(), gr.skip(), done + " Now teaching it to the fast family…"
+                    lesson = DistillConfig(teacher=str(cfg.painters / f"{card['name']}.pt"), photos=cfg.photos,
+                                           name=card["name"] + FAST_SUFFIX, out_dir=str(cfg.painters),
+                                           log_dir=str(cfg.out / "runs"), vgg_weights=cfg.vgg_weights,
+                                           init=str(fast_base), painters=card["trained"], crops_per_photo=FAST_CROPS,
+                                           style_weight=FAST_STYLE_WEIGHT, temporal_weight=FAST_TEMPORAL_WEIGHT,
+                                           steps=10**6, time_limit=f"{budget * FAST_SHARE:g}m", device=cfg.device,
+                                           overwrite=True)
+                    tick, worker = time.perf_counter(), Worker(lambda: distill(lesson, stop))
+                    expected = budget * FAST_SHARE * 60 + 60  # and about a minute to paint the lesson's pictures
+                    while worker.is_alive():
+                        worker.join(2.0)
+                        yield gr.skip(), gr.skip(), (f"{done} Teaching it to the fast family: "
+                                                     f"{time.perf_counter() - tick:.0f} s of about {expected:.0f} s")
+                    taught = worker.outcome()
+                    built.append(taught["name"])
+                    done += (f" Previews and the live view paint it with **{taught['name']}** ({taught['steps']} "
+                             "steps).")
+            finally:
+                stop.set()  # the page went away: the job ends too, keeping what it learnt, before the next one starts
+                worker.join()
+                studio.cancels.finish(request.session_hash)
             if studio.build_for_cpu(built, f"prebuild_{card['name']}.log") is not None:
                 done += (" It is being built for this CPU in the background (a few minutes, once): until then it "
                          "paints uncompiled, at about half speed.")
             yield gr.skip(), gr.skip(), done
 
-        return go.click(add_painter, [painting, name, base, minutes, fast_too], [curve, samples, status],
-                        concurrency_id=JOBS, concurrency_limit=1)
+        def stop_training(request: gr.Request) -> str:
+            if studio.cancels.cancel(request.session_hash):
+                return "stopping after this step: what it has learnt is kept…"
+            return "nothing is training"
+
+        job = go.click(add_painter, [painting, name, base, minutes, fast_too], [curve, samples, status],
+                       concurrency_id=JOBS, concurrency_limit=1)
+        halt.click(stop_training, None, status, queue=False)
+        return job
