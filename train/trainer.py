@@ -495,7 +495,9 @@ def train(cfg: TrainConfig, on_log: Callable[[list[dict[str, float]], torch.Tens
             if main and step % cfg.checkpoint_every == 0:
                 run.save_state(run.elapsed + time.perf_counter() - started)
             if out_of_time:
-                log.info("time limit of %s reached at step %d of %d", cfg.time_limit, step, cfg.steps)
+                asked = stop is not None and stop.is_set()
+                log.info("%s at step %d of %d", "asked to stop" if asked else f"time limit of {cfg.time_limit} reached",
+                         step, cfg.steps)
                 stopped_early = True
                 break
     except KeyboardInterrupt:
