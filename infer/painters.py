@@ -22,6 +22,8 @@ from nets.painter import PainterFileError, read_painter
 log = logging.getLogger(__name__)
 #: The shipped painters: the last folder painter names are looked up in.
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+#: The shipped painters' paintings (public domain), found by name and SHA-256 where their recorded path is not.
+SHIPPED_STYLES = CHECKPOINTS / "styles"
 #: A family's fast version is the painter file of its name with this suffix.
 FAST_SUFFIX = "_fast"
 #: Folders (separated by os.pathsep) searched for painters before ``checkpoints/``: painters trained with
@@ -68,8 +70,9 @@ def style_image_of(record: dict, painter_file: Path) -> Path | None:
 
     The record keeps the path as given at training time, usually relative to the folder training ran in,
     which is not known later. So it is tried as written, then below each folder that holds the painter
-    file (``checkpoints/`` and the folders above it); where the record has the image's SHA-256, only a file
-    with that hash counts, so another picture of the same name is never taken for it.
+    file (``checkpoints/`` and the folders above it), then by its name in ``checkpoints/styles/`` (the
+    shipped painters' paintings, for a checkout without ../shared); where the record has the image's
+    SHA-256, only a file with that hash counts, so another picture of the same name is never taken for it.
     """
     recorded = record.get("style_image")
     if not recorded:
@@ -77,7 +80,7 @@ def style_image_of(record: dict, painter_file: Path) -> Path | None:
     written = Path(recorded)
     anchors = [Path.cwd(), *painter_file.resolve().parents] if not written.is_absolute() else [Path("/")]
     digest = record.get("style_image_sha256")
-    for candidate in (anchor / written for anchor in anchors):
+    for candidate in [anchor / written for anchor in anchors] + [SHIPPED_STYLES / written.name]:
         if candidate.is_file() and (digest is None or file_sha256(candidate) == digest):
             return candidate
     return None

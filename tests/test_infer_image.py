@@ -7,10 +7,11 @@ import torch
 from PIL import Image
 
 from infer.engines import EngineError
-from infer.painters import find_painter
+from infer.painters import CHECKPOINTS, SHIPPED_STYLES, find_painter, style_image_of
 from infer.stylizer import OutputExistsError, Stylizer
+from nets.files import file_sha256
 from nets.images import open_rgb
-from nets.painter import PainterFileError
+from nets.painter import PainterFileError, read_painter
 from tests.conftest import assert_one_line_error, run_cli, shared
 
 
@@ -291,3 +292,17 @@ def test_16_bit_gray_photos_keep_their_tones(val_dir, tmp_path, suffix):
         assert img.mode.startswith("I")
     rgb = np.asarray(open_rgb(deep)).astype(int)
     assert np.abs(rgb[..., 0] - gray).max() <= 1 and np.array_equal(rgb[..., 0], rgb[..., 2])
+
+
+def test_the_shipped_painters_find_their_paintings_in_a_checkout_without_shared(tmp_path, monkeypatch):
+    """Their records say ../shared/data/styles/…, which a user's checkout lacks: compare and the gallery
+    then take the shipped copies, recognised by their SHA-256."""
+    copy = tmp_path / "four_painters.pt"
+    shutil.copy(CHECKPOINTS / "four_painters.pt", copy)
+    monkeypatch.chdir(tmp_path)  # nothing below tmp or the working folder leads to ../shared
+    records = read_painter(copy)["painters"]
+    for record in records:
+        found = style_image_of(record, copy)
+        assert found is not None and found.parent == SHIPPED_STYLES, record["name"]
+        assert file_sha256(found) == record["style_image_sha256"]
+    assert style_image_of(records[0] | {"style_image_sha256": "0" * 64}, copy) is None  # same name, other picture
