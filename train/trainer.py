@@ -460,7 +460,8 @@ def train(cfg: TrainConfig, on_log: Callable[[list[dict[str, float]], torch.Tens
             # Summed on the device and read once per log step: a .item() per step would stall the GPU.
             window = values if window is None else window + values
             seen += 1
-            out_of_time = bool(cfg.time_limit_s or stop) and run.procs.any(  # every process stops together
+            # Every process stops together; a run with neither a limit nor a stop event asks none of them.
+            out_of_time = (bool(cfg.time_limit_s) or stop is not None) and run.procs.any(
                 (bool(cfg.time_limit_s) and time.perf_counter() - started >= cfg.time_limit_s)
                 or (stop is not None and stop.is_set()), run.device)
             logged = step % cfg.log_every == 0 or step == cfg.steps or out_of_time
