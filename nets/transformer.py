@@ -234,6 +234,26 @@ class TransformerNet(nn.Module):
                              if v.dim() == 2 else v for k, v in self.state_dict().items()})
         return net
 
+    def graft(self, other: TransformerNet) -> list[str]:
+        """Copy every layer of ``other`` (same painters) whose tensors have the same names and shapes here; return
+        the names of the tensors taken.
+
+        Why: a pixel-shuffle student twice as wide as Johnson's network has the teacher's inner layers exactly
+        (the stride-2 convolution into the residual blocks, the blocks, the first upsampling convolution, and
+        the norm whose features its first layer must give): grafted, only the outer layers remain to learn,
+        and the student starts one short lesson away from the teacher's pictures rather than hours.
+        """
+        if other.painters != self.painters:
+            raise ValueError(f"cannot graft a family of {other.painters} painters onto one of {self.painters}")
+        mine, theirs = self.state_dict(), other.state_dict()
+        layers: dict[str, list[str]] = {}  # whole layers only: a bias alike by chance stays out with its weight
+        for key in mine:
+            layers.setdefault(key.rsplit(".", 1)[0], []).append(key)
+        taken = [k for keys in layers.values() if all(k in theirs and theirs[k].shape == mine[k].shape for k in keys)
+                 for k in keys]
+        self.load_state_dict({k: theirs[k] for k in taken}, strict=False)
+        return taken
+
     def train_only_rows(self, rows: list[int]) -> None:
         """Freeze everything but the (γ, β) rows of ``rows``, so the other painters stay bit-identical.
 

@@ -140,7 +140,9 @@ def test_a_student_that_cannot_go_on_is_refused(distilled, tiny_painter, tmp_pat
     for bad, message in ((dict(init=str(tiny_painter)), "not the teacher's"),
                          (dict(init=str(path), widen=4), "already 8 wide"), (dict(widen=12), "give --init"),
                          (dict(painters=["munch_the_scream"]), "give --init"),
-                         (dict(init=str(path), painters=["nobody"]), "no painter nobody")):
+                         (dict(init=str(path), painters=["nobody"]), "no painter nobody"),
+                         (dict(graft=True), "no layer of the teacher fits"),
+                         (dict(init=str(path), graft=True), "--graft starts a new student")):
         with pytest.raises(DistillError, match=message):
             distill(dataclasses.replace(cfg, **bad))
 
@@ -187,3 +189,22 @@ def test_a_painter_retrained_in_the_teacher_is_taught_alone(distilled, tmp_path)
     for key, value in before.items():  # the convolutions and Van Gogh's rows as they were; Munch's taught
         assert torch.equal(after[key][:1] if value.dim() == 2 else after[key], value[:1] if value.dim() == 2 else value)
     assert any(not torch.equal(after[k][1], before[k][1]) for k in before if before[k].dim() == 2)
+
+
+def test_a_grafted_student_keeps_the_teachers_inner_layers_and_learns_its_outer_ones(tiny_family, photo_dir,
+                                                                                        weights_dir, tmp_path):
+    """--graft: a pixel-shuffle student twice the teacher's width starts with its inner layers, keeps them as
+    they are, and its outer layers learn to paint the teacher's pictures through them."""
+    teacher, _ = load_painter(tiny_family)
+    cfg = small_config(tmp_path, tiny_family, photo_dir, weights_dir, width=64, residual_blocks=5, outer_kernel=5,
+                       graft=True, steps=40)
+    card = distill(cfg)
+    student, payload = load_painter(Path(cfg.out_dir) / "duo_fast.pt")
+    assert set(card["curve"][0]) == {"step", "loss", "features", "pixel", "seconds"}  # the graft's own lesson
+    torch.manual_seed(cfg.seed)  # the student as distill made it: random outer layers, the teacher's inner ones
+    start = TransformerNet(2, cfg.architecture).eval()
+    taken = start.graft(teacher)
+    assert any(k.startswith("residuals.4") for k in taken)
+    assert all(torch.equal(student.state_dict()[k], teacher.state_dict()[k]) for k in taken)
+    for weights in (torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]]), torch.tensor([[0.5, 0.5]])):
+        assert l1_to_teacher(student, teacher, weights) < 0.8 * l1_to_teacher(start, teacher, weights)

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from nets.painter import load_painter
-from nets.transformer import MIN_SIDE, CondInstanceNorm, FrameTransformer, TransformerNet
+from nets.transformer import MIN_SIDE, Architecture, CondInstanceNorm, FrameTransformer, TransformerNet
 
 
 @pytest.mark.parametrize("size", [(8, 8), (37, 53), (64, 65), (33, 100)])
@@ -129,3 +129,24 @@ def test_a_grown_family_paints_its_painters_as_before_and_teaches_only_the_new_r
     rows = [p for p in grown.parameters() if p.dim() == 2]
     assert all(p.grad is None for p in grown.parameters() if p.dim() != 2)
     assert all(not p.grad[:2].any() for p in rows) and any(p.grad[2].any() for p in rows)
+
+
+def test_a_twice_as_wide_pixel_shuffle_student_takes_the_teachers_inner_layers():
+    teacher = family(2)
+    student = TransformerNet(2, Architecture(width=64, outer_kernel=5, pixel_shuffle=True)).eval()
+    taken = set(student.graft(teacher))
+    assert {k.split(".")[0] + "." + k.split(".")[1] for k in taken if not k.startswith("residuals")} == {
+        "encoder.1", "encoder.2", "decoder.0"}
+    assert all(k in taken for k in student.state_dict() if k.startswith("residuals"))
+    assert not any(k.startswith("encoder.1.1") or k.startswith("decoder.1") for k in taken)  # other shapes
+    # Fed the teacher's features after its first two layers, the grafted student gives the teacher's features
+    # before its last two: only the outer layers are left to learn.
+    x, mix = torch.rand(2, 3, 32, 48), torch.tensor([[1.0, 0.0], [0.3, 0.7]])
+    with torch.no_grad():
+        features = teacher.encoder[1](teacher.encoder[0](x, mix), mix)
+        want = teacher.decoder[0](teacher.residuals(teacher.encoder[2](features, mix), mix), mix)
+        got = student.decoder[0](student.residuals(student.encoder[2](features, mix), mix), mix)
+    assert torch.equal(got, want)
+    assert student.graft(TransformerNet(2, Architecture(width=16, pixel_shuffle=True))) == []
+    with pytest.raises(ValueError, match="3 painters"):
+        student.graft(family(3))
