@@ -264,12 +264,13 @@ def graft_terms(student: TransformerNet, teacher: TransformerNet, x: torch.Tenso
     trained on, and the pictures stay far off for minutes (Van Gogh after 3 min on 2 cores, the pixel term
     alone: 18.9 dB from the teacher's pictures; this way 23.1 dB). Here the first layer learns to give the
     teacher's features after its first two layers, and the last layers learn to paint the teacher's picture
-    from its features before its last two.
+    from what the grafted layers make of those features (the teacher's own features before its last two
+    layers, unless the student has fewer blocks).
     The two terms train disjoint layers, so Adam needs no weights between them.
     """
     with torch.no_grad():
         given = teacher.encoder[:-1](x, mix)
-        painted_from = teacher.decoder[0](teacher.residuals(teacher.encoder[-1](given, mix), mix), mix)
+        painted_from = student.decoder[0](student.residuals(student.encoder[-1](given, mix), mix), mix)
     features = student.encoder[:-1](x, mix)
     picture = torch.sigmoid(student.decoder[1:](painted_from, mix))
     return {"features": F.mse_loss(features.float(), given.float()), "pixel": (picture.float() - want).abs().mean()}
