@@ -296,7 +296,8 @@ def distill(cfg: DistillConfig, stop: threading.Event | None = None) -> dict[str
     student, teacher = student.to(device).train(), teacher.to(device).eval().requires_grad_(False)
     optimizer = torch.optim.Adam([p for p in student.parameters() if p.requires_grad], lr=cfg.lr)
     layers = JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS
-    vgg = VGGFeatures("vgg16", layers, cfg.vgg_weights or None).to(device)
+    # The graft lesson has no perceptual terms: no VGG to load (2 s and its weights' memory).
+    vgg = None if cfg.graft else VGGFeatures("vgg16", layers, cfg.vgg_weights or None).to(device)
     step, elapsed = 0, 0.0
     state_path = run_dir / "state.pt"
     if cfg.resume:
@@ -334,7 +335,7 @@ def distill(cfg: DistillConfig, stop: threading.Event | None = None) -> dict[str
         want = pictures[pick].to(device).float() / 255
         mix = weights[pick].to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            if cfg.graft:
+            if vgg is None:
                 terms = graft_terms(student, teacher, x, want, mix)
             else:
                 terms = lesson_terms(cfg, student, vgg, x, want, mix, generator)
