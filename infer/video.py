@@ -400,7 +400,8 @@ class _Pipeline:
         finally:
             self.stop.set()
             for thread in threads:
-                thread.join()
+                if thread.is_alive():  # an interrupt may land before the second one starts: it has nothing to join
+                    thread.join()
             bar.close()
             if self.reopened is not None:
                 self.reopened.close()

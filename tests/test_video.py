@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import av
@@ -161,7 +162,7 @@ def test_killed_render_leaves_nothing_at_the_output_path(tiny_painter, tmp_path,
     proc = subprocess.Popen(
         [sys.executable, "-m", "infer", "video", str(shared("data", "video", "cockatoo_1280x720.mp4")),
          "-m", str(tiny_painter), "-o", str(dst), "--engine", "torch", "--batch-size", "1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 120
 
@@ -169,7 +170,27 @@ def test_killed_render_leaves_nothing_at_the_output_path(tiny_painter, tmp_path,
         time.sleep(0.2)  # until the render writes its temporary file: an event, not a fixed time (CI may be busy)
     assert proc.poll() is None, "the render ended before it could be interrupted"
     os.kill(proc.pid, how)
-    code = proc.wait(60)
+    _, stderr = proc.communicate(timeout=60)
     assert not dst.exists()
     if how == signal.SIGTERM:  # ended as by Ctrl-C, its temporary file deleted on the way out
-        assert code == 130 and not list(tmp_path.iterdir())
+        assert proc.returncode == 130 and not list(tmp_path.iterdir()), stderr[-2000:]
+
+
+@pytest.mark.parametrize("starts_before", [0, 1])
+def test_an_interrupt_while_the_render_starts_its_threads_ends_it_cleanly(stylizer, tmp_path, monkeypatch,
+                                                                         starts_before):
+    """Ctrl-C (or a stop request) can land between the reader's and the writer's start: the render must still
+    end with the interrupt, not with an error of its own cleanup, and leave nothing behind."""
+    real_start, started = threading.Thread.start, []
+
+    def start(thread: threading.Thread) -> None:
+        if len(started) == starts_before:
+            raise KeyboardInterrupt
+        started.append(thread)
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    with pytest.raises(KeyboardInterrupt):
+        stylizer.video(shared("data", "video", "realshort_320x240.mp4"), tmp_path / "out.mp4",
+                       RenderOptions(progress=False))
+    assert not list(tmp_path.iterdir())
