@@ -155,6 +155,10 @@ class Architecture:
     #: pixel shuffle (Shi et al. 2016): no layer then runs at full resolution, where a small network spends
     #: most of its time moving memory (padding, norms, upsampling) rather than computing.
     pixel_shuffle: bool = False
+    #: Pixel-shuffle only: 3×3 convolutions (with norm and ReLU) at half resolution before the last one. The
+    #: full network paints through two layers after its residual blocks' first upsampling, the pixel-shuffle
+    #: one through a single linear convolution: where fine brush strokes are lost.
+    tail_convolutions: int = 0
 
     @classmethod
     def from_dict(cls, values: dict | None) -> Architecture:
@@ -179,8 +183,9 @@ class TransformerNet(nn.Module):
         if architecture.pixel_shuffle:  # 1/2 resolution at once: the first stride-2 stage is the unshuffle
             encoder = [nn.PixelUnshuffle(2), ConvLayer(12, w, k, painters), ConvLayer(w, 2 * w, 3, painters, 2)]
             inner = 2 * w
-            decoder = [UpsampleConv(inner, w, painters), ConvLayer(w, 12, k, painters, norm_act=False),
-                       nn.PixelShuffle(2)]
+            decoder = [UpsampleConv(inner, w, painters),
+                       *[ConvLayer(w, w, 3, painters) for _ in range(architecture.tail_convolutions)],
+                       ConvLayer(w, 12, k, painters, norm_act=False), nn.PixelShuffle(2)]
         else:
             encoder = [ConvLayer(3, w, k, painters), ConvLayer(w, 2 * w, 3, painters, 2),
                        ConvLayer(2 * w, 4 * w, 3, painters, 2)]

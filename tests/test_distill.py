@@ -142,7 +142,8 @@ def test_a_student_that_cannot_go_on_is_refused(distilled, tiny_painter, tmp_pat
                          (dict(painters=["munch_the_scream"]), "give --init"),
                          (dict(init=str(path), painters=["nobody"]), "no painter nobody"),
                          (dict(graft=True), "no layer of the teacher fits"),
-                         (dict(init=str(path), graft=True), "--graft starts a new student")):
+                         (dict(init=str(path), graft=True), "--graft starts a new student"),
+                         (dict(tail_convolutions=1, pixel_shuffle=False), "before a pixel shuffle")):
         with pytest.raises(DistillError, match=message):
             distill(dataclasses.replace(cfg, **bad))
 
@@ -194,12 +195,14 @@ def test_a_painter_retrained_in_the_teacher_is_taught_alone(distilled, tmp_path)
 def test_a_grafted_student_keeps_the_teachers_inner_layers_and_learns_its_outer_ones(tiny_family, photo_dir,
                                                                                         weights_dir, tmp_path):
     """--graft: a pixel-shuffle student twice the teacher's width starts with its inner layers, keeps them as
-    they are, and its outer layers learn to paint the teacher's pictures through them."""
+    they are, and its outer layers (with a tail convolution, as the shipped fast family) learn to paint the
+    teacher's pictures through them."""
     teacher, _ = load_painter(tiny_family)
     cfg = small_config(tmp_path, tiny_family, photo_dir, weights_dir, width=64, residual_blocks=5, outer_kernel=5,
-                       graft=True, steps=40)
+                       tail_convolutions=1, graft=True, steps=40)
     card = distill(cfg)
     student, payload = load_painter(Path(cfg.out_dir) / "duo_fast.pt")
+    assert student.architecture.tail_convolutions == 1 and card["architecture"]["tail_convolutions"] == 1
     assert set(card["curve"][0]) == {"step", "loss", "features", "pixel", "seconds"}  # the graft's own lesson
     torch.manual_seed(cfg.seed)  # the student as distill made it: random outer layers, the teacher's inner ones
     start = TransformerNet(2, cfg.architecture).eval()

@@ -253,7 +253,7 @@ def test_time_limit_stops_cleanly_and_writes_the_painter(tmp_path, style_image, 
     started = time.perf_counter()
     card = train(cfg)
     assert time.perf_counter() - started < 30
-    assert card["stopped_by_time_limit"] and 0 < card["steps"] < 100_000
+    assert card["stopped_early"] and 0 < card["steps"] < 100_000
     assert load_painter(Path(cfg.out_dir, "tiny.pt"))[1]["step"] == card["steps"]
     state = torch.load(Path(cfg.log_dir, "tiny", "state.pt"), weights_only=True)
     assert state["step"] == card["steps"]  # --resume continues from there

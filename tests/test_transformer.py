@@ -131,14 +131,17 @@ def test_a_grown_family_paints_its_painters_as_before_and_teaches_only_the_new_r
     assert all(not p.grad[:2].any() for p in rows) and any(p.grad[2].any() for p in rows)
 
 
-def test_a_twice_as_wide_pixel_shuffle_student_takes_the_teachers_inner_layers():
+@pytest.mark.parametrize("tail", [0, 1])
+def test_a_twice_as_wide_pixel_shuffle_student_takes_the_teachers_inner_layers(tail):
     teacher = family(2)
-    student = TransformerNet(2, Architecture(width=64, outer_kernel=5, pixel_shuffle=True)).eval()
+    student = TransformerNet(2, Architecture(width=64, outer_kernel=5, pixel_shuffle=True, tail_convolutions=tail))
+    student.eval()
+    assert len(student.decoder) == 3 + tail
     taken = set(student.graft(teacher))
     assert {k.split(".")[0] + "." + k.split(".")[1] for k in taken if not k.startswith("residuals")} == {
         "encoder.1", "encoder.2", "decoder.0"}
     assert all(k in taken for k in student.state_dict() if k.startswith("residuals"))
-    assert not any(k.startswith("encoder.1.1") or k.startswith("decoder.1") for k in taken)  # other shapes
+    assert not any(k.startswith(("encoder.1.1", "decoder.1", "decoder.2")) for k in taken)  # other shapes
     # Fed the teacher's features after its first two layers, the grafted student gives the teacher's features
     # before its last two: only the outer layers are left to learn.
     x, mix = torch.rand(2, 3, 32, 48), torch.tensor([[1.0, 0.0], [0.3, 0.7]])

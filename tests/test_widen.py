@@ -37,15 +37,17 @@ def random_family(architecture: Architecture) -> TransformerNet:
 @pytest.mark.skipif(not (CHECKPOINTS / "four_painters_fast.pt").is_file(), reason="the fast family is not shipped")
 def test_the_widened_fast_family_paints_the_same_pictures():
     net, _ = load_painter(CHECKPOINTS / "four_painters_fast.pt")
-    wide = widened(net.eval(), 48, torch.Generator().manual_seed(1)).eval()
-    assert wide.architecture.width == 48 and wide.norm_channels[0] == 48
+    width = net.architecture.width * 3 // 2
+    wide = widened(net.eval(), width, torch.Generator().manual_seed(1)).eval()
+    assert wide.architecture.width == width and wide.norm_channels[0] == width
     assert sum(p.numel() for p in wide.parameters()) > 2 * sum(p.numel() for p in net.parameters())
     with torch.no_grad():
         assert (wide(photos(), MIXES) - net(photos(), MIXES)).abs().max() < 1e-4
 
 
-@pytest.mark.parametrize("architecture", [Architecture(), Architecture(8, 2, 3, separable=True, pixel_shuffle=True)],
-                         ids=["johnson", "separable_shuffle"])
+@pytest.mark.parametrize("architecture", [Architecture(), Architecture(8, 2, 3, separable=True, pixel_shuffle=True),
+                                          Architecture(8, 1, 3, pixel_shuffle=True, tail_convolutions=1)],
+                         ids=["johnson", "separable_shuffle", "shuffle_with_a_tail"])
 def test_every_layout_widens_to_the_same_pictures(architecture):
     net = random_family(architecture)
     wide = widened(net, architecture.width + 6, torch.Generator().manual_seed(2)).eval()

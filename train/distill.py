@@ -79,6 +79,7 @@ class DistillConfig:
     outer_kernel: int = option(3, "student: kernel of its first and last convolutions")
     separable: bool = option(False, "student: depthwise-separable residual blocks")
     pixel_shuffle: bool = option(True, "student: pixel (un)shuffle instead of full-resolution outer layers")
+    tail_convolutions: int = option(0, "student: 3×3 convolutions at half resolution before its last one")
     init: str = option("", "start the student from this painter file (a student of the same teacher, e.g. the "
                          "shipped fast family, to teach it longer; or of the family the teacher grew from: the "
                          "painters added since are added and only they are taught); its shape replaces --width "
@@ -115,11 +116,13 @@ class DistillConfig:
         parse_duration(self.time_limit)
         for flag, value, low in (("steps", self.steps, 1), ("batch-size", self.batch_size, 1),
                                  ("image-size", self.image_size, 32), ("crops-per-photo", self.crops_per_photo, 1),
-                                 ("width", self.width, 4)):
+                                 ("width", self.width, 4), ("tail-convolutions", self.tail_convolutions, 0)):
             if value < low:
                 raise DistillError(f"--{flag} must be at least {low}, not {value}")
         if self.image_size % 4:
             raise DistillError(f"--image-size must be a multiple of 4, not {self.image_size}")
+        if self.tail_convolutions and not self.pixel_shuffle:
+            raise DistillError("--tail-convolutions come before a pixel shuffle: not with --no-pixel-shuffle")
         if self.widen and not self.init:
             raise DistillError("--widen widens the student of --init; give --init, or --width for a new student")
         if self.graft and self.init:
@@ -129,7 +132,8 @@ class DistillConfig:
 
     @property
     def architecture(self) -> Architecture:
-        return Architecture(self.width, self.residual_blocks, self.outer_kernel, self.separable, self.pixel_shuffle)
+        return Architecture(self.width, self.residual_blocks, self.outer_kernel, self.separable, self.pixel_shuffle,
+                            self.tail_convolutions)
 
     @property
     def student_name(self) -> str:
@@ -357,7 +361,7 @@ def distill(cfg: DistillConfig, stop: threading.Event | None = None) -> dict[str
     save_state()
     student.eval()
     run = {"steps": step, "wall_time_s": round(elapsed, 1), "teacher_painting_s": cache.get("seconds"),
-           "stopped_by_time_limit": stopped_early,
+           "stopped_early": stopped_early,  # by --time-limit, or by the studio's Stop
            "device": describe_device(device), "torch": str(torch.__version__), "teacher": cfg.teacher,
            "config": dataclasses.asdict(cfg), "architecture": student.architecture.to_dict(), "curve": curve}
     painters = [p | {"metrics": {}, "distilled_from": payload["name"]} for p in payload["painters"]]

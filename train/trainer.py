@@ -407,7 +407,7 @@ def finish(run: Session, outcome: Outcome) -> dict[str, Any]:
         "steps": step,
         "samples_seen": step * cfg.batch_size,
         "wall_time_s": round(outcome.wall_time, 1),
-        "stopped_by_time_limit": outcome.stopped_early,
+        "stopped_early": outcome.stopped_early,  # by --time-limit, or by a stop request (the studio's Stop)
         "first_step_s": outcome.first_step_s,
         "images_per_s": statistics.median(speeds) if speeds else None,
         "device": run.procs.describe(describe_device(run.device)),
