@@ -160,6 +160,10 @@ class Architecture:
     #: one through a single linear convolution: where fine brush strokes are lost.
     tail_convolutions: int = 0
 
+    def __post_init__(self) -> None:
+        if self.tail_convolutions and not self.pixel_shuffle:  # else the network would hold none but say it did
+            raise ValueError("tail convolutions come before a pixel shuffle: not in a network without one")
+
     @classmethod
     def from_dict(cls, values: dict | None) -> Architecture:
         """As saved in a painter file; files from before architectures were saved hold the default one."""

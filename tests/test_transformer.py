@@ -131,6 +131,11 @@ def test_a_grown_family_paints_its_painters_as_before_and_teaches_only_the_new_r
     assert all(not p.grad[:2].any() for p in rows) and any(p.grad[2].any() for p in rows)
 
 
+def test_tail_convolutions_are_refused_without_a_pixel_shuffle():
+    with pytest.raises(ValueError, match="before a pixel shuffle"):
+        Architecture(tail_convolutions=1)
+
+
 @pytest.mark.parametrize("tail", [0, 1])
 def test_a_twice_as_wide_pixel_shuffle_student_takes_the_teachers_inner_layers(tail):
     teacher = family(2)

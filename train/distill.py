@@ -121,8 +121,10 @@ class DistillConfig:
                 raise DistillError(f"--{flag} must be at least {low}, not {value}")
         if self.image_size % 4:
             raise DistillError(f"--image-size must be a multiple of 4, not {self.image_size}")
-        if self.tail_convolutions and not self.pixel_shuffle:
-            raise DistillError("--tail-convolutions come before a pixel shuffle: not with --no-pixel-shuffle")
+        try:
+            _ = self.architecture
+        except ValueError as exc:  # a shape no network has (--tail-convolutions with --no-pixel-shuffle)
+            raise DistillError(f"the student's shape: {exc}") from None
         if self.widen and not self.init:
             raise DistillError("--widen widens the student of --init; give --init, or --width for a new student")
         if self.graft and self.init:
@@ -132,8 +134,7 @@ class DistillConfig:
 
     @property
     def architecture(self) -> Architecture:
-        return Architecture(self.width, self.residual_blocks, self.outer_kernel, self.separable, self.pixel_shuffle,
-                            self.tail_convolutions)
+        return Architecture(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Architecture)})
 
     @property
     def student_name(self) -> str:
