@@ -92,10 +92,15 @@ class Cancels:
             self._events[session] = threading.Event()
             return self._events[session]
 
-    def finish(self, session: str) -> None:
-        """The session's job has ended: Cancel has nothing to stop."""
+    def finish(self, session: str, switch: threading.Event, worker: threading.Thread) -> None:
+        """The handler of ``session``'s job is ending, done or because its page went away (Gradio closes the
+        handler's generator): ``switch`` is set, so a job still running stops as Cancel would stop it, and its
+        ``worker`` is waited for, so the next job starts on a free machine; then Cancel has nothing to stop."""
+        switch.set()
+        worker.join()
         with self._lock:
-            self._events.pop(session, None)
+            if self._events.get(session) is switch:
+                del self._events[session]
 
     def cancel(self, session: str) -> bool:
         """Set the switch of ``session``'s job; whether there was one to set."""

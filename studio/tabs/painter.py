@@ -145,10 +145,8 @@ def build(studio: Studio) -> gr.events.Dependency:
                     built.append(taught["name"])
                     done += (f" Previews and the live view paint it with **{taught['name']}** ({taught['steps']} "
                              "steps).")
-            finally:
-                stop.set()  # the page went away: the job ends too, keeping what it learnt, before the next one starts
-                worker.join()
-                studio.cancels.finish(request.session_hash)
+            finally:  # training, stopped, keeps what it has learnt
+                studio.cancels.finish(request.session_hash, stop, worker)
             if studio.build_for_cpu(built, f"prebuild_{card['name']}.log") is not None:
                 done += (" It is being built for this CPU in the background (a few minutes, once): until then it "
                          "paints uncompiled, at about half speed.")

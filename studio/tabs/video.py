@@ -105,9 +105,7 @@ def build(studio: Studio) -> None:
                     if latest is not None:
                         yield gr.skip(), gr.skip(), note + progress_line(*latest, time.perf_counter() - tick)
             finally:
-                cancelled.set()  # the page went away or the job was stopped: the render stops too
-                worker.join()
-                studio.cancels.finish(request.session_hash)
+                studio.cancels.finish(request.session_hash, cancelled, worker)
             stats = worker.outcome()
             summary = (f"<b>{html.escape(stylizer.name)}</b>: {stats.frames} frames in {stats.seconds:.1f} s "
                        f"({stats.fps:.2f} frames/s) on {stylizer.engine.description}"
