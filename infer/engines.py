@@ -188,7 +188,8 @@ class TorchNetwork(_TiledNetwork):
             channels_last = not cuda and precision == "bf16"
             layout = torch.channels_last if channels_last else torch.contiguous_format
             fast = copy.deepcopy(self.eager).to(memory_format=layout) if channels_last else self.eager
-            self.module = torch.compile(fast, mode="reduce-overhead" if cuda else None, dynamic=False)
+            self.module = (torch.compile(fast, mode="reduce-overhead", dynamic=False) if cuda else
+                           torch.compile(fast, dynamic=False, options=prebuilt.INDUCTOR_CPU_OPTIONS))
             # Every frame shape, batch and precision is a graph of one shared forward; past PyTorch's limit of
             # 8 it silently runs eager, which a process painting several sizes (a studio) reaches soon.
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)

@@ -8,8 +8,8 @@ process loads in a fraction of a second and runs at compiled speed on frames of 
 
 A package holds machine code for this CPU and this torch build, so it lives in a per-user cache
 (``$PAINTERS_CACHE``, default ``~/.cache/painters``), named by the painter file's content, the precision,
-the torch version and the CPU's instruction sets: a changed painter file, torch or machine finds no
-package, and ``python -m infer prebuild`` makes one.
+the way it is built (``RECIPE``), the torch version and the CPU's instruction sets: a changed painter file,
+recipe, torch or machine finds no package, and ``python -m infer prebuild`` makes one.
 """
 
 from __future__ import annotations
@@ -38,6 +38,15 @@ MAX_BATCH = 64
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 #: What ``python -m infer prebuild`` builds when no painter is named (and the studio builds at start).
 SHIPPED_FAMILIES = ("four_painters", "four_painters_fast")
+#: How Inductor compiles a painter for a CPU, ahead of time here and just in time in ``infer.engines``. A
+#: residual block's output is a sum of every earlier block's, and Inductor keeps such a sum unwritten while
+#: it reads at most 12 buffers, so each later block's kernels read them all again. Written out once it reads
+#: more than 2, and with the norms' statistics as plain sums (``CondInstanceNorm.channels_last_statistics``),
+#: compiled bf16 paints 1.3-1.5× the frames a second on 2 cores (scripts/bench_cpu_compile.py); fp32 is
+#: bound by its convolutions and gains nothing.
+INDUCTOR_CPU_OPTIONS = {"realize_acc_reads_threshold": 2}
+#: Part of a package's name: a new way of building (options, example, the network's code) builds anew.
+RECIPE = "r2"
 
 
 class PrebuildError(UserError):
@@ -68,7 +77,20 @@ def package_path(pt: Path, precision: str) -> Path:
     """Where the package of painter file ``pt`` in ``precision`` for this machine and torch is kept."""
     digest = file_sha256(pt)[:16]
     machine = "-".join([platform.machine(), *(f for f in ISA_FLAGS if f in cpu_flags())])
-    return cache_dir() / f"{Path(pt).stem}-{digest}-{precision}-torch{torch.__version__}-{machine}.pt2"
+    return cache_dir() / f"{Path(pt).stem}-{digest}-{precision}-{RECIPE}-torch{torch.__version__}-{machine}.pt2"
+
+
+def example_batch() -> int:
+    """The batch of the frames a painter is exported with, which Inductor takes as the batch it will run.
+
+    Not 1: PyTorch would fix the batch at 1 (it specialises sizes 0 and 1). And more frames than threads:
+    Inductor parallelises a kernel's outer loops until their sizes make work for every thread, so an example
+    of 2 frames on 2 threads made every norm split the frames of a batch and nothing more, and a single frame
+    (a photo, the live view) ran them on one core. It stops at exactly the threads or twice them; at one more
+    than the threads it splits the pixels too: 1.4× the frames a second for a single frame, as fast as the
+    engine compiled for its size (docs/PERFORMANCE.md).
+    """
+    return min(torch.get_num_threads() + 1, MAX_BATCH)
 
 
 def build(pt: Path, precision: str) -> Path:
@@ -85,8 +107,8 @@ def build(pt: Path, precision: str) -> Path:
     if precision == "bf16":
         frames = frames.to(memory_format=torch.channels_last)
     painters = len(payload["painters"])
-    # Batch 2 and a side of 64: an example of size 1 would fix the batch at 1 (PyTorch specialises 0 and 1).
-    example = (torch.zeros(2, 64, 64, 3, dtype=torch.uint8), torch.full((2, painters), 1 / painters))
+    batch_size = example_batch()
+    example = (torch.zeros(batch_size, 64, 64, 3, dtype=torch.uint8), torch.full((batch_size, painters), 1 / painters))
     batch = Dim("batch", min=1, max=MAX_BATCH)
     sides = [Dim(name, min=MIN_SIDE // SIZE_MULTIPLE, max=MAX_SIDE // SIZE_MULTIPLE) for name in ("rows", "columns")]
     if not cpp_compiler_found():
@@ -97,7 +119,8 @@ def build(pt: Path, precision: str) -> Path:
             program = torch.export.export(frames, example, dynamic_shapes={
                 "frames": {0: batch, 1: SIZE_MULTIPLE * sides[0], 2: SIZE_MULTIPLE * sides[1]}, "mix": {0: batch}})
         with atomic_path(path) as tmp:
-            torch._inductor.aoti_compile_and_package(program, package_path=str(tmp))
+            torch._inductor.aoti_compile_and_package(program, package_path=str(tmp),
+                                                     inductor_configs=INDUCTOR_CPU_OPTIONS)
     except Exception as exc:  # noqa: BLE001 - any exporter or compiler failure: the other engines still paint
         raise PrebuildError(f"could not prebuild {Path(pt).name} ({str(exc).strip().splitlines()[0][:200]}); "
                             f"paint with --engine torch or onnx") from None

@@ -78,9 +78,9 @@ class CondInstanceNorm(nn.Module, TakesMix):
         if stats is not None and not stats.record:
             mean, var = stats.values[self.index]
         elif x.dtype != torch.float32 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
-            # bf16 channels-last (the compiled CPU engine): the batch norm below would copy every map to NCHW
+            # bf16 channels-last (the compiled CPU engines): the batch norm below would copy every map to NCHW
             # and back, which cost a quarter of the compiled bf16 painter's time on a CPU.
-            var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False)
+            mean, var = self.channels_last_statistics(x)
         else:
             # What F.instance_norm does inside (an NCHW batch norm over a batch of one with B·C channels), with
             # a scale and shift per image: so a one-painter file gives exactly nn.InstanceNorm2d's output.
@@ -89,6 +89,19 @@ class CondInstanceNorm(nn.Module, TakesMix):
             return y.reshape(b, c, h, w)
         scale = (gamma * torch.rsqrt(var + self.eps)).to(x.dtype)[:, :, None, None]
         return (x - mean.to(x.dtype)[:, :, None, None]) * scale + beta.to(x.dtype)[:, :, None, None]
+
+    @staticmethod
+    def channels_last_statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and variance (B×C, float32) of a channels-last map, as two float sums rather than var_mean, whose
+        Welford loop Inductor writes with a division an element: with the residual sum written out
+        (``infer.prebuilt.INDUCTOR_CPU_OPTIONS``), 1.3× the fast family's frames/s at 720p on 2 CPU cores
+        (scripts/bench_cpu_compile.py). Their cancellation is harmless where, as in both shipped families
+        (|mean| ≤ 5 std on photos), no map's mean is far from zero; shifting by each map's first value to avoid
+        it cost 0.84× the speed. The precision check catches a painter where it is not.
+        """
+        xf = x.float()
+        mean = xf.mean(dim=(2, 3))
+        return mean, ((xf * xf).mean(dim=(2, 3)) - mean * mean).clamp_min(0)
 
 
 class Conditioned(nn.Sequential, TakesMix):

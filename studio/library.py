@@ -19,8 +19,9 @@ from nets.images import open_rgb
 
 #: The side of a gallery card's two halves (the painting and the example).
 CARD_SIDE = 256
-#: The pixels a stream of frames is taken to paint: the live view runs until stopped, so the engine that
-#: compiles for its frame size (where the machine can compile) is chosen, as for a long clip.
+#: The pixels a stream of frames is taken to paint: the live view runs until stopped, so it is painted as a
+#: long clip is: by the prebuilt painter where one is built (a picture at once), else by the engine that
+#: compiles for its frame size where the machine can compile.
 STREAM_WORKLOAD = float("inf")
 
 

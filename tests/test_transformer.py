@@ -1,9 +1,12 @@
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from nets.painter import load_painter
 from nets.transformer import MIN_SIDE, Architecture, CondInstanceNorm, FrameTransformer, TransformerNet
+from tests.conftest import shared
 
 
 @pytest.mark.parametrize("size", [(8, 8), (37, 53), (64, 65), (33, 100)])
@@ -51,6 +54,25 @@ def test_one_painter_norm_is_exactly_instance_norm(channels_last):
         x = x.contiguous(memory_format=torch.channels_last)
     mix = torch.tensor([[0.0, 1.0, 0.0]] * 2)
     assert torch.equal(norm(x, mix), reference(x))
+
+
+@pytest.mark.parametrize("offset_in_stds", [0.0, 5.0])
+def test_bf16_channels_last_norm_matches_fp32_instance_norm_on_a_photo(offset_in_stds):
+    """The compiled CPU engines' norm (bf16, channels-last, statistics as two float sums) normalises a real
+    photo's maps as nn.InstanceNorm2d does in fp32, to bf16's rounding, also with every map's mean 5 std away
+    from zero, which is as far as either shipped family's maps go on photos."""
+    photo = torch.from_numpy(np.asarray(Image.open(shared("data", "photos", "val", "bsds300_img_014.jpg"))
+                                        .convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)[None]
+    maps = photo + offset_in_stds * photo.std(dim=(2, 3), keepdim=True)
+    reference = nn.InstanceNorm2d(3)(maps)
+    norm = CondInstanceNorm(3, painters=1)
+    got = norm(maps.bfloat16().contiguous(memory_format=torch.channels_last), torch.ones(1, 1))
+    # bf16 keeps 8 significant bits of each value (steps of 0.016 near 2 std): measured 0.027 and 0.047, most of
+    # it from rounding the input, which moves further from zero with the offset.
+    assert (got.float() - reference).abs().max() < 0.03 + 0.01 * offset_in_stds
+    mean, var = CondInstanceNorm.channels_last_statistics(maps.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(var, maps.var(dim=(2, 3), unbiased=False), rtol=1e-4, atol=0)
+    torch.testing.assert_close(mean, maps.mean(dim=(2, 3)))
 
 
 def test_a_painter_1_file_loads_as_a_family_of_one_with_the_same_output(tmp_path):
