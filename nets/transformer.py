@@ -276,6 +276,15 @@ class TransformerNet(nn.Module):
         self.load_state_dict({k: theirs[k] for k in taken}, strict=False)
         return taken
 
+    def parts(self) -> tuple[Conditioned, Conditioned, Conditioned]:
+        """The layers before the residual blocks' resolution, those at it (the stride-2 convolution into the
+        blocks, the blocks, the first layer out of them) and those after: ``forward`` runs the three in turn.
+
+        Why: the middle part is what ``graft`` finds the same in Johnson's network and in a pixel-shuffle student
+        twice as wide, and what a grafted student's first lesson teaches around (``train.distill``).
+        """
+        return self.encoder[:-1], Conditioned(self.encoder[-1], self.residuals, self.decoder[0]), self.decoder[1:]
+
     def train_only_rows(self, rows: list[int]) -> None:
         """Freeze everything but the (γ, β) rows of ``rows``, so the other painters stay bit-identical.
 

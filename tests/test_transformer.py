@@ -173,10 +173,14 @@ def test_a_twice_as_wide_pixel_shuffle_student_takes_the_teachers_inner_layers(t
     # before its last two: only the outer layers are left to learn.
     x, mix = torch.rand(2, 3, 32, 48), torch.tensor([[1.0, 0.0], [0.3, 0.7]])
     with torch.no_grad():
-        features = teacher.encoder[1](teacher.encoder[0](x, mix), mix)
-        want = teacher.decoder[0](teacher.residuals(teacher.encoder[2](features, mix), mix), mix)
-        got = student.decoder[0](student.residuals(student.encoder[2](features, mix), mix), mix)
+        features = teacher.parts()[0](x, mix)
+        want = teacher.parts()[1](features, mix)
+        got = student.parts()[1](features, mix)
+        first, inner, last = student.parts()  # the three in turn are the whole network
+        whole = torch.sigmoid(last(inner(first(x, mix), mix), mix))
+        assert torch.equal(whole, student(x, mix))
     assert torch.equal(got, want)
+    assert [type(m).__name__ for m in student.parts()[1]] == ["ConvLayer", "Conditioned", "UpsampleConv"]
     assert student.graft(TransformerNet(2, Architecture(width=16, pixel_shuffle=True))) == []
     with pytest.raises(ValueError, match="3 painters"):
         student.graft(family(3))

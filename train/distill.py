@@ -210,9 +210,9 @@ def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: 
         student = TransformerNet(teacher.painters, cfg.architecture)
         if cfg.graft:
             grafted = set(student.graft(teacher))
-            inner = [k for k in student.state_dict() if k.split(".")[0] == "residuals"
-                     or k.startswith((f"encoder.{len(student.encoder) - 1}.", "decoder.0."))]
-            if teacher.architecture.pixel_shuffle or not set(inner) <= grafted:
+            inner = {id(p) for p in student.parts()[1].parameters()}
+            if teacher.architecture.pixel_shuffle or any(id(p) in inner and name not in grafted
+                                                         for name, p in student.named_parameters()):
                 raise DistillError(f"--graft: no layer of the teacher fits a student of {cfg.architecture}: it takes "
                                    f"a pixel-shuffle student twice as wide as Johnson's teacher, with at most its "
                                    f"residual blocks")
@@ -273,11 +273,12 @@ def graft_terms(student: TransformerNet, teacher: TransformerNet, x: torch.Tenso
     layers, unless the student has fewer blocks).
     The two terms train disjoint layers, so Adam needs no weights between them.
     """
+    first, inner, last = student.parts()
     with torch.no_grad():
-        given = teacher.encoder[:-1](x, mix)
-        painted_from = student.decoder[0](student.residuals(student.encoder[-1](given, mix), mix), mix)
-    features = student.encoder[:-1](x, mix)
-    picture = torch.sigmoid(student.decoder[1:](painted_from, mix))
+        given = teacher.parts()[0](x, mix)
+        painted_from = inner(given, mix)
+    features = first(x, mix)
+    picture = torch.sigmoid(last(painted_from, mix))
     return {"features": F.mse_loss(features.float(), given.float()), "pixel": (picture.float() - want).abs().mean()}
 
 
