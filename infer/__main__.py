@@ -4,12 +4,14 @@ them for this CPU, run the reference optimisation method, and compare the two.""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,7 +46,7 @@ from infer.video import (
     stylize_video,
 )
 from nets.errors import UserError
-from nets.files import atomic_path, stop_requests_interrupt
+from nets.files import atomic_path, stop_requests_interrupt, write_json
 from nets.images import (
     IMAGE_SUFFIXES,
     ImageReadError,
@@ -100,8 +102,16 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     _painters_dir(parser)
 
 
+def existing_folder(text: str) -> Path:
+    """An option's folder that must exist (argparse reports the message in one line, exit 2)."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {text}" if not path.exists() else f"not a folder: {text}")
+    return path
+
+
 def _painters_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--painters-dir", type=Path, default=None,
+    parser.add_argument("--painters-dir", type=existing_folder, default=None,
                         help=f"a folder of painters to find by name before checkpoints/ (so does "
                              f"${SEARCH_PATH_VARIABLE}, folders separated by '{os.pathsep}')")
 
@@ -260,9 +270,36 @@ def run_image(args: argparse.Namespace) -> str:
     return f"wrote {args.output} ({stylizer.name}, {stylizer.engine.description})"
 
 
+#: Beside a folder's paintings: the settings they were painted with, so a run goes on only with the same ones.
+FOLDER_SETTINGS = ".painters-settings.json"
+
+
+def folder_settings(args: argparse.Namespace, stylizer: Stylizer) -> dict[str, Any]:
+    """What decides how a folder's paintings look (not how fast they are made)."""
+    return {"painter": stylizer.name, "fast": args.fast, "strength": args.strength,
+            "preserve_colors": args.preserve_colors, "stroke_size": args.stroke_size, "max_size": args.max_size}
+
+
+def check_folder_settings(dst: Path, outputs: list[Path], settings: dict[str, Any], overwrite: bool) -> None:
+    """Refuse to go on with paintings made with other settings (or unknown ones): a folder must not end up
+    holding two painters' work at two sizes."""
+    record = dst / FOLDER_SETTINGS
+    if overwrite or not any(out.exists() for out in outputs):
+        return
+    try:
+        before = json.loads(record.read_text())
+    except (OSError, ValueError):
+        raise UsageError(f"{dst} already holds paintings of settings not recorded there: paint into another folder, "
+                         "or add --overwrite to paint every photo again") from None
+    changed = [key.replace("_", "-") for key in settings if before.get(key) != settings[key]]
+    if changed:
+        raise UsageError(f"{dst} holds paintings made with another {', '.join(changed)}: paint into another folder, "
+                         "or add --overwrite to paint every photo again")
+
+
 def run_image_folder(args: argparse.Namespace) -> str:
-    """Every photo of a folder into a folder of paintings of the same names; ones already painted are kept
-    (so a stopped run goes on where it stopped) unless --overwrite."""
+    """Every photo of a folder into a folder of paintings of the same names; ones already painted with the same
+    settings are kept (so a stopped run goes on where it stopped) unless --overwrite."""
     src, dst = args.input, args.output
     if dst.suffix.lower() in Image.registered_extensions():
         raise UsageError(f"{src} is a folder of photos: give -o a folder for the paintings, not {dst.name}")
@@ -276,11 +313,15 @@ def run_image_folder(args: argparse.Namespace) -> str:
     if not photos:
         raise UsageError(f"no photos in {src} ({', '.join(sorted(IMAGE_SUFFIXES))})")
     stylizer = _stylizer(args, photo_pixels(photos, args.max_size))
+    outputs = [dst / (photo.name if photo.suffix.lower() in writable_image_suffixes()
+                      else photo.with_suffix(".png").name)  # a photo format Pillow cannot write becomes PNG
+               for photo in photos]
+    settings = folder_settings(args, stylizer)
+    check_folder_settings(dst, outputs, settings, args.overwrite)
     dst.mkdir(exist_ok=True)
+    write_json(dst / FOLDER_SETTINGS, settings)
     done, kept, failed = 0, 0, []
-    for photo in progress_bar(photos, desc=stylizer.name, unit="photo"):
-        out = dst / (photo.name if photo.suffix.lower() in writable_image_suffixes()
-                     else photo.with_suffix(".png").name)  # a photo format Pillow cannot write becomes PNG
+    for photo, out in zip(progress_bar(photos, desc=stylizer.name, unit="photo"), outputs, strict=True):
         if out.exists() and not args.overwrite:
             kept += 1
             continue
@@ -447,7 +488,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; no output written", file=sys.stderr)
+        if args.command == "image" and args.input.is_dir():
+            print(f"{PROG}: interrupted; the photos painted so far are kept in {args.output}/ (the same command goes "
+                  "on from there)", file=sys.stderr)
+        else:
+            print(f"{PROG}: interrupted; no output written", file=sys.stderr)
         return 130
     print(message)
     tip = prebuild_tip()

@@ -5,11 +5,14 @@ from the previous stylised frame warped into place, where the flow comes from th
 measure cannot be gamed by the output) and occluded pixels are left out. A clip made with known motion
 passes its exact flow and masks instead, so a stabiliser that uses DIS flow is not judged by DIS alone.
 ``sharpness`` (variance of the Laplacian) tells steadiness bought by blurring from the real thing.
+``repaint`` measures the painter alone: how much its painting changes when its input moves a little,
+which no stabiliser can fully hide (the cause of flicker, where the warping error is the symptom).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -49,3 +52,32 @@ def exact_motion(flow: np.ndarray, mask: np.ndarray) -> PairMotion:
 def sharpness(frames: Sequence[np.ndarray]) -> float:
     """Mean variance of the Laplacian of the frames' gray levels: falls when strokes are blurred."""
     return float(np.mean([cv2.Laplacian(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var() for f in frames]))
+
+
+def moved(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """``image``'s content moved by (dx, dy) px: Lanczos, so a whole-pixel move is an exact copy away from the
+    edges (the rows and columns moved in are reflected)."""
+    h, w = image.shape[:2]
+    return cv2.warpAffine(image, np.float64([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_LANCZOS4,
+                          borderMode=cv2.BORDER_REFLECT_101)
+
+
+def repaint(paint: Callable[[np.ndarray], np.ndarray], image: np.ndarray, dx: float, dy: float,
+            margin: int = 16) -> float:
+    """Mean level difference between the painting of ``image`` and that of ``image`` moved by (dx, dy), moved
+    back; the ``margin`` (and the move) trimmed at the edges, where the two inputs truly differ.
+
+    A painter that moves its strokes with the image gives 0 for whole-pixel moves (what a camera's pan is).
+    ``paint``: H×W×3 uint8 -> H×W×3 uint8.
+    """
+    plain = paint(image)
+    back = moved(paint(moved(image, dx, dy)), -dx, -dy)
+    m = margin + math.ceil(max(abs(dx), abs(dy)))
+    inner = (slice(m, -m), slice(m, -m))
+    return float(np.abs(plain[inner].astype(np.float32) - back[inner].astype(np.float32)).mean())
+
+
+def change(before: np.ndarray, after: np.ndarray, margin: int = 16) -> float:
+    """Mean level difference of two equally sized frames without a ``margin`` px band at the edges."""
+    inner = (slice(margin, -margin or None), slice(margin, -margin or None))
+    return float(np.abs(before[inner].astype(np.float32) - after[inner].astype(np.float32)).mean())

@@ -114,12 +114,34 @@ class Conditioned(nn.Sequential, TakesMix):
         return x
 
 
+class BlurPad(nn.Module):
+    """A fixed [1, 2, 1] ⊗ [1, 2, 1] / 16 low-pass on every channel, then reflection padding by ``pad``.
+
+    Why: before a stride-2 convolution it removes what the stride would fold back (aliasing), so that a
+    1-px move of the input does not change which pattern each output cell sees (Zhang 2019, "Making
+    convolutional networks shift-invariant again"). It takes the padding's place in a ``ConvLayer`` and its
+    filter is a buffer, not a parameter: a trained family's file loads as it is, with the same tensor names.
+    """
+
+    def __init__(self, pad: int) -> None:
+        super().__init__()
+        self.pad = pad
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (taps[:, None] * taps[None, :] / 16)[None, None], persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        x = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), self.kernel.to(x.dtype).expand(c, 1, 3, 3), groups=c)
+        return F.pad(x, (self.pad,) * 4, mode="reflect")
+
+
 class ConvLayer(Conditioned):
-    """Reflection pad + convolution + (optional) instance norm and ReLU."""
+    """Reflection pad + convolution + (optional) instance norm and ReLU; ``blur``: a low-pass first (``BlurPad``)."""
 
     def __init__(self, cin: int, cout: int, kernel: int, painters: int, stride: int = 1, norm_act: bool = True,
-                 separable: bool = False) -> None:
-        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), *_convolution(cin, cout, kernel, stride, separable)]
+                 separable: bool = False, blur: bool = False) -> None:
+        layers: list[nn.Module] = [BlurPad(kernel // 2) if blur else nn.ReflectionPad2d(kernel // 2),
+                                   *_convolution(cin, cout, kernel, stride, separable)]
         if norm_act:
             layers += [CondInstanceNorm(cout, painters), nn.ReLU(inplace=True)]
         super().__init__(*layers)
@@ -150,10 +172,18 @@ class ResidualBlock(nn.Module, TakesMix):
 
 
 class UpsampleConv(Conditioned):
-    """Nearest ×2 upsampling, then a convolution: no checkerboard pattern."""
+    """×2 upsampling, then a convolution: no checkerboard pattern.
 
-    def __init__(self, cin: int, cout: int, painters: int) -> None:
-        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvLayer(cin, cout, 3, painters))
+    ``smooth``: bilinear rather than nearest. Bilinear ×2 is exactly nearest ×2 followed by a [1, 2, 1] / 4
+    low-pass: nearest copies each cell into a 2×2 block, so a painting made of such blocks is redrawn
+    whenever the input moves by less than a block (the 4-px stroke grid); the low-pass removes the block
+    edges, the convolutions after it paint detail that moves with the image.
+    """
+
+    def __init__(self, cin: int, cout: int, painters: int, smooth: bool = False) -> None:
+        upsample = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False) if smooth \
+            else nn.Upsample(scale_factor=2, mode="nearest")
+        super().__init__(upsample, ConvLayer(cin, cout, 3, painters))
 
 
 @dataclass(frozen=True)
@@ -172,6 +202,11 @@ class Architecture:
     #: full network paints through two layers after its residual blocks' first upsampling, the pixel-shuffle
     #: one through a single linear convolution: where fine brush strokes are lost.
     tail_convolutions: int = 0
+    #: Anti-aliased resampling (steady by construction): bilinear rather than nearest upsampling
+    #: (``UpsampleConv``), and a low-pass before each stride-2 convolution (``BlurPad``). Neither adds a weight,
+    #: so a trained family's file loads into the anti-aliased network as it is (a graft), to be fine-tuned.
+    smooth_upsampling: bool = False
+    blur_downsampling: bool = False
 
     def __post_init__(self) -> None:
         if self.tail_convolutions and not self.pixel_shuffle:  # else the network would hold none but say it did
@@ -197,17 +232,19 @@ class TransformerNet(nn.Module):
         super().__init__()
         self.painters, self.architecture = painters, architecture
         w, k, blocks = architecture.width, architecture.outer_kernel, architecture.residual_blocks
+        blur, smooth = architecture.blur_downsampling, architecture.smooth_upsampling
         if architecture.pixel_shuffle:  # 1/2 resolution at once: the first stride-2 stage is the unshuffle
-            encoder = [nn.PixelUnshuffle(2), ConvLayer(12, w, k, painters), ConvLayer(w, 2 * w, 3, painters, 2)]
+            encoder = [nn.PixelUnshuffle(2), ConvLayer(12, w, k, painters),
+                       ConvLayer(w, 2 * w, 3, painters, 2, blur=blur)]
             inner = 2 * w
-            decoder = [UpsampleConv(inner, w, painters),
+            decoder = [UpsampleConv(inner, w, painters, smooth),
                        *[ConvLayer(w, w, 3, painters) for _ in range(architecture.tail_convolutions)],
                        ConvLayer(w, 12, k, painters, norm_act=False), nn.PixelShuffle(2)]
         else:
-            encoder = [ConvLayer(3, w, k, painters), ConvLayer(w, 2 * w, 3, painters, 2),
-                       ConvLayer(2 * w, 4 * w, 3, painters, 2)]
+            encoder = [ConvLayer(3, w, k, painters), ConvLayer(w, 2 * w, 3, painters, 2, blur=blur),
+                       ConvLayer(2 * w, 4 * w, 3, painters, 2, blur=blur)]
             inner = 4 * w
-            decoder = [UpsampleConv(inner, 2 * w, painters), UpsampleConv(2 * w, w, painters),
+            decoder = [UpsampleConv(inner, 2 * w, painters, smooth), UpsampleConv(2 * w, w, painters, smooth),
                        ConvLayer(w, 3, k, painters, norm_act=False)]
         self.encoder = Conditioned(*encoder)
         self.residuals = Conditioned(*[ResidualBlock(inner, painters, architecture.separable) for _ in range(blocks)])

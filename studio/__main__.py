@@ -32,14 +32,19 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cfg.out / "cache" / "inductor"))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from infer.painters import search_first
+    from studio import housekeeping
     from studio.app import build_app
 
     search_first(cfg.painters)  # the families made here are found by name, before checkpoints/
     app = build_app(cfg)
+    housekeeping.in_background(cfg.out, cfg.keep_uploads_hours * 3600)
     stop_requests_interrupt()  # so that a stop request ends the server cleanly, with its background build
+    if warning := cfg.exposure_warning():
+        print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
     print(f"{PROG}: serving on http://{cfg.host}:{cfg.port} (Ctrl-C stops)", flush=True)
     app.launch(server_name=cfg.host, server_port=cfg.port, share=False, allowed_paths=[str(cfg.out)],
-               show_error=True, quiet=True)
+               show_error=True, quiet=True, max_file_size=cfg.max_upload_mb * 1024 * 1024,
+               auth=("painter", cfg.password) if cfg.password else None)
     return 0
 
 

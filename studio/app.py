@@ -21,6 +21,8 @@ def build_app(cfg: StudioConfig) -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nTurn photos and clips into paintings. Jobs run one at a time on "
                     f"{describe_device(pick_device(cfg.device))}; results are kept in `{cfg.out}`.")
+        if warning := cfg.exposure_warning():
+            gr.Markdown(f"⚠ {warning}.", elem_id="exposure-warning")
         if build is not None:
             show_build(build)
         with gr.Tabs():

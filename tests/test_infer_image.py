@@ -110,12 +110,29 @@ def test_a_folder_of_photos_is_painted_in_one_command_and_a_rerun_goes_on(tiny_p
     assert first.returncode == 2  # one photo could not be read: said in one line, the others are painted
     assert first.stderr.strip().splitlines()[-1].endswith("painted 3 of 4 photos into " f"{out}/ (tiny, torch cpu "
                                                           "fp32); could not read broken.jpg")
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))  # the settings record is hidden
     assert names == sorted(p.name for p in photos.iterdir() if p.suffix != ".txt" and p.name != "broken.jpg")
     (out / names[0]).unlink()  # as if the run had stopped before this one
     again = run_cli(*args)
     assert "painted 1 of 4 photos" in again.stderr and "kept 2 painted before" in again.stderr
-    assert sorted(p.name for p in out.iterdir()) == names
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == names
+
+    other = run_cli(*[a if a != "64" else "48" for a in args])  # another size: not mixed into the same folder
+    assert_one_line_error(other, "holds paintings made with another max-size", tmp_path)
+    with Image.open(out / names[0]) as img:
+        assert max(img.size) == 64
+    again = run_cli(*[a if a != "64" else "48" for a in args], "--overwrite")
+    assert "painted 3 of 4 photos" in again.stderr
+    with Image.open(out / names[0]) as img:
+        assert max(img.size) == 48
+    (out / ".painters-settings.json").unlink()  # paintings of unknown settings are not taken for ours
+    assert_one_line_error(run_cli(*args), "settings not recorded there", tmp_path)
+
+
+def test_a_painters_folder_that_does_not_exist_is_one_line(tmp_path):
+    result = run_cli("infer", "image", str(tmp_path / "x.jpg"), "-o", str(tmp_path / "y.png"), "-m", "vangogh",
+                     "--painters-dir", str(tmp_path / "nowhere"))
+    assert_one_line_error(result, "--painters-dir: no such folder", tmp_path)
 
 
 def test_max_size_only_scales_down(tiny_painter, tmp_path, val_dir):

@@ -39,6 +39,8 @@ from tests.clips import decoded_frames, make_clip
 from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
 
 MUNCH = "munch_the_scream"
+#: The test server's upload limit: above every photo and clip the tests upload.
+UPLOAD_LIMIT_MB = 4
 #: Each browser test starts the server (once), a window, and a job: all over ~10 s.
 browser_test = pytest.mark.slow
 
@@ -48,7 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, photo_dir: Path, weights_di
     out = tmp_path_factory.mktemp("studio") / "studio_output"
     # No background prebuild here (tests/test_prebuilt.py has it): its compiler would share the 2 cores.
     with studio_server(out, "--device", "cpu", "--photos", str(photo_dir), "--vgg-weights", str(weights_dir),
-                       "--no-prebuild") as s:
+                       "--no-prebuild", "--max-upload-mb", str(UPLOAD_LIMIT_MB)) as s:
         yield s
 
 
@@ -262,3 +264,74 @@ def test_a_bad_clip_is_one_message(tmp_path, name, content, expected):
 def test_a_bad_setting_is_one_line_and_exit_2(tmp_path):
     result = run_cli("studio", "--port", "70000", "--output", str(tmp_path / "out"))
     assert_one_line_error(result, "--port is from 1 to 65535", tmp_path)
+
+
+@browser_test
+def test_an_upload_over_the_limit_is_refused(server, tmp_path):
+    import urllib.error
+    import urllib.request
+
+    body = b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.jpg\"\r\n\r\n"
+    body += b"\0" * (UPLOAD_LIMIT_MB + 1) * 2**20 + b"\r\n--x--\r\n"
+    request = urllib.request.Request(server.url + "gradio_api/upload", data=body, method="POST",
+                                     headers={"Content-Type": "multipart/form-data; boundary=x"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    assert refused.value.code == 413
+    small = body.replace(b"\0" * (UPLOAD_LIMIT_MB + 1) * 2**20, b"\0" * 1024)
+    request = urllib.request.Request(server.url + "gradio_api/upload", data=small, method="POST",
+                                     headers={"Content-Type": "multipart/form-data; boundary=x"})
+    with urllib.request.urlopen(request, timeout=60) as answer:  # the server still serves
+        assert answer.status == 200
+
+
+def test_the_photo_tabs_command_is_quoted_and_paints_the_same_run(tmp_path):
+    """A file name with quotes, spaces and a semicolon is one word when pasted; the page's scaling and a painter
+    made in the studio go along (--max-size, --painters-dir)."""
+    import shlex
+    import subprocess
+
+    from studio.tabs.photo import command_line
+
+    name = "x'; touch INJECTED; echo 'y it's a café.png"
+    command = command_line(name, "four_painters", {MUNCH: 1.0}, 0.5, True, 2.0, Path("out put.png"), 4096,
+                           tmp_path / "my painters")
+    words = shlex.split(command)
+    assert words[:5] == ["python", "-m", "infer", "image", name]
+    assert words[words.index("--max-size") + 1] == "4096"
+    assert words[words.index("--painters-dir") + 1] == str(tmp_path / "my painters")
+    assert words[words.index("-o") + 1] == "out put.png" and "--preserve-colors" in words
+    echoed = subprocess.run(["bash", "-c", "printf '%s\\n' " + command.removeprefix("python ")], cwd=tmp_path,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    assert echoed == words[1:] and not (tmp_path / "INJECTED").exists()
+
+
+def test_old_uploads_and_lesson_caches_are_swept_and_results_kept(tmp_path):
+    import os
+
+    from studio.housekeeping import sweep
+
+    day = 24 * 3600
+    old = [tmp_path / "uploads" / "abc" / "photo.jpg", tmp_path / "runs" / "mine_fast" / "teacher.pt"]
+    kept = [tmp_path / "uploads" / "def" / "today.jpg", tmp_path / "photos" / "painted.png",
+            tmp_path / "runs" / "mine_fast" / "state.pt", tmp_path / "painters" / "mine.pt"]
+    for path in old + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 100)
+    for path in old + kept[1:]:
+        os.utime(path, (time.time() - 2 * day, time.time() - 2 * day))
+    assert sweep(tmp_path, day) == (2, 200)
+    assert not any(p.exists() for p in old) and all(p.exists() for p in kept)
+
+
+def test_a_studio_others_can_reach_warns_unless_it_has_a_password(tmp_path, monkeypatch):
+    from studio.config import StudioConfig
+
+    monkeypatch.delenv("STUDIO_PASSWORD", raising=False)
+    assert StudioConfig().exposure_warning() == "" and StudioConfig(host="::1").exposure_warning() == ""
+    assert "no password" in StudioConfig(host="0.0.0.0").exposure_warning()
+    assert StudioConfig(host="0.0.0.0", password="s3cret").exposure_warning() == ""
+    monkeypatch.setenv("STUDIO_PASSWORD", "from-env")
+    assert StudioConfig(host="192.168.1.5").password == "from-env"
+    result = run_cli("studio", "--max-upload-mb", "0", "--output", str(tmp_path / "out"))
+    assert_one_line_error(result, "--max-upload-mb must be at least 1", tmp_path)

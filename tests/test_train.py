@@ -353,3 +353,30 @@ def test_ctrl_c_saves_the_state_and_exits_130(tmp_path, style_image, photo_dir, 
     assert "continue with the same command and --resume" in stderr
     assert torch.load(tmp_path / "runs" / "stopped" / "state.pt", weights_only=True)["step"] > 0
     assert not (tmp_path / "out" / "stopped.pt").exists()  # no painter from a run that did not finish
+
+
+def test_shift_and_noise_terms_fall_over_a_few_steps(tmp_path, style_image, photo_dir, weights_dir):
+    """The exact consistency terms: painting a photo moved by up to 3 px (whole and sub-pixel) as its painting
+    moved, and a noisy photo as the photo. Alone with the content term on a fresh network, both fall."""
+    cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, steps=24, log_every=4, style_weight=[0.0],
+                      shift_weight=20.0, noise_weight=20.0, lr=3e-3, antialias="both")
+    card = train(cfg)
+    curve = json.loads(Path(cfg.log_dir, "tiny", "curve.json").read_text())
+    for term in ("shift", "noise"):
+        assert curve[0][term] > 0 and curve[-1][term] < 0.7 * curve[0][term], (term, curve[0][term], curve[-1][term])
+    assert card["final_losses"]["shift"] > 0
+    model, payload = load_painter(Path(cfg.out_dir, "tiny.pt"))
+    assert payload["architecture"]["smooth_upsampling"] and payload["architecture"]["blur_downsampling"]
+
+
+def test_the_shift_terms_moves_are_exact_for_whole_pixels_and_half_are_sub_pixel():
+    """A whole-pixel move copies pixels (so a painter that moves with the image scores 0); every other drawn move
+    is a fraction of a pixel, where a zoom or a turn puts the stroke grid."""
+    from train.trainer import moved, random_offsets
+
+    photos = torch.rand(1, 3, 48, 48)
+    offsets = random_offsets(8, torch.Generator().manual_seed(0))
+    assert torch.equal(offsets[::2], offsets[::2].round()) and not torch.equal(offsets[1::2], offsets[1::2].round())
+    assert offsets.abs().max() <= 3
+    shifted = moved(photos, torch.tensor([[2.0, -1.0]]))  # 2 px right, 1 px up
+    assert torch.allclose(shifted[0, :, 16:-16, 16:-16], photos[0, :, 17:-15, 14:-18], atol=1e-5)

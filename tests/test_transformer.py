@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -184,3 +186,47 @@ def test_a_twice_as_wide_pixel_shuffle_student_takes_the_teachers_inner_layers(t
     assert student.graft(TransformerNet(2, Architecture(width=16, pixel_shuffle=True))) == []
     with pytest.raises(ValueError, match="3 painters"):
         student.graft(family(3))
+
+
+def _photo_crop(side: int) -> np.ndarray:
+    first = sorted(shared("data", "photos", "val").glob("*.jpg"))[0]
+    return np.asarray(Image.open(first).convert("RGB"))[:side, :side].copy()
+
+
+def test_an_anti_aliased_network_moved_1px_repaints_less_than_a_strided_one():
+    """The measure behind the steady family (nets.metrics.repaint): the same random weights, with nearest
+    upsampling and bare stride-2 convolutions, then with bilinear upsampling and a low-pass before each stride."""
+    from nets.metrics import repaint
+
+    torch.manual_seed(0)
+    plain = TransformerNet().eval()
+    smooth = TransformerNet(architecture=Architecture(smooth_upsampling=True, blur_downsampling=True)).eval()
+    smooth.load_state_dict(plain.state_dict())  # no weight added: the plain network's file loads as it is
+    image = _photo_crop(128)
+
+    def painter(net: TransformerNet):
+        frames = FrameTransformer(net)
+        return lambda x: frames(torch.from_numpy(x)[None])[0].numpy()
+
+    with torch.no_grad():
+        assert repaint(painter(plain), image, 0, 0) == 0  # the measure of no move is nothing
+        strided, anti_aliased = (repaint(painter(net), image, 1, 0) for net in (plain, smooth))
+        whole_grid = repaint(painter(plain), image, 4, 0)  # a move of the whole 4-px grid repaints little
+    assert anti_aliased < 0.5 * strided and whole_grid < 0.5 * strided, (strided, anti_aliased, whole_grid)
+
+
+@pytest.mark.parametrize("smooth,blur", [(True, False), (False, True), (True, True)])
+def test_anti_aliased_resampling_takes_a_trained_family_as_it_is(smooth, blur):
+    """The graft: the shipped family's file loads into the anti-aliased network with every tensor, and its
+    paintings stay the family's pictures (the fine-tune starts close to them, not from noise)."""
+    shipped = Path(__file__).parent.parent / "checkpoints" / "four_painters.pt"
+    family, payload = load_painter(shipped)
+    grafted = TransformerNet(4, Architecture(smooth_upsampling=smooth, blur_downsampling=blur)).eval()
+    grafted.load_state_dict(torch.load(shipped, weights_only=True)["model"])  # strict: every tensor
+    image = torch.from_numpy(_photo_crop(96)).permute(2, 0, 1)[None].float() / 255
+    mix = torch.eye(4)[:1]
+    with torch.no_grad():
+        before, after = family(image, mix), grafted(image, mix)
+    psnr = -10 * torch.log10((before - after).pow(2).mean()).item()
+    assert 17 < psnr < 60, psnr  # changed, but the same picture
+    assert payload["name"] == "four_painters"

@@ -16,6 +16,8 @@ from nets.errors import UserError
 from nets.options import OneLineErrorParser, add_dataclass_options, from_args, option
 
 SWITCH_CHOICES = ("auto", "on", "off")
+#: --antialias: the resampling of the network trained (nets.transformer.Architecture); "keep" is the --init's.
+ANTIALIAS_CHOICES = ("keep", "none", "upsampling", "downsampling", "both")
 
 
 class ConfigError(UserError):
@@ -55,6 +57,13 @@ class TrainConfig:
     tv_weight: float = option(1.0, "weight of the total variation (smoothness) term")
     temporal_weight: float = option(0.0, "weight of the temporal term (ReCoNet luminance loss on frame pairs)")
     temporal_pairs: int = option(2, "frame pairs added to every step when the temporal weight is > 0")
+    shift_weight: float = option(0.0, "weight of the shift term: a photo moved by up to 3 px (whole and sub-pixel "
+                                    "moves) must be painted as its painting moved the same way")
+    noise_weight: float = option(0.0, "weight of the noise term: a photo with sensor noise (σ = 2 levels) must be "
+                                    "painted as the photo")
+    antialias: str = option("keep", "anti-aliased resampling: bilinear upsampling, a low-pass before each "
+                          "stride-2 convolution, or both (added to an --init's network as it is: a graft); "
+                          "keep: as the --init, none without one", choices=ANTIALIAS_CHOICES)
     clips: str = option("", "video file or folder of clips / frame folders for real frame pairs (optional; "
                       "synthetic pairs from the photos are always used)")
     init: str = option("", "start from this painter file: naming all its painters' styles fine-tunes it; naming "
@@ -93,6 +102,9 @@ class TrainConfig:
             if value < low:
                 raise ConfigError(f"--{flag} must be at least {low}, not {value}")
         parse_duration(self.time_limit)  # a typo fails now, not when the limit is first checked
+        for flag, weight in (("shift-weight", self.shift_weight), ("noise-weight", self.noise_weight)):
+            if weight < 0:
+                raise ConfigError(f"--{flag} must be 0 or more, not {weight}")
         if not self.lr > 0:
             raise ConfigError(f"--lr must be above 0, not {self.lr}")
         if self.name and (Path(self.name).name != self.name or self.name in (".", "..")):

@@ -17,6 +17,7 @@ and periodic checkpoints, then the painter file, an evaluation on held-out photo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import statistics
@@ -50,6 +51,7 @@ from nets.painter import ModelCard, PainterFileError, painter_names, read_painte
 from nets.progress import progress_bar
 from nets.transformer import Architecture, TransformerNet
 from nets.vgg import VGGFeatures
+from nets.warp import warp
 from train.config import TrainConfig
 from train.data import PhotoBank, center_crops, list_images
 from train.distributed import Processes, join
@@ -62,7 +64,12 @@ SAMPLE_COUNT = 4
 RUN_OPTIONS = ("device", "amp", "channels_last", "compile", "workers", "time_limit", "log_every", "sample_every",
                "checkpoint_every", "resume", "overwrite", "out_dir", "log_dir")
 #: The loss terms logged, in the order the step returns them (then one style distance per trained painter).
-TERMS = ("total", "content", "style", "tv", "temporal")
+TERMS = ("total", "content", "style", "tv", "temporal", "shift", "noise")
+#: The shift term's largest move (px) and the band it leaves out at the crop's edges, where the moved photo
+#: shows pixels the photo did not (reflected): they may be painted differently.
+MAX_SHIFT, SHIFT_MARGIN = 3.0, 16
+#: The noise term's sensor noise, in [0, 1] units (2 levels of 255).
+NOISE_SIGMA = 2 / 255
 
 
 class TrainError(UserError):
@@ -92,6 +99,30 @@ def one_hot(rows: torch.Tensor, painters: int) -> torch.Tensor:
     return F.one_hot(rows, painters).float()
 
 
+def moved(images: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """B×C×H×W images with their content moved by B×2 ``offsets`` (dx, dy) px, bilinearly: exact for whole
+    pixels, and the same linear resampling for the photo and its painting in the shift term."""
+    flow = -offsets.to(images.dtype)[:, :, None, None].expand(-1, -1, *images.shape[-2:])
+    return warp(images, flow)
+
+
+def random_offsets(count: int, generator: torch.Generator) -> torch.Tensor:
+    """count×2 moves in [-MAX_SHIFT, MAX_SHIFT] px: every other one rounded to whole pixels (a camera's pan moves
+    the painting's grid by whole pixels as often as not; a zoom or a turn, by fractions)."""
+    offsets = (torch.rand(count, 2, generator=generator, device=generator.device) * 2 - 1) * MAX_SHIFT
+    whole = (torch.arange(count, device=offsets.device) % 2 == 0)[:, None]
+    return torch.where(whole, offsets.round(), offsets)
+
+
+@dataclass
+class Perturbations:
+    """What the shift and noise terms do to a step's photos, drawn outside the objective (its random numbers
+    come from the run's generator, so a resumed run draws the same ones)."""
+
+    offsets: torch.Tensor | None  # B×2 px, or None without the shift term
+    noise: torch.Tensor | None  # B×3×S×S, or None without the noise term
+
+
 class Objective(nn.Module):
     """One step's loss: stylise the photos (and frame pairs), weigh content, style, smoothness and flicker.
 
@@ -113,28 +144,52 @@ class Objective(nn.Module):
         self.register_buffer("style_weights", torch.tensor(cfg.style_weights(), device=device), persistent=False)
 
     def forward(self, photos: torch.Tensor, styles: torch.Tensor, pairs: Pairs | None = None,
-                pair_styles: torch.Tensor | None = None) -> torch.Tensor:
-        """``photos``: B×3×S×S uint8; ``styles``: each photo's trained painter (index into the styles)."""
+                pair_styles: torch.Tensor | None = None, perturbed: Perturbations | None = None) -> torch.Tensor:
+        """``photos``: B×3×S×S uint8; ``styles``: each photo's trained painter (index into the styles).
+
+        The photos, their moved and noisy copies and the frame pairs are painted in one pass; only the photos
+        enter the perceptual terms, so the look is trained as without the consistency terms.
+        """
         cfg, device = self.cfg, photos.device
         photos = (photos.float() / 255).contiguous(memory_format=self.memory_format)
-        inputs, mixes = photos, one_hot(self.rows[styles], self.model.painters)
+        photo_mix = one_hot(self.rows[styles], self.model.painters)
+        inputs, mixes = [photos], [photo_mix]
+        offsets = noise = None
+        if perturbed is not None:
+            offsets, noise = perturbed.offsets, perturbed.noise
+        if offsets is not None:
+            inputs.append(moved(photos, offsets))
+            mixes.append(photo_mix)
+        if noise is not None:
+            inputs.append((photos + noise).clamp(0, 1))
+            mixes.append(photo_mix)
         if pairs is not None and pair_styles is not None:
             current, previous, flow, mask = pairs
             pair_mix = one_hot(self.rows[pair_styles], self.model.painters)
-            inputs = torch.cat([photos, current, previous]).contiguous(memory_format=self.memory_format)
-            mixes = torch.cat([mixes, pair_mix, pair_mix])
+            inputs += [current, previous]
+            mixes += [pair_mix, pair_mix]
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.use_amp):
-            outputs = self.model(inputs, mixes)
+            outputs = self.model(torch.cat(inputs).contiguous(memory_format=self.memory_format), torch.cat(mixes))
             stylized = outputs[: len(photos)]
             content, style = self.criterion(stylized, photos, styles)
             tv = total_variation(stylized.float())
-        flicker = torch.zeros((), device=device)
+        rest = outputs[len(photos):].float()
+        zero = torch.zeros((), device=device)
+        shift = noisy = flicker = zero
+        painted = stylized.float()
+        if offsets is not None:
+            out_moved, rest = rest[: len(photos)], rest[len(photos):]
+            inner = (..., slice(SHIFT_MARGIN, -SHIFT_MARGIN), slice(SHIFT_MARGIN, -SHIFT_MARGIN))
+            shift = cfg.shift_weight * (out_moved - moved(painted, offsets))[inner].abs().mean()
+        if noise is not None:
+            out_noisy, rest = rest[: len(photos)], rest[len(photos):]
+            noisy = cfg.noise_weight * (out_noisy - painted).abs().mean()
         if pairs is not None:
-            out_current, out_previous = outputs[len(photos):].float().chunk(2)
+            out_current, out_previous = rest.chunk(2)
             flicker = cfg.temporal_weight * temporal_loss(out_current, out_previous, current, previous, flow,
                                                           mask).mean()
         terms = [cfg.content_weight * content.mean(), (self.style_weights[styles] * style).mean(),
-                 cfg.tv_weight * tv.mean(), flicker]
+                 cfg.tv_weight * tv.mean(), flicker, shift, noisy]
         chosen = one_hot(styles, len(self.style_weights))
         per_painter = (chosen * style.float()[:, None]).sum(0) / chosen.sum(0).clamp(min=1)
         return torch.cat([torch.stack([sum(terms), *terms]), per_painter])
@@ -214,15 +269,26 @@ def plan_family(cfg: TrainConfig, init: dict[str, Any] | None) -> tuple[list[str
     return family, rows, sorted(rows) != list(range(len(family)))
 
 
-def build_model(painters: int, init: dict[str, Any] | None, rows: list[int] | None) -> TransformerNet:
+def with_antialias(architecture: Architecture, antialias: str) -> Architecture:
+    """``architecture`` with the resampling ``--antialias`` asks for ("keep": as it is)."""
+    if antialias == "keep":
+        return architecture
+    return dataclasses.replace(architecture, smooth_upsampling=antialias in ("upsampling", "both"),
+                               blur_downsampling=antialias in ("downsampling", "both"))
+
+
+def build_model(painters: int, init: dict[str, Any] | None, rows: list[int] | None, antialias: str = "keep"
+                ) -> TransformerNet:
     """The network at its initial weights: random (seeded by the caller), or the init's, in its shape.
 
     Painters new to the init's family start from the mean of its rows; with ``rows`` only those (γ, β)
-    rows train and everything else stays as it was.
+    rows train and everything else stays as it was. ``antialias`` other than "keep" grafts the init's weights
+    into the anti-aliased network (no weight is added), which a fine-tune then repairs.
     """
     if init is None:
-        return TransformerNet(painters)
-    model = TransformerNet(len(init["painters"]), Architecture.from_dict(init.get("architecture")))
+        return TransformerNet(painters, with_antialias(Architecture(), antialias))
+    architecture = with_antialias(Architecture.from_dict(init.get("architecture")), antialias)
+    model = TransformerNet(len(init["painters"]), architecture)
     model.load_state_dict(init["model"])
     model = model.with_painters(painters)
     if rows is not None:
@@ -311,7 +377,9 @@ def set_up(cfg: TrainConfig) -> Session:
     criterion = PerceptualLoss(vgg, style_images).to(device, memory_format=memory_format)
     bank = PhotoBank(photo_paths, cfg.image_size, device, cfg.workers)  # last: the slow step, once all is checked
     torch.manual_seed(cfg.seed)  # right before the network, so the seed alone fixes its initial weights
-    model = build_model(len(names), init, rows if rows_only else None)
+    if rows_only and cfg.antialias != "keep":
+        raise TrainError("--antialias changes the whole network: name every painter of the --init to fine-tune it")
+    model = build_model(len(names), init, rows if rows_only else None, cfg.antialias)
     if state:
         model.load_state_dict(state["model"])
     model.to(device, memory_format=memory_format)
@@ -354,9 +422,16 @@ def train_step(run: Session) -> torch.Tensor:
         current, previous, flow, mask = (x[mine_pairs] for x in pairs)
         pairs = (current, previous, flow, mask)
         pair_styles = run.painters_of(cfg.temporal_pairs, run.step * cfg.temporal_pairs)[mine_pairs]
+    perturbed = None
+    if cfg.shift_weight > 0 or cfg.noise_weight > 0:
+        count = len(photos)
+        perturbed = Perturbations(
+            random_offsets(count, run.generator) if cfg.shift_weight > 0 else None,
+            torch.randn(photos.shape, generator=run.generator, device=run.device) * NOISE_SIGMA
+            if cfg.noise_weight > 0 else None)
     run.optimizer.zero_grad(set_to_none=True)
     try:
-        values = run.step_loss(photos, styles, pairs, pair_styles)
+        values = run.step_loss(photos, styles, pairs, pair_styles, perturbed)
         values[0].backward()
     except Exception as exc:  # a compiler failure must not cost the run: go on without it
         if run.step_loss is run.eager:
@@ -365,7 +440,7 @@ def train_step(run: Session) -> torch.Tensor:
                     str(exc).splitlines()[0][:200] if str(exc) else "")
         run.step_loss = run.eager
         run.optimizer.zero_grad(set_to_none=True)
-        values = run.step_loss(photos, styles, pairs, pair_styles)
+        values = run.step_loss(photos, styles, pairs, pair_styles, perturbed)
         values[0].backward()
     run.optimizer.step()
     run.step += 1

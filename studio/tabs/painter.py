@@ -142,6 +142,8 @@ def build(studio: Studio) -> gr.events.Dependency:
                         yield gr.skip(), gr.skip(), (f"{done} Teaching it to the fast family: "
                                                      f"{time.perf_counter() - tick:.0f} s of about {expected:.0f} s")
                     taught = worker.outcome()
+                    # the teacher's pictures (about 100 MB) served this lesson only
+                    (cfg.out / "runs" / taught["name"] / "teacher.pt").unlink(missing_ok=True)
                     built.append(taught["name"])
                     done += (f" Previews and the live view paint it with **{taught['name']}** ({taught['steps']} "
                              "steps).")

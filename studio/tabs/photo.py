@@ -4,6 +4,7 @@ full size, compare before and after, and download it."""
 from __future__ import annotations
 
 import functools
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -31,14 +32,21 @@ def _preview_photo(path: str, modified: float, side: int) -> np.ndarray:
 
 
 def command_line(photo: str, family_name: str, weights: dict[str, float], strength: float, colors: bool,
-                 stroke: float, output: Path) -> str:
-    """The ``python -m infer image`` command that paints the same picture."""
-    words = ["python -m infer image", f"'{photo}'", "-o", f"'{output}'", "-m", family_name, "--blend",
+                 stroke: float, output: Path, max_size: int | None = None, painters_dir: Path | None = None) -> str:
+    """The ``python -m infer image`` command that paints the same picture, every word shell-quoted: a file
+    named ``x'; touch INJECTED; echo 'y.png`` is pasted as a name, not as commands.
+
+    ``max_size``: the side the page scaled the photo down to; ``painters_dir``: where a painter made in the
+    studio lives (the command finds it there, not in checkpoints/).
+    """
+    words = ["python", "-m", "infer", "image", photo, "-o", str(output), "-m", family_name, "--blend",
              blend_text(weights)]
-    words += [f"--strength {strength:g}"] if strength < 1 else []
+    words += ["--strength", f"{strength:g}"] if strength < 1 else []
     words += ["--preserve-colors"] if colors else []
-    words += [f"--stroke-size {stroke:g}"] if stroke != 1 else []
-    return " ".join(words)
+    words += ["--stroke-size", f"{stroke:g}"] if stroke != 1 else []
+    words += ["--max-size", str(max_size)] if max_size else []
+    words += ["--painters-dir", str(painters_dir)] if painters_dir else []
+    return shlex.join(words)
 
 
 def build(studio: Studio) -> None:
@@ -91,7 +99,9 @@ def build(studio: Studio) -> None:
             seconds = time.perf_counter() - tick
             with Image.open(out) as painted:  # the size painted at, from the file's header
                 w, h = painted.size
-            again = command_line(path, name, weights, strength_value, keep, stroke_size, Path(out.name))
+            made_here = family(name).path.resolve().is_relative_to(cfg.painters.resolve())
+            again = command_line(path, name, weights, strength_value, keep, stroke_size, Path(out.name),
+                                 cfg.max_side if note else None, cfg.painters if made_here else None)
             lines = [f"**{stylizer.name}**, {w}×{h} px in {seconds:.1f} s on {stylizer.engine.description}",
                      f"The same from a terminal: `{again}`"]
             lines += [f"⚠ {note}"] if note else []
