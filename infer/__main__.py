@@ -57,7 +57,7 @@ from nets.images import (
 )
 from nets.options import OneLineErrorParser, add_dataclass_options, from_args
 from nets.painter import painter_names, read_painter
-from nets.progress import progress_bar
+from nets.progress import progress_bar, waiting
 from nets.transformer import MIN_SIDE
 
 PROG = "python -m infer"
@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
 def check_output(src: Path | None, dst: Path, overwrite: bool, suffixes: tuple[str, ...]) -> None:
     """Refuse outputs that would lose data or could not be written, before any work is done."""
     if dst.suffix.lower() not in suffixes:
-        raise UsageError(f"cannot tell the output format from {dst.name}; use one of {' '.join(sorted(suffixes))}")
+        what = f"{dst.suffix} is not supported for this output" if dst.suffix else "it has no extension"
+        raise UsageError(f"cannot write {dst.name}: {what}; name it with one of {' '.join(sorted(suffixes))}")
     if src is not None and dst.resolve() == src.resolve():
         raise UsageError("the output path is the input path; inputs are never overwritten")
     if not dst.parent.is_dir():
@@ -414,13 +415,19 @@ def run_prebuild(args: argparse.Namespace) -> str:
         if pt is None:
             raise UsageError(f"prebuild needs the painter's .pt checkpoint; {name} has none")
         files.append(pt)
+    missing = [pt for pt in files if not prebuilt.package_path(pt, precision).is_file()]
+    expected = prebuilt.expected_build_seconds()
+    if missing:
+        log.info("building %s for this CPU (%s): about %.0f minutes on %d cores, once",
+                 ", ".join(pt.stem for pt in missing), precision, len(missing) * expected / 60, torch.get_num_threads())
     lines = []
     for pt in files:
         package = prebuilt.package_path(pt, precision)
         state = "already built"
-        if not package.is_file():
+        if pt in missing:
             tick = time.perf_counter()
-            prebuilt.build(pt, precision)
+            with waiting(f"{pt.stem} ({missing.index(pt) + 1} of {len(missing)})", expected):
+                prebuilt.build(pt, precision)
             state = f"built in {time.perf_counter() - tick:.0f} s"
         lines.append(f"{pt.stem} ({precision}): {state}, {package}")
     return "\n".join(lines)

@@ -93,6 +93,16 @@ def example_batch() -> int:
     return min(torch.get_num_threads() + 1, MAX_BATCH)
 
 
+#: Seconds one family takes to build on 2 cores (the shipped families: 135 s and 250 s on a 2-core Xeon):
+#: what ``prebuild`` tells a user to expect, scaled by the cores this machine gives the compiler.
+BUILD_SECONDS_2_CORES = 190
+
+
+def expected_build_seconds() -> float:
+    """About how long one painter file takes to build here."""
+    return max(60.0, BUILD_SECONDS_2_CORES * 2 / max(1, torch.get_num_threads()))
+
+
 def build(pt: Path, precision: str) -> Path:
     """Export the painter with symbolic batch and frame size, compile it for this CPU, and keep it.
 

@@ -606,7 +606,9 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, engine: Engine
     end = options.start + options.duration if options.duration is not None else float("inf")
     expected = min(info.frames, round(rendered_seconds(info, options.start, options.duration) * float(info.fps)))
     if expected <= 0:
-        raise VideoError(f"no frames between {options.start:g} s and {end:g} s (the clip lasts {info.duration:.2f} s)")
+        span = f"between {options.start:g} s and {end:g} s" if options.duration is not None \
+            else f"after {options.start:g} s"
+        raise VideoError(f"no frames {span} (the clip lasts {info.duration:.2f} s)")
     with atomic_path(dst) as tmp, _open(src) as inp:
         try:
             out = av.open(str(tmp), "w")

@@ -32,8 +32,12 @@ def build_app(cfg: StudioConfig) -> gr.Blocks:
             added = painter.build(studio)
             compare.build(studio)
             results.build(studio)
-        added.then(lambda: [gr.update(choices=studio.family_names())] * len(studio.family_menus), None,
-                   studio.family_menus, queue=False)
+        def menus() -> list[dict]:
+            return [gr.update(choices=studio.family_names())] * len(studio.family_menus)
+
+        # a family made in the page joins every menu at once, and any window's menus when it (re)loads
+        added.then(menus, None, studio.family_menus, queue=False)
+        app.load(menus, None, studio.family_menus, queue=False)
         for fn, component in studio.on_load:
             app.load(fn, None, component, queue=False)
     app.queue(default_concurrency_limit=1)

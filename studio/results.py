@@ -11,9 +11,17 @@ from pathlib import Path
 KINDS = ("photos", "videos", "compare")
 
 
+#: The longest slug: room for a photo's name and a blend of four painters with their shares and settings.
+SLUG_LENGTH = 120
+
+
 def slug(text: str) -> str:
-    """A file-name-safe version of a name a user typed or a painter's mix."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "result"
+    """A file-name-safe version of a name a user typed or a painter's mix: decimal points kept (strength 0.5 stays
+    0.5), cut at a word's end, never inside a number."""
+    safe = re.sub(r"-*\.-*", ".", re.sub(r"[^A-Za-z0-9_.-]+", "-", text)).strip("-.")
+    if len(safe) > SLUG_LENGTH:
+        safe = safe[:SLUG_LENGTH].rsplit("-", 1)[0]
+    return safe or "result"
 
 
 def new_path(output: Path, kind: str, stem: str, suffix: str) -> Path:

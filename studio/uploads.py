@@ -9,6 +9,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from PIL import Image
 
 from infer.video import ClipInfo, frame_size, probe
 from nets.errors import UserError
@@ -39,6 +40,23 @@ def photo_upload(**options: Any) -> gr.Image:
     return component
 
 
+def slider(minimum: float, maximum: float, **options: Any) -> gr.Slider:
+    """Gradio's slider, whose number box may be typed past its ends: such a value is refused with one line in
+    the page (its label and range), where Gradio would print a traceback in the server's terminal each time.
+    (Wrapped on the instance, as ``photo_upload`` is.)"""
+    component = gr.Slider(minimum, maximum, **options)
+    checked = component.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        if isinstance(payload, int | float) and not minimum <= payload <= maximum:
+            raise gr.Error(f"{component.label or 'this slider'} is from {minimum:g} to {maximum:g}, not {payload:g}",
+                           print_exception=False)
+        return checked(payload)
+
+    component.preprocess = preprocess  # type: ignore[method-assign]
+    return component
+
+
 def _named(path: str | Path | None, kind: str) -> Path:
     if not path:
         raise UploadError(f"drop a {kind} first")
@@ -48,23 +66,39 @@ def _named(path: str | Path | None, kind: str) -> Path:
     return path
 
 
+def _unreadable(path: Path, kind: str) -> str:
+    """Why a picture cannot be read: cut short or damaged when its header names a format, else not a picture."""
+    try:
+        with Image.open(path) as image:
+            found = image.format
+    except (OSError, ValueError, Image.DecompressionBombError):
+        found = None
+    if found:
+        return f"{path.name} is a damaged or incomplete {found} file (cut short while copying?): upload it again"
+    return f"{path.name} is not a {kind} this studio can read: upload a JPEG, PNG, WebP or TIFF {kind}"
+
+
 @dataclass
 class Photo:
     pixels: np.ndarray  # H×W×3 uint8, upright
     note: str  # "" or what was done to it (scaled down)
 
 
-def read_photo(path: str | Path | None, max_side: int, purpose: str = "painted") -> Photo:
-    """The uploaded photo, upright and in RGB, scaled down to ``max_side`` if bigger (and said so)."""
-    path = _named(path, "photo")
+def read_photo(path: str | Path | None, max_side: int, purpose: str = "painted", kind: str = "photo") -> Photo:
+    """The uploaded photo, upright and in RGB, scaled down to ``max_side`` if bigger (and said so); ``kind``
+    names it in the messages (a painting, in the painter tab)."""
+    path = _named(path, kind)
     try:
         rgb = open_rgb(path)
     except ImageReadError:
-        raise UploadError(f"{path.name} is not a photo this studio can read: upload a JPEG, PNG, WebP or TIFF "
-                          f"photo") from None
+        raise UploadError(_unreadable(path, kind)) from None
     if min(rgb.size) < MIN_SIDE:
         raise UploadError(f"{path.name} is {rgb.width}×{rgb.height} px: both sides must be at least {MIN_SIDE} px")
     note = ""
+    if min(rgb.size) * max_side / max(rgb.size) < MIN_SIDE and max(rgb.size) > max_side:
+        raise UploadError(f"{path.name} is {rgb.width}×{rgb.height} px, too narrow to be {purpose} at {max_side} px on "
+                          f"its longest side (its short side would be under {MIN_SIDE} px)"
+                          + ("; Paint full size paints it whole" if purpose == "previewed" else ""))
     if max(rgb.size) > max_side:
         note = (f"{path.name} is {rgb.width}×{rgb.height} px: {purpose} at most {max_side} px on its longest side "
                 f"here (the command line paints any size)")

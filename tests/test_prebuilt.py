@@ -36,8 +36,11 @@ def built(tmp_path_factory) -> str:
         result = run_cli("infer", "prebuild", "four_painters_fast", "--precision", "fp32")
         assert result.returncode == 0, result.stderr
         assert "four_painters_fast (fp32): built in" in result.stdout
+        # what it builds and about how long, then its progress while the compiler says nothing
+        assert "building four_painters_fast for this CPU (fp32): about" in result.stderr
+        assert "four_painters_fast (1 of 1):" in result.stderr and " s of about " in result.stderr
         again = run_cli("infer", "prebuild", "four_painters_fast", "--precision", "fp32")
-        assert "already built" in again.stdout  # a second run finds it
+        assert "already built" in again.stdout and "building" not in again.stderr  # a second run finds it
     finally:
         os.environ[prebuilt.CACHE_VARIABLE] = before
     return cache

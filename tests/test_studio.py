@@ -147,6 +147,37 @@ def test_a_clip_renders_with_its_progress_keeps_frames_and_audio_and_stays_after
 
 
 @browser_test
+def test_keyframes_hide_the_blend_sliders_and_the_render_says_steadied(page, tmp_path):
+    page.get_by_role("tab", name="Video").click()
+    sliders = page.get_by_label(f"number input for {MUNCH}")
+    assert sum(box.is_visible() for box in sliders.all()) == 1  # the Video tab's mixer
+    page.get_by_label("Keyframes").check()
+    page.get_by_text("Keyframes: at each second").first.wait_for(timeout=WAIT_MS)
+    deadline = time.monotonic() + 10
+    while any(box.is_visible() for box in sliders.all()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(box.is_visible() for box in sliders.all())  # ignored in this mode, so not shown
+    clip = make_walk(tmp_path, frames=108, name="keyed.mp4")  # 9 s: the table's keyframes at 0, 4 and 8 s
+    upload(page, "video-input", clip)
+    page.locator("#video-input video").first.wait_for(timeout=WAIT_MS)
+    page.locator("#video-render").click()
+    said = wait_text(page, "video-status", r"108 frames in")
+    assert "steadied at 0.75" in said, said
+
+
+@browser_test
+def test_a_slider_value_typed_past_its_ends_is_one_line_in_the_page_and_no_traceback(page, server, photo):
+    log = server.output.parent / f"{server.output.name}.log"
+    before = log.read_text().count("Traceback")
+    upload(page, "photo-input", photo)
+    page.locator("#photo-preview img").first.wait_for(timeout=WAIT_MS)
+    set_slider(page, "Stroke size (×)", 10)
+    page.get_by_text("Stroke size (×) is from 0.5 to 4, not 10").first.wait_for(timeout=WAIT_MS)
+    time.sleep(1)
+    assert log.read_text().count("Traceback") == before
+
+
+@browser_test
 def test_a_cancelled_render_leaves_nothing(page, server, tmp_path):
     start_render(page, make_walk(tmp_path, frames=240, name="long.mp4"))
     wait_text(page, "video-status", r"frame \d+ of 240")
@@ -195,7 +226,7 @@ def test_the_live_view_paints_the_camera_and_shows_its_rate(page):
 
 
 @browser_test
-def test_your_own_painter_joins_a_copy_of_the_family_and_of_its_fast_version(page, server):
+def test_your_own_painter_joins_a_copy_of_the_family_and_of_its_fast_version(page, server, browser):
     shipped = {name: (ROOT / "checkpoints" / name).read_bytes()
                for name in ("four_painters.pt", "four_painters_fast.pt")}
     said = add_painter(page, shared("data", "styles", "picabia_udnie.jpg"), "my_udnie", 0.25)
@@ -208,9 +239,16 @@ def test_your_own_painter_joins_a_copy_of_the_family_and_of_its_fast_version(pag
     assert [p["name"] for p in payload["painters"]][-1] == "my_udnie" and fast.painters == 5
     for key, value in shipped_fast.state_dict().items():
         assert torch.equal(fast.state_dict()[key][:4] if value.dim() == 2 else fast.state_dict()[key], value), key
+    assert not list((server.output / "runs").rglob("teacher.pt"))  # the lesson's 100 MB cache is not kept
     page.get_by_role("tab", name="Photo").click()
     page.get_by_label("Family of painters").first.click()
     page.get_by_role("option", name="four_painters_my_udnie").wait_for(timeout=WAIT_MS)
+    other = open_page(browser, server.url)  # another window, opened after it was made, lists it too
+    try:
+        other.get_by_label("Family of painters").first.click()
+        other.get_by_role("option", name="four_painters_my_udnie").wait_for(timeout=WAIT_MS)
+    finally:
+        other.context.close()
 
 
 @browser_test
@@ -248,6 +286,27 @@ def test_uploads_too_big_are_scaled_down_and_said(tmp_path):
     make_clip(clip, [np.full((2160, 3840, 3), 90, np.uint8)] * 2, fps=2)
     found = read_clip(clip, 1920)
     assert found.max_size == 1920 and "3840×2160" in found.note and "1920×1080" in found.note
+
+
+def test_a_cut_short_jpeg_is_called_damaged_not_a_wrong_format(tmp_path, photo):
+    whole = io.BytesIO()
+    Image.open(photo).save(whole, "JPEG")
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.getvalue()[: len(whole.getvalue()) // 2])
+    with pytest.raises(UploadError, match="cut.jpg is a damaged or incomplete JPEG file"):
+        read_photo(cut, 512)
+    text = tmp_path / "notes.jpg"
+    text.write_text("shopping list")
+    with pytest.raises(UploadError, match="notes.jpg is not a painting this studio can read"):
+        read_photo(text, 512, kind="painting")
+
+
+def test_a_photo_too_narrow_for_the_preview_is_said_in_its_own_size(tmp_path):
+    thin = tmp_path / "banner.png"
+    Image.new("RGB", (4000, 40), (200, 30, 30)).save(thin)
+    with pytest.raises(UploadError, match=re.escape("banner.png is 4000×40 px, too narrow to be previewed at 512 px")):
+        read_photo(thin, 512, "previewed")
+    assert read_photo(thin, 4096).pixels.shape == (40, 4000, 3)  # painted full size, it is whole
 
 
 @pytest.mark.parametrize("name, content, expected", [
@@ -335,3 +394,15 @@ def test_a_studio_others_can_reach_warns_unless_it_has_a_password(tmp_path, monk
     assert StudioConfig(host="192.168.1.5").password == "from-env"
     result = run_cli("studio", "--max-upload-mb", "0", "--output", str(tmp_path / "out"))
     assert_one_line_error(result, "--max-upload-mb must be at least 1", tmp_path)
+
+
+def test_result_names_keep_their_numbers_and_stay_file_names():
+    from studio.results import SLUG_LENGTH, slug
+
+    name = slug("street-four_painters: vangogh_starry_night 50% + munch_the_scream 50% (strength 0.5, strokes ×1.5)")
+    assert name == "street-four_painters-vangogh_starry_night-50-munch_the_scream-50-strength-0.5-strokes-1.5"
+    long = slug("photo " + "hokusai_great_wave 12.5% + " * 10)
+    assert len(long) <= SLUG_LENGTH and long.endswith("12.5")  # cut after a whole word, not inside a number
+    for hostile in ("../../etc/passwd", ".hidden", "a/b\\c", "…"):
+        made = slug(hostile)
+        assert "/" not in made and "\\" not in made and not made.startswith(".") and made

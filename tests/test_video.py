@@ -101,6 +101,8 @@ def test_audio_is_copied_without_re_encoding(stylizer, tmp_path, val_dir):
     ("bad_preset", "invalid choice: 'fastest'"),
     ("no_batch", "--batch-size must be at least 1, not 0"),
     ("no_duration", "--duration must be more than 0 seconds, not 0"),
+    ("webm_output", "cannot write out.webm: .webm is not supported for this output; name it with one of .mkv"),
+    ("start_after_the_end", "no frames after 9 s (the clip lasts 1.20 s)"),
     ("late_keyframe", "a keyframe at 9 s is after the end of the clip rendered (1.20 s)"),
     ("keyframes_out_of_order", "keyframes go in time order: 0.5 s comes after 1 s"),
     ("blend_without_its_painter", "-m munch_the_scream is not in the blend (vangogh_starry_night, hokusai_great_wave)"),
@@ -133,7 +135,9 @@ def test_bad_input_is_one_line_and_exit_2(case, expected, tiny_painter, tmp_path
         dst = tmp_path / "missing" / "out.mp4"
     elif case == "exists":
         dst.write_bytes(b"keep me")
-    extra = {"bad_crf": ["--crf", "99"], "bad_preset": ["--preset", "fastest"],
+    elif case == "webm_output":
+        dst = tmp_path / "out.webm"
+    extra = {"start_after_the_end": ["--start", "9"], "bad_crf": ["--crf", "99"], "bad_preset": ["--preset", "fastest"],
              "no_nvenc": ["--encoder", "nvenc"], "no_batch": ["--batch-size", "0"], "no_duration": ["--duration", "0"],
              "late_keyframe": ["--keyframes", "0:vangogh_starry_night; 9:munch_the_scream"],
              "keyframes_out_of_order": ["--keyframes", "1:vangogh_starry_night; 0.5:munch_the_scream"]}.get(case, [])

@@ -14,7 +14,7 @@ from studio.context import Studio
 from studio.jobs import JOBS, shown
 from studio.library import family
 from studio.results import new_path
-from studio.uploads import photo_upload, read_photo
+from studio.uploads import photo_upload, read_photo, slider
 
 COLUMNS = ["method", "painter", "style distance", "content distance", "seconds"]
 
@@ -31,8 +31,8 @@ def build(studio: Studio) -> None:
                 studio.family_menus.append(menu)
                 first = family(studio.default_family()).painters
                 painter = gr.Dropdown(list(first), value=first[0], label="Painter")
-                iterations = gr.Slider(10, 500, value=100, step=10, label="Reference iterations (L-BFGS)")
-                size = gr.Slider(128, 512, value=256, step=32, label="Size (longest side, px)")
+                iterations = slider(10, 500, value=100, step=10, label="Reference iterations (L-BFGS)")
+                size = slider(128, 512, value=256, step=32, label="Size (longest side, px)")
                 go = gr.Button("Compare", variant="primary", elem_id="compare-go")
             with gr.Column(scale=2):
                 with gr.Row():

@@ -14,6 +14,7 @@ import numpy as np
 from studio.context import Studio
 from studio.jobs import INTERACTIVE, shown
 from studio.tabs.mixer import Mixer
+from studio.uploads import slider
 
 #: The frame sizes offered: width × height painted (the camera's picture is cropped to fit, then scaled).
 SIZES = {"320×240": (320, 240), "640×360": (640, 360)}
@@ -60,7 +61,7 @@ def build(studio: Studio) -> None:
             with gr.Column(scale=1):
                 size = gr.Radio(list(SIZES), value="320×240", label="Size")
                 mixer = Mixer(studio)
-                strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength")
+                strength = slider(0, 1, value=1.0, step=0.05, label="Strength")
             with gr.Column(scale=2):
                 with gr.Row():
                     camera = gr.Image(sources=["webcam"], streaming=True, label="Camera", elem_id="live-camera")

@@ -8,6 +8,7 @@ import gradio as gr
 
 from studio.context import Studio
 from studio.library import family
+from studio.uploads import slider
 
 #: Sliders laid out per mixer; a family with fewer painters hides the rest.
 MAX_PAINTERS = 8
@@ -21,7 +22,7 @@ class Mixer:
         painters = family(first).painters
         self.menu = gr.Dropdown(studio.family_names(), value=first, label=label, interactive=True)
         studio.family_menus.append(self.menu)
-        self.sliders = [gr.Slider(0, 1, value=1.0 if k == 0 else 0.0, step=0.05, interactive=True,
+        self.sliders = [slider(0, 1, value=1.0 if k == 0 else 0.0, step=0.05, interactive=True,
                                   label=painters[k] if k < len(painters) else f"painter {k + 1}",
                                   visible=k < len(painters)) for k in range(MAX_PAINTERS)]
         self.menu.change(self.show, self.menu, self.sliders, queue=False)

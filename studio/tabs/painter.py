@@ -24,7 +24,7 @@ from infer.painters import FAST_SUFFIX, fast_files
 from studio.context import Studio
 from studio.jobs import JOBS, Worker, shown
 from studio.library import family
-from studio.uploads import UploadError, photo_upload, read_photo
+from studio.uploads import UploadError, photo_upload, read_photo, slider
 from train.config import TrainConfig
 from train.distill import DistillConfig, distill
 from train.trainer import train
@@ -66,7 +66,7 @@ def build(studio: Studio) -> gr.events.Dependency:
                 base = gr.Dropdown(studio.family_names(), value=studio.default_family(),
                                    label="Family to join (a copy; the family itself is kept)")
                 studio.family_menus.append(base)
-                minutes = gr.Slider(0.25, 60, value=5, step=0.25, label="Time budget (minutes)")
+                minutes = slider(0.25, 60, value=5, step=0.25, label="Time budget (minutes)")
                 fast_too = gr.Checkbox(True, label="Teach it to the fast family too, for previews and the live view "
                                                    "(a quarter of the budget more)", elem_id="painter-fast")
                 with gr.Row():
@@ -86,7 +86,7 @@ def build(studio: Studio) -> gr.events.Dependency:
             joined = family(family_name)
             if new in joined.painters:
                 raise UploadError(f"{family_name} already has a painter called {new}: choose another name")
-            read_photo(path, 10**6)  # a readable picture, or one message
+            read_photo(path, 10**6, kind="painting")  # a readable picture, or one message
             styles = cfg.out / "styles"
             styles.mkdir(parents=True, exist_ok=True)
             style = styles / f"{new}{Path(path).suffix.lower()}"  # the painter takes the file's name

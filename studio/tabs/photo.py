@@ -19,7 +19,7 @@ from studio.jobs import INTERACTIVE, JOBS, shown
 from studio.library import blend_text, family
 from studio.results import new_path
 from studio.tabs.mixer import Mixer
-from studio.uploads import photo_upload, read_photo
+from studio.uploads import photo_upload, read_photo, slider
 
 #: Longest side of the preview, painted by the fast family where there is one.
 PREVIEW_SIDE = 512
@@ -57,12 +57,12 @@ def build(studio: Studio) -> None:
                 photo = photo_upload(label="Photo: drop it here", sources=["upload", "clipboard"], height=280,
                                      elem_id="photo-input")
                 gallery = gr.Gallery(label="Painters (the painting, and a cat it painted): click to pick one",
-                                     columns=2, height=300, allow_preview=False, object_fit="contain",
+                                     columns=2, height=480, allow_preview=False, object_fit="contain",
                                      elem_id="painter-gallery")
                 mixer = Mixer(studio)
-                strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength (0: the photo, 1: the painting)")
+                strength = slider(0, 1, value=1.0, step=0.05, label="Strength (0: the photo, 1: the painting)")
                 colors = gr.Checkbox(label="Keep the photo's colours")
-                stroke = gr.Slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
+                stroke = slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
             with gr.Column(scale=2):
                 preview = gr.Image(label=f"Quick preview ({PREVIEW_SIDE} px, fast painters)", interactive=False,
                                    height=360, elem_id="photo-preview", format="png")

@@ -18,10 +18,10 @@ from infer.stylizer import Stylizer
 from infer.video import RenderOptions, frame_size, rendered_seconds
 from studio.context import Studio
 from studio.jobs import JOBS, Worker, shown
-from studio.library import blend_text
+from studio.library import blend_text, family
 from studio.results import new_path
 from studio.tabs.mixer import Mixer
-from studio.uploads import read_clip
+from studio.uploads import read_clip, slider
 
 MODES = ("One painter or a blend", "Keyframes")
 
@@ -60,16 +60,16 @@ def build(studio: Studio) -> None:
                                                 [8, "hokusai_great_wave=0.5,munch_the_scream=0.5"]],
                                          label="Keyframes: at each second, a painter or a mix (eased between)",
                                          interactive=True, visible=False)
-                steady = gr.Slider(0, 1, value=DEFAULT_STRENGTH, step=0.05, label="Steady (0: off)")
-                strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength")
+                steady = slider(0, 1, value=DEFAULT_STRENGTH, step=0.05, label="Steady (0: off)")
+                strength = slider(0, 1, value=1.0, step=0.05, label="Strength")
                 colors = gr.Checkbox(label="Keep the clip's colours")
-                stroke = gr.Slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
+                stroke = slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
             with gr.Column(scale=2):
                 with gr.Row():
                     render = gr.Button("Render", variant="primary", elem_id="video-render")
                     cancel = gr.Button("Cancel", variant="stop", elem_id="video-cancel")
                 status = gr.HTML(elem_id="video-status")
-                result = gr.Video(label="Result", interactive=False, elem_id="video-result")
+                result = gr.Video(label="Result", interactive=False, elem_id="video-result", height=480)
                 download = gr.File(label="Download", interactive=False, elem_id="video-download")
         inputs = [clip, start, length, mode, keyframes, *mixer.inputs, steady, strength, colors, stroke]
 
@@ -109,7 +109,7 @@ def build(studio: Studio) -> None:
             stats = worker.outcome()
             summary = (f"<b>{html.escape(stylizer.name)}</b>: {stats.frames} frames in {stats.seconds:.1f} s "
                        f"({stats.fps:.2f} frames/s) on {stylizer.engine.description}"
-                       + (f", steadied at {steady_s:g}" if steady_s and not stylizer.mosaic else ""))
+                       + (f", steadied at {steady_s:g}" if steady_s and (keyed or not stylizer.mosaic) else ""))
             yield str(out), str(out), note + summary
 
         def stop(request: gr.Request) -> str:
@@ -117,6 +117,13 @@ def build(studio: Studio) -> None:
                 return "cancelled: the render stops and nothing of it is kept"
             return "cancelled (nothing was rendering)"
 
-        mode.change(lambda how: gr.update(visible=how == MODES[1]), mode, keyframes, queue=False)
+        def show_mode(how: str, name: str) -> list[dict[str, Any]]:
+            """The keyframe table, or the mixer's sliders: keyframes say the mix themselves."""
+            keyed = how == MODES[1]
+            count = len(family(name).painters)
+            return [gr.update(visible=keyed)] + [gr.update(visible=not keyed and k < count)
+                                                 for k in range(len(mixer.sliders))]
+
+        mode.change(show_mode, [mode, mixer.menu], [keyframes, *mixer.sliders], queue=False)
         job = render.click(render_clip, inputs, [result, download, status], concurrency_id=JOBS, concurrency_limit=1)
         cancel.click(stop, None, status, cancels=[job], queue=False)
