@@ -17,6 +17,7 @@ painter names. ``description`` says which provider really runs.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import json
 import logging
@@ -35,11 +36,11 @@ import torch
 from infer import prebuilt
 from infer.painters import PainterFiles, painter_folders, stale_export
 from infer.precision import PrecisionCheck
-from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Tiling, free_memory, stylize_tiled
+from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Measure, Tiling, free_memory, stylize_tiled
 from nets.device import cpp_compiler_found, native_bf16, pick_device
 from nets.errors import UserError
 from nets.painter import PainterFileError, load_painter
-from nets.transformer import MIN_SIDE, FrameTransformer, NormStats
+from nets.transformer import MIN_SIDE, FrameTransformer, Measured, NormStats
 
 log = logging.getLogger(__name__)
 #: Pixels to paint (frames × pixels a frame) from which compiling pays, by device type. CUDA: on an H100
@@ -135,7 +136,8 @@ class _TiledNetwork(ABC):
             return np.concatenate([self.whole(frames[k:k + 1], weights[k:k + 1]) for k in range(count)])
         pixels = self.tiling.working_pixels(budget, self.bytes_per_pixel)  # the biggest thumbnail that fits
         return np.stack([stylize_tiled(frame, row, core, self.statistics, self.tile, thumbnail_pixels=pixels,
-                                       progress=count == 1) for frame, row in zip(frames, weights, strict=True)])
+                                       progress=count == 1, measure=self.measure())
+                         for frame, row in zip(frames, weights, strict=True)])
 
     @abstractmethod
     def whole(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -148,6 +150,23 @@ class _TiledNetwork(ABC):
     @abstractmethod
     def tile(self, frames: np.ndarray, weights: np.ndarray, stats: np.ndarray) -> np.ndarray:
         """``frames`` (tiles of one frame) normalised with the frame's statistics ``stats`` (1×S)."""
+
+    def measure(self) -> Measure | None:
+        """How passes over tiles refine a thumbnail's statistics (``infer.tiles.refined_statistics``): the
+        eager PyTorch network of this painter; None where there is none to run (the thumbnail's are used)."""
+        return None
+
+    @staticmethod
+    @torch.inference_mode()
+    def _measure(module: FrameTransformer, device: torch.device, tile: np.ndarray, weights: np.ndarray,
+                 values: dict, region: tuple[int, int, int, int, int], index: int) -> torch.Tensor | None:
+        given = NormStats(False, {k: (mean.to(device), var.to(device)) for k, (mean, var) in values.items()},
+                          region, index)
+        try:
+            module(torch.from_numpy(tile).to(device), torch.from_numpy(weights).to(device), given)
+        except Measured:
+            return given.sums.cpu()
+        return None  # the pass ran through: no norm of that index
 
 
 class TorchNetwork(_TiledNetwork):
@@ -246,6 +265,9 @@ class TorchNetwork(_TiledNetwork):
     def tile(self, frames: np.ndarray, weights: np.ndarray, stats: np.ndarray) -> np.ndarray:
         return self.run(frames, weights, NormStats.from_flat(torch.from_numpy(stats).to(self.device), self.channels))
 
+    def measure(self) -> Measure:
+        return functools.partial(self._measure, self.eager, self.device)
+
 
 class OnnxNetwork(_TiledNetwork):
     """An exported graph; frames that need tiles run on its companion ``<name>.tiles.onnx`` graph.
@@ -290,6 +312,7 @@ class OnnxNetwork(_TiledNetwork):
         self.cuda_device = device if self.on_gpu else None
         self.tiles: ort.InferenceSession | None = None  # opened when a frame first needs tiles
         self.bound: dict[tuple, BoundBuffers] = {}  # per session and input shapes, on the GPU
+        self.measuring: FrameTransformer | bool | None = None  # the .pt it was exported from, once looked for
 
     def _session(self, path: Path) -> ort.InferenceSession:
         options = ort.SessionOptions()
@@ -341,6 +364,20 @@ class OnnxNetwork(_TiledNetwork):
                                   "it again (python -m infer export), or use --engine torch")
             self.tiles = self._session(tiles)
         return self.run(self.tiles, "stylized", self._inputs(frames, weights) | {"norm_stats": stats})
+
+    def measure(self) -> Measure | None:
+        """The painter file this graph was exported from, on the CPU in fp32, where it is beside it."""
+        if self.measuring is None:
+            pt = self.path.with_suffix(".pt")
+            self.measuring = False
+            if pt.is_file() and self.takes_weights and stale_export(pt, self.path) is None:
+                self.measuring = FrameTransformer(load_painter(pt)[0]).eval()
+            else:
+                log.info("%s: no painter file it was exported from beside it; tiles take the statistics of a "
+                         "thumbnail (a little off the untiled painting)", self.path.name)
+        if self.measuring is False:
+            return None
+        return functools.partial(self._measure, self.measuring, torch.device("cpu"))
 
 
 class BoundBuffers:

@@ -7,9 +7,15 @@ et al. 2022) and every full-size tile is normalised with them. Tiles overlap by 
 receptive field, so each tile's core is exactly what an untiled pass with the same statistics gives; only
 the thumbnail's statistics differ a little from the full frame's own.
 
-The thumbnail is as big as the memory budget allows (its statistics pass costs what a whole frame of that
-size does): statistics of a smaller copy differ more from the frame's own, most in the first layers,
-whose 9×9 filters see finer texture at full size (measured in docs/PERFORMANCE.md).
+A thumbnail's statistics differ from the frame's own, most in the first layers, whose 9×9 filters see
+finer texture at full size, and every layer's error counts: on a 2048×1536 photo, 11–14 levels from the
+untiled painting with a thumbnail of 0.1–1 megapixels, 2.5 even with one of 2 megapixels, and neither
+mixing exact and thumbnail statistics nor refining them all at once converges. So a network that can
+``measure`` takes each norm's statistics over the tiles, in order: one pass per norm, stopped at that norm,
+normalising with the exact statistics of the norms before it (``exact_statistics``). The untiled painting
+then comes back within rounding, in the memory of a tile, for about 6 passes' time (the passes stop early,
+most of them in the residual blocks). A network that cannot (an ONNX graph without its painter file)
+takes the thumbnail's.
 
 A network supports tiling with two calls (see ``infer.engines.Network``): ``statistics`` (a thumbnail ->
 flat norm statistics) and ``tile`` (tiles and those statistics -> stylised tiles).
@@ -20,11 +26,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from nets.progress import progress_bar
+
+if TYPE_CHECKING:
+    import torch
 
 #: Margin on every side of a tile's core, in px: more than the network's receptive-field radius (measured:
 #: one changed pixel moves outputs up to 53 px away), and a multiple of 4 to keep the network's two
@@ -32,6 +42,10 @@ from nets.progress import progress_bar
 OVERLAP = 64
 #: The smallest thumbnail, longest side in px, whatever the budget.
 MIN_THUMBNAIL = 512
+#: A pass over one tile up to one norm: (tile 1×H×W×3, weights 1×P, the statistics of the norms before it,
+#: core (top, bottom, left, right, padded height), the norm's index) -> the norm's sums over the core (3×C),
+#: or None where the network has no norm of that index.
+Measure = Callable[[np.ndarray, np.ndarray, dict, tuple[int, int, int, int, int], int], "torch.Tensor | None"]
 #: Memory a full pass takes per pixel, fp32, measured on the CPU (ONNX Runtime 842, PyTorch 1030 bytes), with
 #: some room.
 BYTES_PER_PIXEL = {"onnx": 900, "torch": 1100}
@@ -119,16 +133,49 @@ def boxes(height: int, width: int, core: int, overlap: int = OVERLAP) -> list[tu
     return out
 
 
+def padded_side(side: int) -> int:
+    """A side as the network pads it (to a multiple of 4): the padding counts in a whole frame's statistics."""
+    return -(-side // 4) * 4
+
+
+def exact_statistics(frame: np.ndarray, weights: np.ndarray, core: int, measure: Measure) -> np.ndarray:
+    """``frame``'s own statistics (1×S flat), as an untiled pass would take them, from passes over its tiles: one
+    per norm, each summing the norm's input over the tiles' cores (which tile the frame padded to ×4, as the
+    untiled pass sees it) with the norms before it normalised by theirs."""
+    from nets.transformer import NormStats  # torch, only where statistics are measured
+
+    h, w = frame.shape[:2]
+    row = weights[None].astype(np.float32)
+    parts = boxes(h, w, core)
+    values: dict = {}
+    while True:
+        total = None
+        for rows, cols, core_rows, core_cols in parts:
+            tile = np.ascontiguousarray(frame[rows, cols])[None]
+            th, tw = tile.shape[1:3]
+            last_row, last_column = rows.start + core_rows.stop == h, cols.start + core_cols.stop == w
+            region = (core_rows.start, padded_side(th) if last_row else core_rows.stop, core_cols.start,
+                      padded_side(tw) if last_column else core_cols.stop, padded_side(th))
+            sums = measure(tile, row, values, region, len(values))
+            if sums is None:
+                return NormStats(False, values).flat().numpy()
+            total = sums if total is None else total + sums
+        values[len(values)] = NormStats.from_sums(total)
+
+
 def stylize_tiled(frame: np.ndarray, weights: np.ndarray, core: int,
                   statistics: Callable[[np.ndarray, np.ndarray], np.ndarray],
                   tile: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
                   stats: np.ndarray | None = None, thumbnail_pixels: float | None = None,
-                  progress: bool = False) -> np.ndarray:
-    """One H×W×3 uint8 frame in tiles of ``core`` px, all normalised with the statistics of a thumbnail of
-    at most ``thumbnail_pixels`` (default: the size of a tile with its margins), or with ``stats`` when
-    given; the same size out."""
+                  progress: bool = False, measure: Measure | None = None) -> np.ndarray:
+    """One H×W×3 uint8 frame in tiles of ``core`` px, all normalised with ``stats`` when given, else with the
+    frame's own statistics where the network can ``measure`` them over the tiles, else with those of a
+    thumbnail of at most ``thumbnail_pixels`` (default: the size of a tile with its margins); the same size
+    out."""
     row = weights[None].astype(np.float32)
-    if stats is None:
+    if stats is None and measure is not None:
+        stats = exact_statistics(frame, weights, core, measure)
+    elif stats is None:
         pixels = thumbnail_pixels if thumbnail_pixels is not None else (core + 2 * OVERLAP) ** 2
         stats = statistics(thumbnail(frame, pixels=pixels)[None], row)
     out = np.empty_like(frame)

@@ -38,6 +38,29 @@ class NormStats:
 
     record: bool
     values: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    #: Set on a pass over one tile that measures one norm: the tile's core (top, bottom, left, right, in px
+    #: of the tile padded to a multiple of 4), that padded height, and the norm's index. The norms before it
+    #: apply ``values``; that norm adds the sums of its input over the core to ``sums`` (3×C float64: Σx, Σx²,
+    #: count) and ends the pass (``Measured``): sums over every tile give the whole frame's own statistics
+    #: of that norm (``infer.tiles.exact_statistics``).
+    region: tuple[int, int, int, int, int] | None = None
+    measured: int = -1
+    sums: torch.Tensor | None = None
+
+    def add(self, x: torch.Tensor) -> None:
+        """Keep the sums of the measured norm's input (1×C×h×w, a tile) over the core of ``region``."""
+        top, bottom, left, right, height = self.region or (0, 0, 0, 0, 1)
+        f = height // x.shape[-2]  # 1, 2 or 4: the norm's resolution (cores are on the network's 4-px grid)
+        core = x[0, :, top // f:bottom // f, left // f:right // f].double()
+        self.sums = torch.stack([core.sum((1, 2)), (core * core).sum((1, 2)),
+                                 torch.full_like(core[:, 0, 0], core[0].numel())])
+
+    @staticmethod
+    def from_sums(sums: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, variance), 1×C float32, from sums over a whole frame's tiles."""
+        total, squares, count = sums
+        mean = total / count
+        return mean[None].float(), (squares / count - mean * mean).clamp_min(0)[None].float()
 
     def flat(self) -> torch.Tensor:
         """N×S: every norm's means then variances, in index order (what an ONNX graph passes along)."""
@@ -49,6 +72,10 @@ class NormStats:
         parts = torch.split(flat, [2 * c for c in channels], dim=1)
         return cls(False, {k: (part[:, :c], part[:, c:]) for k, (part, c) in enumerate(zip(parts, channels,
                                                                                              strict=True))})
+
+
+class Measured(Exception):  # noqa: N818 - not an error: the end of a measuring pass
+    """Ends a pass over a tile once the norm it measures has its sums (``NormStats.measured``)."""
 
 
 class TakesMix:
@@ -76,6 +103,9 @@ class CondInstanceNorm(nn.Module, TakesMix):
             var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False)
             stats.values[self.index] = (mean, var)
         if stats is not None and not stats.record:
+            if self.index == stats.measured:
+                stats.add(x)
+                raise Measured
             mean, var = stats.values[self.index]
         elif x.dtype != torch.float32 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
             # bf16 channels-last (the compiled CPU engines): the batch norm below would copy every map to NCHW

@@ -71,6 +71,22 @@ def test_shared_statistics_leave_no_seam_where_per_tile_statistics_do(networks, 
     assert np.abs(shared_tiles.astype(int) - plain).mean() < 1
 
 
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_statistics_measured_over_the_tiles_give_back_the_untiled_painting(networks, photo, engine):
+    """Two different photos side by side, at a size that is no multiple of 4: a thumbnail's statistics leave the
+    tiled painting levels away; those measured norm by norm over the tiles give the untiled one back."""
+    other = np.asarray(Image.open(shared("data", "photos", "val", "bsds300_img_003.jpg")).convert("RGB"))
+    frame = np.ascontiguousarray(np.concatenate([photo[:250, :190], other[:250, :193]], 1))  # 250×383
+    network = networks[engine]
+    untiled = network.whole(frame[None], MUNCH[None])[0].astype(int)
+    exact = stylize_tiled(frame, MUNCH, 96, network.statistics, network.tile, measure=network.measure())
+    small = np.asarray(Image.fromarray(frame).resize((128, 84), Image.Resampling.BOX))  # a thumbnail's statistics
+    thumb = stylize_tiled(frame, MUNCH, 96, network.statistics, network.tile,
+                          stats=network.statistics(small[None], MUNCH[None]))
+    assert np.abs(exact - untiled).max() <= 2 and np.abs(exact - untiled).mean() < 0.05
+    assert np.abs(thumb - untiled).mean() > 20 * np.abs(exact - untiled).mean()
+
+
 def test_both_engines_tile_alike(networks, photo):
     results = [stylize_tiled(photo, MUNCH, 128, n.statistics, n.tile) for n in networks.values()]
     assert np.abs(results[0].astype(int) - results[1]).max() <= 2
