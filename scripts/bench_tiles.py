@@ -1,8 +1,9 @@
 """Tiles with shared statistics: how close to one full pass, how much memory and time, and the seam they avoid.
 
 1. Quality: photos at 1280×720 and 2048×1536, tiled (cores of ``--core`` px) with statistics from
-   thumbnails of several sizes, against the plain full pass: mean absolute difference (levels) and PSNR;
-   and tiles each with their own statistics (the seams of cutting a frame by hand), for comparison.
+   thumbnails of several sizes and measured over the tiles (the default), against the plain full pass: mean
+   absolute difference (levels) and PSNR, and the time of both kinds; and tiles each with their own statistics
+   (the seams of cutting a frame by hand), for comparison.
 2. Memory and time: ``python -m infer image`` on 3000×2000, 8000×6000 and 12000×9000 photos with the
    default settings, peak RSS of the process and wall time.
 3. The seed's case: a 720p clip cut in 4 tiles against one pass, and a picture of a seam: per-tile
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from infer.engines import OnnxNetwork
+from infer.engines import OnnxNetwork, TorchNetwork
 from infer.painters import find_painter
 from infer.sheet import caption, save_grid
 from infer.tiles import boxes, stylize_tiled, thumbnail
@@ -60,6 +61,16 @@ def compare(network: OnnxNetwork, frame: np.ndarray, weights: np.ndarray, core: 
         tiled = stylize_tiled(frame, weights, core, network.statistics, network.tile, stats=stats)
         row[f"thumbnail {side}"] = {"mean_abs_diff": float(np.abs(tiled.astype(int) - plain).mean()),
                                     "psnr_db": psnr(tiled, plain)}
+    tick = time.perf_counter()
+    exact = stylize_tiled(frame, weights, core, network.statistics, network.tile, measure=network.measure())
+    seconds = time.perf_counter() - tick
+    tick = time.perf_counter()
+    stylize_tiled(frame, weights, core, network.statistics, network.tile)
+    thumbnail_seconds = time.perf_counter() - tick
+    row["measured over the tiles"] = {"mean_abs_diff": float(np.abs(exact.astype(int) - plain).mean()),
+                                      "max_abs_diff": int(np.abs(exact.astype(int) - plain).max()),
+                                      "psnr_db": psnr(exact, plain), "seconds": seconds,
+                                      "seconds_with_a_thumbnail": thumbnail_seconds}
     own = own_statistics(network, frame, weights, core)
     row["per-tile statistics"] = {"mean_abs_diff": float(np.abs(own.astype(int) - plain).mean()),
                                   "psnr_db": psnr(own, plain)}
@@ -91,19 +102,25 @@ def main() -> None:
     parser.add_argument("--thumbnails", type=int, nargs="+", default=[512, 1024, 2048],
                         help="longest sides of the thumbnails to compare (MIN_THUMBNAIL and up)")
     parser.add_argument("--big", nargs="*", default=["3000x2000", "8000x6000", "12000x9000"])
+    parser.add_argument("--precision", default="onnx", choices=["onnx", "fp32", "bf16"],
+                        help="the network compared: ONNX Runtime fp32, or PyTorch eager in fp32 or bf16")
+    parser.add_argument("--sizes", nargs="+", default=["1280x720", "2048x1536"], help="photo sizes compared")
     parser.add_argument("--out", type=Path, default=Path("bench_tiles.json"))
     parser.add_argument("--picture", type=Path, default=None, help="where to draw the seam comparison")
     args = parser.parse_args()
     ref = find_painter(args.painter)
-    network = OnnxNetwork(ref.files.onnx, pick_device("cpu"))
+    network = OnnxNetwork(ref.files.onnx, pick_device("cpu")) if args.precision == "onnx" else \
+        TorchNetwork(ref.files.pt, pick_device("cpu"), args.precision)
     names = [p["name"] for p in network.painters]
     weights = np.eye(len(names), dtype=np.float32)[names.index(ref.painter or names[0])]
     source = Image.open(args.photo).convert("RGB")
     results: dict = {"painter": args.painter, "engine": network.description, "quality": [], "clip": {}, "big": []}
 
     frames = read_clip(args.clip)[: args.clip_frames]
-    for size, frame in (((1280, 720), frames[0]), ((2048, 1536), None)):
-        frame = frame if frame is not None else np.asarray(source.resize(size, Image.Resampling.BICUBIC))
+    for text in args.sizes:
+        size = tuple(int(v) for v in text.split("x"))
+        frame = frames[0] if size == frames[0].shape[1::-1] else np.asarray(source.resize(size,
+                                                                                          Image.Resampling.BICUBIC))
         results["quality"].append(compare(network, frame, weights, args.core, args.thumbnails))
         print(json.dumps(results["quality"][-1]), flush=True)
 
@@ -134,12 +151,15 @@ def main() -> None:
     write_json(args.out, results)
 
     print(f"\n{args.painter} on {network.description}; tile cores of {args.core} px")
-    print("| photo | " + " | ".join(f"thumbnail {s}" for s in args.thumbnails) + " | per-tile statistics |")
-    print("|---|" + "---|" * (len(args.thumbnails) + 1))
+    print("| photo | " + " | ".join(f"thumbnail {s}" for s in args.thumbnails)
+          + " | measured over the tiles | per-tile statistics | s measured / thumbnail |")
+    print("|---|" + "---|" * (len(args.thumbnails) + 3))
     for row in results["quality"]:
-        cells = [row[f"thumbnail {s}"] for s in args.thumbnails] + [row["per-tile statistics"]]
+        cells = [row[f"thumbnail {s}"] for s in args.thumbnails] + [row["measured over the tiles"],
+                                                                    row["per-tile statistics"]]
+        measured = row["measured over the tiles"]
         print(f"| {row['size']} | " + " | ".join(f"{c['mean_abs_diff']:.2f} lv, {c['psnr_db']:.1f} dB" for c in cells)
-              + " |")
+              + f" | {measured['seconds']:.1f} / {measured['seconds_with_a_thumbnail']:.1f} |")
     clip = results["clip"]
     print(f"\n720p clip in 4 tiles, {clip['frames']} frames: shared statistics {clip['shared_mean_abs_diff']:.2f} "
           f"levels from one pass, per-tile statistics {clip['per_tile_mean_abs_diff']:.2f}")
