@@ -42,3 +42,16 @@ def listed(output: Path, kind: str, suffixes: tuple[str, ...]) -> list[Path]:
     found = [p for p in folder.glob("*") if p.suffix.lower() in suffixes and not p.name.startswith(".")] \
         if folder.is_dir() else []
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def remove(output: Path, name: str, kinds: tuple[str, ...]) -> None:
+    """Delete the result called ``name`` (a file name, as listed) from one of ``kinds``' folders; a name that is
+    not a result there (a path, another folder's file) is refused."""
+    from studio.uploads import UploadError  # the page's one-line message for a request it refuses
+
+    for kind in kinds:
+        candidate = output / kind / name
+        if Path(name).name == name and not name.startswith(".") and candidate.is_file():
+            candidate.unlink()
+            return
+    raise UploadError(f"{name} is not one of your results (it may be deleted already)")

@@ -275,6 +275,36 @@ def test_compare_shows_both_pictures_and_their_numbers(page, photo):
     table = page.locator("#compare-table")
     table.get_by_text("reference").first.wait_for(timeout=WAIT_MS)
     assert table.get_by_text("feed-forward").count() >= 1
+    page.locator("#compare-report a[download='report.md']").wait_for(timeout=WAIT_MS)  # a link, not a server path
+
+
+@browser_test
+def test_a_result_can_be_deleted_for_good(page, server, photo, tmp_path):
+    upload(page, "photo-input", photo)
+    page.locator("#photo-paint").click()
+    painted = downloaded(page, "photo-download", tmp_path)
+    on_disk = server.output / "photos" / painted.name
+    assert on_disk.is_file()
+    page.get_by_role("tab", name="Your results").click()
+    page.locator("#results-doomed").click()
+    page.get_by_role("option", name=painted.name).click()
+    page.locator("#results-delete").click()
+    wait_text(page, "results-said", f"deleted {re.escape(painted.name)}")
+    assert not on_disk.exists()
+    assert page.locator(f"#results-files a[download='{painted.name}']").count() == 0
+
+
+def test_only_a_listed_result_can_be_deleted(tmp_path):
+    from studio.results import remove
+
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "kept.png").write_bytes(b"x")
+    (tmp_path / "secret.txt").write_bytes(b"x")
+    for name in ("../secret.txt", "kept.png/..", ".hidden", "nothing.png"):
+        with pytest.raises(UploadError, match="is not one of your results"):
+            remove(tmp_path, name, ("photos", "videos"))
+    remove(tmp_path, "kept.png", ("photos", "videos"))
+    assert not (tmp_path / "photos" / "kept.png").exists() and (tmp_path / "secret.txt").exists()
 
 
 def test_uploads_too_big_are_scaled_down_and_said(tmp_path):

@@ -40,11 +40,13 @@ def build(studio: Studio) -> None:
                     slow = gr.Image(label="Reference (optimised)", interactive=False)
                 table = gr.Dataframe(headers=COLUMNS, interactive=False, elem_id="compare-table")
                 folder = gr.Markdown()
+                report = gr.File(label="The report", file_count="multiple", interactive=False,
+                                 elem_id="compare-report")
 
         @shown
         def run(path: str | None, _family: str, name: str, budget: float, side: float,
                 progress: gr.Progress = gr.Progress(track_tqdm=True)  # noqa: B008 - the reference's own bar
-                ) -> tuple[Any, Any, list[list[Any]], str]:
+                ) -> tuple[Any, Any, list[list[Any]], str, list[str]]:
             read_photo(path, 10**6)  # a readable picture, or one message
             out = new_path(cfg.out, "compare", f"{Path(path).stem}-{name}", "")
             metrics = compare(CompareConfig(inputs=[path], painters=[name], output=str(out), size=int(side),
@@ -54,10 +56,11 @@ def build(studio: Studio) -> None:
                     for m in metrics["methods"] if m["painter"] == name]
             stem = Path(path).stem
             images = out / "images"
+            kept = [str(out / f) for f in ("report.md", "metrics.json", "contact_sheet.png") if (out / f).is_file()]
             return (str(images / name / f"{stem}.png"), str(images / f"reference-{name}" / f"{stem}.png"), rows,
-                    f"Report: `{out}` (report.md, metrics.json, contact_sheet.png)")
+                    f"Report (kept in `{out}`): download it below", kept)
 
         menu.change(lambda f: gr.update(choices=list(family(f).painters), value=family(f).painters[0]), menu, painter,
                     queue=False)
-        go.click(run, [photo, menu, painter, iterations, size], [fast, slow, table, folder], concurrency_id=JOBS,
-                 concurrency_limit=1)
+        go.click(run, [photo, menu, painter, iterations, size], [fast, slow, table, folder, report],
+                 concurrency_id=JOBS, concurrency_limit=1)

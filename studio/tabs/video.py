@@ -115,7 +115,7 @@ def build(studio: Studio) -> None:
         def stop(request: gr.Request) -> str:
             if studio.cancels.cancel(request.session_hash):
                 return "cancelled: the render stops and nothing of it is kept"
-            return "cancelled (nothing was rendering)"
+            return "cancelled before it started: nothing was rendered"
 
         def show_mode(how: str, name: str) -> list[dict[str, Any]]:
             """The keyframe table, or the mixer's sliders: keyframes say the mix themselves."""
