@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from infer.engines import TorchNetwork, painter_engines
-from infer.painters import CHECKPOINTS, style_image_of
+from infer.painters import find_painter, style_image_of
 from infer.steady import DEFAULT_STRENGTH, FLOW_SIDE, Stabilizer, measure_motion, stabilize_frames
 from nets.device import describe_device, pick_device
 from nets.files import write_json
@@ -78,8 +78,9 @@ def distances(criterion: PerceptualLoss, inputs: list[np.ndarray], outputs: list
 
 def quality(args: argparse.Namespace, device: torch.device) -> list[dict]:
     vgg = VGGFeatures("vgg16", JOHNSON_STYLE_LAYERS + JOHNSON_CONTENT_LAYERS, args.vgg_weights or None).to(device)
-    family = CHECKPOINTS / f"{args.painter}.pt"
-    made = clips(args.shared, args.frames, args.width, args.height)
+    family = find_painter(args.painter).files.pt
+    made = [(clip, exact) for clip, exact in clips(args.shared, args.frames, args.width, args.height)
+            if exact or not args.exact_only]
     floors = {clip.name: warping_error(clip.frames, clip.frames, motions_of(clip, exact))[0] for clip, exact in made}
     rows = []
     for engine in painter_engines(TorchNetwork(family, device)):
@@ -123,7 +124,7 @@ def drift(args: argparse.Namespace, device: torch.device) -> list[dict]:
     photo = rgb(sorted((args.shared / "data" / "photos" / "val").glob("*.jpg"))[5])
     clip = still_shot(photo, args.still_frames, args.width, args.height)
     rows = []
-    for engine in painter_engines(TorchNetwork(CHECKPOINTS / f"{args.painter}.pt", device)):
+    for engine in painter_engines(TorchNetwork(find_painter(args.painter).files.pt, device)):
         plain, _ = paint(engine, clip, 0.0)
         steady, _ = paint(engine, clip, DEFAULT_STRENGTH)
         gaps = [float(np.abs(s.astype(np.float32) - p.astype(np.float32)).mean()) for s, p in zip(steady, plain,
@@ -149,7 +150,7 @@ def flow_size(args: argparse.Namespace, device: torch.device) -> list[dict]:
     made = [(camera_move(photo, "pan", args.size_frames, w, h), True),
             (KnownClip("cockatoo", read_clip(args.shared / "data" / "video" / "cockatoo_1280x720.mp4")
                        [:args.size_frames]), False)]
-    engine = painter_engines(TorchNetwork(CHECKPOINTS / f"{args.painter}.pt", device))[0]
+    engine = painter_engines(TorchNetwork(find_painter(args.painter).files.pt, device))[0]
     rows = []
     for clip, exact in made:
         motions = motions_of(clip, exact)
@@ -192,7 +193,7 @@ def cost(args: argparse.Namespace) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-m", "--painter", default="four_painters", help="a family in checkpoints/")
+    parser.add_argument("-m", "--painter", default="four_painters", help="a family in checkpoints/, or a .pt file")
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75, 1.0])
     parser.add_argument("--frames", type=int, default=12, help="frames of each quality clip")
     parser.add_argument("--still-frames", type=int, default=300, help="frames of the still shot (drift)")
@@ -206,6 +207,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--vgg-weights", default="")
     parser.add_argument("--size-frames", type=int, default=6, help="frames of the 720p clips judging the flow's size")
+    parser.add_argument("--exact-only", action="store_true", help="only the clips whose motion is known exactly")
     parser.add_argument("--skip", nargs="*", default=[], choices=["quality", "drift", "flow_size", "cost"])
     parser.add_argument("--out", type=Path, default=Path("bench_steady.json"))
     args = parser.parse_args()
