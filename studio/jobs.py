@@ -85,6 +85,7 @@ class Cancels:
     def __init__(self) -> None:
         self._events: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        self._left: list[str] = []  # jobs stopped because their page went away, to say on the next page load
 
     def start(self, session: str) -> threading.Event:
         """A fresh switch for a job that starts now in ``session``."""
@@ -92,10 +93,14 @@ class Cancels:
             self._events[session] = threading.Event()
             return self._events[session]
 
-    def finish(self, session: str, switch: threading.Event, worker: threading.Thread) -> None:
+    def finish(self, session: str, switch: threading.Event, worker: threading.Thread, what: str = "") -> None:
         """The handler of ``session``'s job is ending, done or because its page went away (Gradio closes the
         handler's generator): ``switch`` is set, so a job still running stops as Cancel would stop it, and its
-        ``worker`` is waited for, so the next job starts on a free machine; then Cancel has nothing to stop."""
+        ``worker`` is waited for, so the next job starts on a free machine; then Cancel has nothing to stop.
+        A job ``what`` stopped because its page went away is said on the next page load (``left_behind``)."""
+        if what and worker.is_alive() and not switch.is_set():
+            with self._lock:
+                self._left.append(f"{what} was stopped when its page was closed or reloaded; nothing of it was kept")
         switch.set()
         worker.join()
         with self._lock:
@@ -110,3 +115,9 @@ class Cancels:
             return False
         event.set()
         return True
+
+    def left_behind(self) -> str:
+        """What stopped because its page went away since the last page load asked (and forget it)."""
+        with self._lock:
+            said, self._left = " ".join(self._left), []
+        return said

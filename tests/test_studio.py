@@ -190,6 +190,22 @@ def test_a_cancelled_render_leaves_nothing(page, server, tmp_path):
 
 
 @browser_test
+def test_a_reload_mid_render_says_the_render_was_stopped(page, server, tmp_path):
+    start_render(page, make_walk(tmp_path, frames=240, name="reloaded.mp4"))
+    wait_text(page, "video-status", r"frame \d+ of 240")
+    said = ""
+    for _ in range(5):  # the server notices the closed page within a few seconds
+        page.reload()
+        page.get_by_role("tab", name="Video").click()
+        time.sleep(2)
+        said = page.locator("#video-status").inner_text()
+        if "reloaded.mp4" in said:
+            break
+    assert "The render of reloaded.mp4 was stopped when its page was closed or reloaded" in said, said
+    assert not list(server.output.glob("videos/reloaded-*"))
+
+
+@browser_test
 def test_a_bad_upload_is_a_message_and_the_next_job_works(page, photo, tmp_path):
     fake = tmp_path / "holiday.jpg"
     fake.write_text("this is not a photo")

@@ -105,7 +105,7 @@ def build(studio: Studio) -> None:
                     if latest is not None:
                         yield gr.skip(), gr.skip(), note + progress_line(*latest, time.perf_counter() - tick)
             finally:
-                studio.cancels.finish(request.session_hash, cancelled, worker)
+                studio.cancels.finish(request.session_hash, cancelled, worker, f"The render of {Path(path).name}")
             stats = worker.outcome()
             summary = (f"<b>{html.escape(stylizer.name)}</b>: {stats.frames} frames in {stats.seconds:.1f} s "
                        f"({stats.fps:.2f} frames/s) on {stylizer.engine.description}"
@@ -124,6 +124,8 @@ def build(studio: Studio) -> None:
             return [gr.update(visible=keyed)] + [gr.update(visible=not keyed and k < count)
                                                  for k in range(len(mixer.sliders))]
 
+        studio.on_load.append((lambda: (f"⚠ {html.escape(said)}" if (said := studio.cancels.left_behind()) else ""),
+                               status))
         mode.change(show_mode, [mode, mixer.menu], [keyframes, *mixer.sliders], queue=False)
         job = render.click(render_clip, inputs, [result, download, status], concurrency_id=JOBS, concurrency_limit=1)
         cancel.click(stop, None, status, cancels=[job], queue=False)
