@@ -22,6 +22,7 @@ import importlib.util
 import json
 import logging
 import math
+import shlex
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -34,7 +35,7 @@ import onnxruntime as ort
 import torch
 
 from infer import prebuilt
-from infer.painters import PainterFiles, painter_folders, stale_export
+from infer.painters import CHECKPOINTS, PainterFiles, stale_export
 from infer.precision import PrecisionCheck
 from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Measure, Tiling, free_memory, stylize_tiled
 from nets.device import cpp_compiler_found, native_bf16, pick_device
@@ -50,9 +51,9 @@ log = logging.getLogger(__name__)
 #: 720p (compiled fp32 0.75 over ONNX Runtime), against 4–20 s of compiling: 10⁸ pixels (about 110 frames
 #: of 720p) leaves a margin.
 COMPILE_PAYS_PIXELS = {"cuda": 5e9, "cpu": 1e8}
-#: The painter files (names, or paths outside the painter folders) that ``auto`` ran on this CPU without a
-#: package for this machine, in this process: ``prebuild_tip`` names them.
-_UNBUILT: set[str] = set()
+#: The painter files (names of the shipped ones, else paths) and precisions that ``auto`` ran on this CPU
+#: without a package for this machine, in this process: ``prebuild_tip`` names them.
+_UNBUILT: set[tuple[str, str]] = set()
 #: ONNX Runtime's CUDA provider tuned for throughput: cuDNN tries every convolution algorithm once per
 #: shape and may use all the workspace it wants; NHWC convolutions where the build has them (tensor cores
 #: read that layout). CUDA graphs are asked for on top, where the graph allows them.
@@ -528,9 +529,9 @@ def open_network(files: PainterFiles, engine: str = "auto", device: str = "auto"
     if engine == "auto":
         can_prebuild = files.pt is not None and dev.type == "cpu" and precision in prebuilt.DTYPES
         ready = can_prebuild and prebuilt.package_path(files.pt, precision).is_file()
-        if can_prebuild and not ready:
-            found_by_name = files.pt.resolve().parent in [f.resolve() for f in painter_folders()]
-            _UNBUILT.add(files.pt.stem if found_by_name else str(files.pt))
+        if can_prebuild and not ready:  # a painter outside checkpoints/ is named by its path: found from anywhere
+            shipped = files.pt.resolve().parent == CHECKPOINTS.resolve()
+            _UNBUILT.add((files.pt.stem if shipped else str(files.pt.resolve()), precision))
         engine = default_engine(files.pt is not None, onnx_file is not None and precision != "bf16", dev, workload,
                                 ready)
     network: OnnxNetwork | TorchNetwork
@@ -583,8 +584,12 @@ def prebuild_tip() -> str | None:
     once it has finished: few CPU users read that a prebuilt painter paints 1.2–4× faster."""
     if not _UNBUILT or not cpp_compiler_found():
         return None
-    return (f"tip: python -m infer prebuild {' '.join(sorted(_UNBUILT))} (once, 1–2 minutes a painter file) makes "
-            f"this machine paint faster")
+    default = default_precision(torch.device("cpu"), "prebuilt", True)
+    commands = []
+    for precision in sorted({p for _, p in _UNBUILT}):
+        words = ["python", "-m", "infer", "prebuild", *sorted(name for name, p in _UNBUILT if p == precision)]
+        commands.append(shlex.join(words + (["--precision", precision] if precision != default else [])))
+    return f"tip: {' and '.join(commands)} (once, 1–2 minutes a painter file) makes this machine paint faster"
 
 
 def _precision_check(files: PainterFiles, device: torch.device, tiling: Tiling | None, label: str, precision: str,

@@ -197,3 +197,24 @@ def test_a_damaged_package_is_one_clear_error(monkeypatch, tmp_path):
     package.write_bytes(b"not a package")  # a disk that filled up while copying a cache, say
     with pytest.raises(prebuilt.PrebuildError, match="delete it and run python -m infer prebuild again"):
         open_network(PainterFiles(FAST, None, None), "prebuilt", "cpu", "fp32")
+
+
+def test_the_prebuild_tip_names_what_would_be_built_for_what_ran(monkeypatch, tmp_path, tiny_painter):
+    """A painter outside checkpoints/ by its path (the tip works from any folder, without --painters-dir), and
+    a precision other than this machine's default with --precision: the command the tip gives builds what ran."""
+    from infer import engines
+
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, str(tmp_path / "empty"))
+    monkeypatch.setattr(engines, "_UNBUILT", set())
+    monkeypatch.setattr(engines, "cpp_compiler_found", lambda: True)
+    folder = tmp_path / "my painters"
+    folder.mkdir()
+    shutil.copy(tiny_painter, folder / "mine.pt")
+    open_network(PainterFiles(folder / "mine.pt", None, None), precision="fp32")
+    open_network(find_painter("four_painters_fast").files, precision="bf16")
+    tip = engines.prebuild_tip()
+    default = engines.default_precision(torch.device("cpu"), "prebuilt", True)
+    fp32 = "" if default == "fp32" else " --precision fp32"
+    bf16 = "" if default == "bf16" else " --precision bf16"
+    assert f"python -m infer prebuild '{folder / 'mine.pt'}'{fp32}" in tip, tip
+    assert f"python -m infer prebuild four_painters_fast{bf16}" in tip, tip
