@@ -268,7 +268,7 @@ def run_image(args: argparse.Namespace) -> str:
     check_image_output(args.input, args.output, args.overwrite)
     stylizer = _stylizer(args, photo_pixels([args.input], args.max_size))
     stylizer.file(args.input, args.output, args.max_size, overwrite=args.overwrite)
-    return f"wrote {args.output} ({stylizer.name}, {stylizer.engine.description})"
+    return f"wrote {args.output} ({stylizer.who}, {stylizer.engine.description})"
 
 
 #: Beside a folder's paintings: the settings they were painted with, so a run goes on only with the same ones.
@@ -332,7 +332,7 @@ def run_image_folder(args: argparse.Namespace) -> str:
         except ImageReadError as exc:
             failed.append(photo.name)
             log.warning("skipped %s", exc)
-    summary = f"painted {done} of {len(photos)} photos into {dst}/ ({stylizer.name}, {stylizer.engine.description})"
+    summary = f"painted {done} of {len(photos)} photos into {dst}/ ({stylizer.who}, {stylizer.engine.description})"
     summary += f"; kept {kept} painted before (--overwrite paints them again)" if kept else ""
     if failed:
         raise UsageError(f"{summary}; could not read {', '.join(failed)}")
@@ -381,7 +381,7 @@ def run_video(args: argparse.Namespace) -> str:
         stats = stylizer.video(args.input, args.output, options, keyframes, overwrite=args.overwrite)
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in stats.stage_seconds.items())
     return (f"wrote {args.output}: {frame_count(stats.frames)} in {stats.seconds:.1f} s ({stats.fps:.2f} frames/s; "
-            f"{stages}) with {stylizer.name} on {stylizer.engine.description}"
+            f"{stages}) with {stylizer.who} on {stylizer.engine.description}"
             + (f", steadied at {options.stabilize:g}" if options.stabilize else "")
             + (f", encoded by {stats.encoder}" if stats.encoder else ""))
 

@@ -127,8 +127,12 @@ class KeyframeEngine:
         self.painters = [p["name"] for p in network.painters]
         keyframe_weights(keyframes, self.painters, family, np.zeros(1))  # unknown names fail here, not mid-clip
         self.name = " → ".join("+".join(k.blend) for k in keyframes)
-        self.description = network.description
         self.record = network.painters[0]
+
+    @property
+    def description(self) -> str:
+        """What runs, read when asked: a lower precision that failed its check says so after the first frame."""
+        return self.network.description
 
     def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
         if times is None:
@@ -149,8 +153,11 @@ class Adjusted:
         self.engine, self.strength, self.preserve_colors = engine, strength, preserve_colors
         extras = ([f"strength {strength:g}"] if strength < 1 else []) + (["photo colours"] if preserve_colors else [])
         self.name = engine.name + (f" ({', '.join(extras)})" if extras else "")
-        self.description = engine.description
         self.grid = grid_of(engine)
+
+    @property
+    def description(self) -> str:
+        return self.engine.description
 
     def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
         frames = check_frames(frames)
@@ -191,8 +198,11 @@ class StrokeSize:
     def __init__(self, engine: Engine, size: float) -> None:
         self.engine, self.size = engine, check_stroke_size(size)
         self.name = f"{engine.name} (strokes ×{size:g})"
-        self.description = engine.description
         self.grid = grid_of(engine) * size
+
+    @property
+    def description(self) -> str:
+        return self.engine.description
 
     def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
         frames = check_frames(frames)

@@ -423,9 +423,13 @@ class PainterEngine:
         self.network = network
         self.weights = np.asarray(weights, dtype=np.float32)
         self.name = name
-        self.description = network.description
         chosen = int(np.argmax(self.weights))
         self.record: dict = network.painters[chosen]  # the painter's style image and settings (the largest share)
+
+    @property
+    def description(self) -> str:
+        """What runs, read when asked: a lower precision that failed its check says so after the first frame."""
+        return self.network.description
 
     def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
         return self.network(frames, np.broadcast_to(self.weights, (len(frames), len(self.weights))))
@@ -450,7 +454,10 @@ class MosaicEngine:
     def __init__(self, engines: list[Engine]) -> None:
         self.engines = engines
         self.name = " + ".join(engine.name for engine in engines)
-        self.description = engines[0].description
+
+    @property
+    def description(self) -> str:
+        return self.engines[0].description
 
     def __call__(self, frames: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
         frames = check_frames(frames)

@@ -108,6 +108,13 @@ class Stylizer:
         self.engine: Engine = self._adjusted(base)
         self.name = self.engine.name
 
+    @property
+    def who(self) -> str:
+        """The painter and, where another file holds it, its family (``--fast``: the fast family), for a result
+        line: "vangogh_starry_night of four_painters_fast"."""
+        family = self.family if self.family and self.family not in (self.name, "?") and not self.mosaic else ""
+        return f"{self.name} of {family}" if family else self.name
+
     @staticmethod
     def _open(spec: PainterSpec, engine: str, device: str, precision: str, tiling: Tiling | None, workload: float,
               fast: bool) -> list[PainterEngine]:

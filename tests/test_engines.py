@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch._dynamo.config
 import torch._inductor.config
+from PIL import Image
 
 from infer.engines import (
     COMPILE_PAYS_PIXELS,
@@ -25,6 +26,7 @@ from infer.painters import PainterFiles, find_painter
 from infer.precision import difference
 from infer.video import RenderOptions, stylize_video
 from tests.clips import make_clip
+from tests.conftest import run_cli
 
 ONE = np.ones((4, 1), dtype=np.float32)  # painter weights of a one-painter file, up to 4 frames
 
@@ -169,6 +171,11 @@ def test_a_precision_that_ruins_the_picture_is_caught_and_the_painter_runs_in_fp
     assert network.description.endswith(f"{precision} failed its check)")
     for out in (first, again):
         assert difference(out, fp32).within("fp32")
+    if precision == "bf16":  # the command's result line names the precision that really painted
+        Image.fromarray(frames[0]).save(tmp_path / "photo.png")
+        result = run_cli("infer", "image", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out.png"), "-m",
+                         str(tmp_path / "ruined.pt"), "--engine", "torch", "--precision", "bf16")
+        assert result.returncode == 0 and "-> fp32 (bf16 failed its check)" in result.stdout, result.stdout
 
 
 def test_onnx_runtime_asked_for_cuda_without_a_gpu_says_so_and_paints_on_the_cpu(caplog):
