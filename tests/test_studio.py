@@ -235,7 +235,9 @@ def test_the_live_view_paints_the_camera_and_shows_its_rate(page):
     page.get_by_role("tab", name="Live").click()
     page.get_by_text("Click to Access Webcam").click()  # Chromium's fake camera, allowed without asking
     page.locator("#live-camera button", has_text="Record").click()
-    text = wait_text(page, "live-rate", r"[1-9][\d.]* frames/s at 320×240")
+    seen: list[str] = []
+    text = wait_text(page, "live-rate", r"[1-9][\d.]* frames/s at 320×240", seen)
+    assert any("preparing the painter for 320×240" in said for said in seen), seen  # the first frame says so
     assert "fp32" in text or "bf16" in text
     picture = np.asarray(Image.open(io.BytesIO(image_bytes(page, "live-painted"))))
     assert picture.shape[:2] == (240, 320)

@@ -12,7 +12,7 @@ import gradio as gr
 import numpy as np
 
 from studio.context import Studio
-from studio.jobs import INTERACTIVE, shown
+from studio.jobs import INTERACTIVE, Worker, shown
 from studio.tabs.mixer import Mixer
 from studio.uploads import slider
 
@@ -33,11 +33,16 @@ def fit(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 class LivePainter:
-    """Paints one camera frame with the mixer's current settings and keeps each session's frame times."""
+    """Paints one camera frame with the mixer's current settings and keeps each session's frame times.
+
+    The first frame of a size may take a minute (the painter compiled for it, where the machine compiles):
+    that frame is painted beside the page, which meanwhile shows the camera and says what is happening.
+    """
 
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
         self.times: dict[str, deque[float]] = {}
+        self.warming: dict[tuple[int, str], tuple[Worker, float]] = {}  # (network, size) -> its first frame
 
     def paint(self, request: gr.Request, frame: np.ndarray | None, size: str, name: str, *values: Any
               ) -> tuple[np.ndarray | None, str]:
@@ -46,7 +51,18 @@ class LivePainter:
         *sliders, strength = values
         stylizer = self.studio.library.stylizer(name, Mixer.weights(name, sliders), strength, fast=True,
                                                 stream=True)
-        painted = stylizer.image(fit(frame[..., :3], SIZES[size]))
+        picture = fit(frame[..., :3], SIZES[size])
+        key = (id(self.studio.library.network(name, True, True)), size)
+        if key not in self.warming:
+            self.warming[key] = (Worker(lambda: stylizer.image(picture)), time.perf_counter())
+        worker, started = self.warming[key]
+        if worker.is_alive():
+            return picture, (f"preparing the painter for {size} (compiling it for this size where the machine "
+                             f"can, once): {time.perf_counter() - started:.0f} s…")
+        if worker.error is not None:  # said in the page; the next frame tries again
+            del self.warming[key]
+            worker.outcome()
+        painted = stylizer.image(picture)
         times = self.times.setdefault(request.session_hash, deque(maxlen=WINDOW))
         times.append(time.perf_counter())
         rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
