@@ -237,7 +237,8 @@ def test_the_live_view_paints_the_camera_and_shows_its_rate(page):
     page.locator("#live-camera button", has_text="Record").click()
     seen: list[str] = []
     text = wait_text(page, "live-rate", r"[1-9][\d.]* frames/s at 320×240", seen)
-    assert any("preparing the painter for 320×240" in said for said in seen), seen  # the first frame says so
+    if "compiled" in text:  # a minute's compiling for the first frame is said, not silent
+        assert any("preparing the painter for 320×240" in said for said in seen), seen
     assert "fp32" in text or "bf16" in text
     picture = np.asarray(Image.open(io.BytesIO(image_bytes(page, "live-painted"))))
     assert picture.shape[:2] == (240, 320)
