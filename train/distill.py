@@ -80,6 +80,9 @@ class DistillConfig:
     separable: bool = option(False, "student: depthwise-separable residual blocks")
     pixel_shuffle: bool = option(True, "student: pixel (un)shuffle instead of full-resolution outer layers")
     tail_convolutions: int = option(0, "student: 3×3 convolutions at half resolution before its last one")
+    smooth_upsampling: bool = option(False, "student: bilinear rather than nearest upsampling (anti-aliased: it "
+                                            "repaints less when the scene moves by a pixel)")
+    blur_downsampling: bool = option(False, "student: a low-pass before each stride-2 convolution (anti-aliased)")
     init: str = option("", "start the student from this painter file (a student of the same teacher, e.g. the "
                          "shipped fast family, to teach it longer; or of the family the teacher grew from: the "
                          "painters added since are added and only they are taught); its shape replaces --width "
