@@ -77,6 +77,7 @@ class ClipInfo:
     rotation: int = 0  # degrees counter-clockwise that turn the stored frames upright: 0, 90, 180, 270
     start: float = 0.0  # the first frame's timestamp in seconds: where the clip's own time 0 is
     sample_aspect_ratio: Fraction | None = None  # of the pixels, as shown; None or 1: square
+    codec: str = ""  # the video track's codec (FFmpeg's name: h264, mjpeg …)
 
 
 @dataclass
@@ -142,6 +143,7 @@ def probe(path: str | os.PathLike) -> ClipInfo:
             duration = frames / float(fps)
         audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
         sar = stream.sample_aspect_ratio
+        codec = stream.codec_context.name
     with _open(path) as container:  # again from the start: raw streams cannot seek
         try:
             first = next(container.decode(video=0), None)
@@ -154,7 +156,7 @@ def probe(path: str | os.PathLike) -> ClipInfo:
     if sar is not None and rotation in (90, 270):
         sar = 1 / sar
     return ClipInfo(width, height, Fraction(fps), frames, duration, audio, rotation,
-                    first.time if first.time is not None else 0.0, sar)
+                    first.time if first.time is not None else 0.0, sar, codec)
 
 
 def _in_range(packet: av.Packet, info: ClipInfo, start: float, end: float) -> bool:

@@ -126,3 +126,22 @@ def read_clip(path: str | Path | None, max_side: int) -> Clip:
     width, height = frame_size(info, max_side)
     return Clip(path, info, max_side, f"{path.name} is {info.width}×{info.height}: rendered at {width}×{height} "
                                       f"here (the command line renders any size)")
+
+
+#: Video codecs and containers a browser plays (Chromium and Firefox alike); another clip still renders.
+BROWSER_CODECS = ("h264", "vp8", "vp9", "av1")
+BROWSER_CONTAINERS = (".mp4", ".webm", ".m4v", ".mov", ".mkv")
+
+
+def playable_note(path: str | Path | None) -> str:
+    """A line for a clip the page's player cannot show (an MJPEG .avi, a .ts): it renders all the same."""
+    if not path:
+        return ""
+    try:
+        info = probe(path)
+    except UserError as exc:
+        return f"⚠ {Path(path).name} is not a clip this studio can read ({exc})"
+    if info.codec in BROWSER_CODECS and Path(path).suffix.lower() in BROWSER_CONTAINERS:
+        return ""
+    return (f"Your browser cannot play {Path(path).name} ({info.codec}, {info.width}×{info.height}), so the "
+            "player above may say it is not playable: Render paints it all the same.")

@@ -455,3 +455,16 @@ def test_result_names_keep_their_numbers_and_stay_file_names():
     for hostile in ("../../etc/passwd", ".hidden", "a/b\\c", "…"):
         made = slug(hostile)
         assert "/" not in made and "\\" not in made and not made.startswith(".") and made
+
+
+def test_a_clip_the_browser_cannot_play_is_said_to_render_all_the_same(tmp_path):
+    from studio.uploads import playable_note
+
+    frames = [np.full((48, 64, 3), 40 * k, np.uint8) for k in range(3)]
+    old_camera = tmp_path / "camera.avi"  # MPEG-4 Part 2 in AVI, as old cameras write: no browser plays it
+    make_clip(old_camera, frames, video_codec="mpeg4")
+    assert "Your browser cannot play camera.avi (mpeg4, 64×48)" in playable_note(old_camera)
+    assert "Render paints it all the same" in playable_note(old_camera)
+    h264 = tmp_path / "walk.mp4"
+    make_clip(h264, frames)
+    assert playable_note(h264) == "" and playable_note(None) == ""

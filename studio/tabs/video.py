@@ -21,7 +21,7 @@ from studio.jobs import JOBS, Worker, shown
 from studio.library import blend_text, family
 from studio.results import new_path
 from studio.tabs.mixer import Mixer
-from studio.uploads import read_clip, slider
+from studio.uploads import playable_note, read_clip, slider
 
 MODES = ("One painter or a blend", "Keyframes")
 
@@ -126,6 +126,7 @@ def build(studio: Studio) -> None:
 
         studio.on_load.append((lambda: (f"⚠ {html.escape(said)}" if (said := studio.cancels.left_behind()) else ""),
                                status))
+        clip.change(shown(playable_note), clip, status, queue=False)
         mode.change(show_mode, [mode, mixer.menu], [keyframes, *mixer.sliders], queue=False)
         job = render.click(render_clip, inputs, [result, download, status], concurrency_id=JOBS, concurrency_limit=1)
         cancel.click(stop, None, status, cancels=[job], queue=False)
