@@ -305,7 +305,7 @@ def test_a_result_can_be_deleted_for_good(page, server, photo, tmp_path):
     on_disk = server.output / "photos" / painted.name
     assert on_disk.is_file()
     page.get_by_role("tab", name="Your results").click()
-    page.locator("#results-doomed").click()
+    page.get_by_label("Delete a result (from the disk, for good)").click()
     page.get_by_role("option", name=painted.name).click()
     page.locator("#results-delete").click()
     wait_text(page, "results-said", f"deleted {re.escape(painted.name)}")

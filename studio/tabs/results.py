@@ -16,7 +16,7 @@ PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 def build(studio: Studio) -> None:
     out = studio.cfg.out
-    with gr.Tab("Your results", id="results"):
+    with gr.Tab("Your results", id="results") as tab:
         refresh = gr.Button("Refresh")
         photos = gr.Gallery(label="Photos", columns=4, height=360, elem_id="results-photos")
         files = gr.File(label="Clips and photos to download", file_count="multiple", interactive=False,
@@ -44,6 +44,7 @@ def build(studio: Studio) -> None:
             return *shown_now(), f"deleted {name}"
 
         refresh.click(shown_now, None, [photos, files, doomed], queue=False)
+        tab.select(shown_now, None, [photos, files, doomed], queue=False)  # what was made since the page loaded
         delete.click(delete_one, doomed, [photos, files, doomed, said], queue=False)
         studio.on_load.append((lambda: found()[0], photos))
         studio.on_load.append((lambda: found()[1], files))
