@@ -37,7 +37,7 @@ import torch
 from infer import prebuilt
 from infer.painters import CHECKPOINTS, PainterFiles, stale_export
 from infer.precision import PrecisionCheck
-from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Measure, Tiling, free_memory, stylize_tiled
+from infer.tiles import BYTES_PER_PIXEL, CPU_BUDGET, Measuring, Tiling, free_memory, stylize_tiled
 from nets.device import cpp_compiler_found, native_bf16, pick_device
 from nets.errors import UserError
 from nets.painter import PainterFileError, load_painter
@@ -137,7 +137,7 @@ class _TiledNetwork(ABC):
             return np.concatenate([self.whole(frames[k:k + 1], weights[k:k + 1]) for k in range(count)])
         pixels = self.tiling.working_pixels(budget, self.bytes_per_pixel)  # the biggest thumbnail that fits
         return np.stack([stylize_tiled(frame, row, core, self.statistics, self.tile, thumbnail_pixels=pixels,
-                                       progress=count == 1, measure=self.measure())
+                                       progress=count == 1, measuring=self.measuring())
                          for frame, row in zip(frames, weights, strict=True)])
 
     @abstractmethod
@@ -152,22 +152,26 @@ class _TiledNetwork(ABC):
     def tile(self, frames: np.ndarray, weights: np.ndarray, stats: np.ndarray) -> np.ndarray:
         """``frames`` (tiles of one frame) normalised with the frame's statistics ``stats`` (1×S)."""
 
-    def measure(self) -> Measure | None:
-        """How passes over tiles refine a thumbnail's statistics (``infer.tiles.refined_statistics``): the
-        eager PyTorch network of this painter; None where there is none to run (the thumbnail's are used)."""
+    def measuring(self) -> Measuring | None:
+        """How passes over the tiles take a frame's own statistics (``infer.tiles.exact_statistics``): the
+        eager PyTorch network of this painter; None where there is none to run (a thumbnail's are used)."""
         return None
+
+    @staticmethod
+    def _measuring(module: FrameTransformer, device: torch.device) -> Measuring:
+        return Measuring(functools.partial(_TiledNetwork._measure, module, device), len(module.net.norm_channels))
 
     @staticmethod
     @torch.inference_mode()
     def _measure(module: FrameTransformer, device: torch.device, tile: np.ndarray, weights: np.ndarray,
-                 values: dict, region: tuple[int, int, int, int, int], index: int) -> torch.Tensor | None:
+                 values: dict, region: tuple[int, int, int, int, int], index: int) -> torch.Tensor:
         given = NormStats(False, {k: (mean.to(device), var.to(device)) for k, (mean, var) in values.items()},
                           region, index)
         try:
             module(torch.from_numpy(tile).to(device), torch.from_numpy(weights).to(device), given)
         except Measured:
             return given.sums.cpu()
-        return None  # the pass ran through: no norm of that index
+        raise ValueError(f"the network has no norm {index}")
 
 
 class TorchNetwork(_TiledNetwork):
@@ -266,8 +270,8 @@ class TorchNetwork(_TiledNetwork):
     def tile(self, frames: np.ndarray, weights: np.ndarray, stats: np.ndarray) -> np.ndarray:
         return self.run(frames, weights, NormStats.from_flat(torch.from_numpy(stats).to(self.device), self.channels))
 
-    def measure(self) -> Measure:
-        return functools.partial(self._measure, self.eager, self.device)
+    def measuring(self) -> Measuring:
+        return self._measuring(self.eager, self.device)
 
 
 class OnnxNetwork(_TiledNetwork):
@@ -313,7 +317,7 @@ class OnnxNetwork(_TiledNetwork):
         self.cuda_device = device if self.on_gpu else None
         self.tiles: ort.InferenceSession | None = None  # opened when a frame first needs tiles
         self.bound: dict[tuple, BoundBuffers] = {}  # per session and input shapes, on the GPU
-        self.measuring: FrameTransformer | bool | None = None  # the .pt it was exported from, once looked for
+        self.measurer: FrameTransformer | bool | None = None  # the .pt it was exported from, once looked for
 
     def _session(self, path: Path) -> ort.InferenceSession:
         options = ort.SessionOptions()
@@ -366,19 +370,19 @@ class OnnxNetwork(_TiledNetwork):
             self.tiles = self._session(tiles)
         return self.run(self.tiles, "stylized", self._inputs(frames, weights) | {"norm_stats": stats})
 
-    def measure(self) -> Measure | None:
+    def measuring(self) -> Measuring | None:
         """The painter file this graph was exported from, on the CPU in fp32, where it is beside it."""
-        if self.measuring is None:
+        if self.measurer is None:
             pt = self.path.with_suffix(".pt")
-            self.measuring = False
+            self.measurer = False
             if pt.is_file() and self.takes_weights and stale_export(pt, self.path) is None:
-                self.measuring = FrameTransformer(load_painter(pt)[0]).eval()
+                self.measurer = FrameTransformer(load_painter(pt)[0]).eval()
             else:
                 log.info("%s: no painter file it was exported from beside it; tiles take the statistics of a "
                          "thumbnail (a little off the untiled painting)", self.path.name)
-        if self.measuring is False:
+        if self.measurer is False:
             return None
-        return functools.partial(self._measure, self.measuring, torch.device("cpu"))
+        return self._measuring(self.measurer, torch.device("cpu"))
 
 
 class BoundBuffers:

@@ -11,7 +11,7 @@ A thumbnail's statistics differ from the frame's own, most in the first layers, 
 finer texture at full size, and every layer's error counts: on a 2048×1536 photo, 11–14 levels from the
 untiled painting with a thumbnail of 0.1–1 megapixels, 2.5 even with one of 2 megapixels, and neither
 mixing exact and thumbnail statistics nor refining them all at once converges. So a network that can
-``measure`` takes each norm's statistics over the tiles, in order: one pass per norm, stopped at that norm,
+measure takes each norm's statistics over the tiles, in order: one pass per norm, stopped at that norm,
 normalising with the exact statistics of the norms before it (``exact_statistics``). The untiled painting
 then comes back within rounding, in the memory of a tile, for about 6 passes' time (the passes stop early,
 most of them in the residual blocks). A network that cannot (an ONNX graph without its painter file)
@@ -43,9 +43,16 @@ OVERLAP = 64
 #: The smallest thumbnail, longest side in px, whatever the budget.
 MIN_THUMBNAIL = 512
 #: A pass over one tile up to one norm: (tile 1×H×W×3, weights 1×P, the statistics of the norms before it,
-#: core (top, bottom, left, right, padded height), the norm's index) -> the norm's sums over the core (3×C),
-#: or None where the network has no norm of that index.
-Measure = Callable[[np.ndarray, np.ndarray, dict, tuple[int, int, int, int, int], int], "torch.Tensor | None"]
+#: core (top, bottom, left, right, padded height), the norm's index) -> the norm's sums over the core (3×C).
+Measure = Callable[[np.ndarray, np.ndarray, dict, tuple[int, int, int, int, int], int], "torch.Tensor"]
+
+
+@dataclass
+class Measuring:
+    """How a network measures its norms over tiles (``exact_statistics``): the pass, and how many norms it has."""
+
+    measure: Measure
+    norms: int
 #: Memory a full pass takes per pixel, fp32, measured on the CPU (ONNX Runtime 842, PyTorch 1030 bytes), with
 #: some room.
 BYTES_PER_PIXEL = {"onnx": 900, "torch": 1100}
@@ -138,7 +145,7 @@ def padded_side(side: int) -> int:
     return -(-side // 4) * 4
 
 
-def exact_statistics(frame: np.ndarray, weights: np.ndarray, core: int, measure: Measure) -> np.ndarray:
+def exact_statistics(frame: np.ndarray, weights: np.ndarray, core: int, measuring: Measuring) -> np.ndarray:
     """``frame``'s own statistics (1×S flat), as an untiled pass would take them, from passes over its tiles: one
     per norm, each summing the norm's input over the tiles' cores (which tile the frame padded to ×4, as the
     untiled pass sees it) with the norms before it normalised by theirs."""
@@ -148,7 +155,7 @@ def exact_statistics(frame: np.ndarray, weights: np.ndarray, core: int, measure:
     row = weights[None].astype(np.float32)
     parts = boxes(h, w, core)
     values: dict = {}
-    while True:
+    for index in range(measuring.norms):
         total = None
         for rows, cols, core_rows, core_cols in parts:
             tile = np.ascontiguousarray(frame[rows, cols])[None]
@@ -156,25 +163,24 @@ def exact_statistics(frame: np.ndarray, weights: np.ndarray, core: int, measure:
             last_row, last_column = rows.start + core_rows.stop == h, cols.start + core_cols.stop == w
             region = (core_rows.start, padded_side(th) if last_row else core_rows.stop, core_cols.start,
                       padded_side(tw) if last_column else core_cols.stop, padded_side(th))
-            sums = measure(tile, row, values, region, len(values))
-            if sums is None:
-                return NormStats(False, values).flat().numpy()
+            sums = measuring.measure(tile, row, values, region, index)
             total = sums if total is None else total + sums
-        values[len(values)] = NormStats.from_sums(total)
+        values[index] = NormStats.from_sums(total)
+    return NormStats(False, values).flat().numpy()
 
 
 def stylize_tiled(frame: np.ndarray, weights: np.ndarray, core: int,
                   statistics: Callable[[np.ndarray, np.ndarray], np.ndarray],
                   tile: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
                   stats: np.ndarray | None = None, thumbnail_pixels: float | None = None,
-                  progress: bool = False, measure: Measure | None = None) -> np.ndarray:
+                  progress: bool = False, measuring: Measuring | None = None) -> np.ndarray:
     """One H×W×3 uint8 frame in tiles of ``core`` px, all normalised with ``stats`` when given, else with the
-    frame's own statistics where the network can ``measure`` them over the tiles, else with those of a
+    frame's own statistics where the network can measure them over the tiles (``measuring``), else with those of a
     thumbnail of at most ``thumbnail_pixels`` (default: the size of a tile with its margins); the same size
     out."""
     row = weights[None].astype(np.float32)
-    if stats is None and measure is not None:
-        stats = exact_statistics(frame, weights, core, measure)
+    if stats is None and measuring is not None:
+        stats = exact_statistics(frame, weights, core, measuring)
     elif stats is None:
         pixels = thumbnail_pixels if thumbnail_pixels is not None else (core + 2 * OVERLAP) ** 2
         stats = statistics(thumbnail(frame, pixels=pixels)[None], row)

@@ -62,7 +62,7 @@ def compare(network: OnnxNetwork, frame: np.ndarray, weights: np.ndarray, core: 
         row[f"thumbnail {side}"] = {"mean_abs_diff": float(np.abs(tiled.astype(int) - plain).mean()),
                                     "psnr_db": psnr(tiled, plain)}
     tick = time.perf_counter()
-    exact = stylize_tiled(frame, weights, core, network.statistics, network.tile, measure=network.measure())
+    exact = stylize_tiled(frame, weights, core, network.statistics, network.tile, measuring=network.measuring())
     seconds = time.perf_counter() - tick
     tick = time.perf_counter()
     stylize_tiled(frame, weights, core, network.statistics, network.tile)

@@ -79,7 +79,7 @@ def test_statistics_measured_over_the_tiles_give_back_the_untiled_painting(netwo
     frame = np.ascontiguousarray(np.concatenate([photo[:250, :190], other[:250, :193]], 1))  # 250×383
     network = networks[engine]
     untiled = network.whole(frame[None], MUNCH[None])[0].astype(int)
-    exact = stylize_tiled(frame, MUNCH, 96, network.statistics, network.tile, measure=network.measure())
+    exact = stylize_tiled(frame, MUNCH, 96, network.statistics, network.tile, measuring=network.measuring())
     small = np.asarray(Image.fromarray(frame).resize((128, 84), Image.Resampling.BOX))  # a thumbnail's statistics
     thumb = stylize_tiled(frame, MUNCH, 96, network.statistics, network.tile,
                           stats=network.statistics(small[None], MUNCH[None]))
