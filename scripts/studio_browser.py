@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,27 @@ class Server:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+
+class PeakMemory:
+    """The server's resident memory sampled every 0.2 s while a job runs; ``peak`` in MB."""
+
+    def __init__(self, server: Server) -> None:
+        self.server, self.peak, self.stop = server, 0.0, threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def sample(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, self.server.rss_mb())
+            time.sleep(0.2)
+
+    def __enter__(self) -> PeakMemory:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def free_port() -> int:
@@ -109,9 +131,11 @@ def downloaded(page: Page, elem_id: str, folder: Path) -> Path:
     return path
 
 
-def set_slider(page: Page, label: str, value: float) -> None:
-    """Type a value into a slider's number box, as a user does to set it exactly."""
-    box = page.get_by_label(f"number input for {label}").first
+def set_slider(page: Page, label: str, value: float, elem_id: str = "") -> None:
+    """Type a value into a slider's number box, as a user does to set it exactly (``elem_id``: the slider's, where
+    several tabs have one of that label)."""
+    box = page.locator(f"#{elem_id} input[type=number]") if elem_id else page.get_by_label(f"number input for {label}")
+    box = box.first
     box.fill(f"{value:g}")
     box.press("Enter")
 
@@ -127,6 +151,38 @@ def wait_text(page: Page, elem_id: str, pattern: str, seen: list[str] | None = N
             return text
         time.sleep(0.1)
     raise AssertionError(f"#{elem_id} never showed {pattern!r}; it showed {seen}")
+
+
+#: The live view's parts (studio/tabs/live.py), as the page's script finds them.
+LIVE = "#live-view [data-live={}]"
+
+
+def start_live(page: Page, size: str = "320×240") -> None:
+    """Open the Live tab, pick ``size`` and press Start camera (Chromium's fake camera, allowed without asking)."""
+    page.get_by_role("tab", name="Live").click()
+    page.get_by_text(size, exact=True).click()
+    page.locator(LIVE.format("start")).click()
+
+
+def live_key(page: Page) -> str:
+    """The key the studio gave this page for the live view's socket (once the page has loaded)."""
+    page.get_by_role("tab", name="Live").click()
+    page.wait_for_function("document.querySelector('#live-view [data-key]')?.dataset.key", timeout=WAIT_MS)
+    return page.locator("#live-view [data-key]").get_attribute("data-key")
+
+
+def live_frames(page: Page) -> int:
+    """How many paintings the live view has drawn."""
+    return int(page.locator(LIVE.format("painted")).get_attribute("data-frames") or 0)
+
+
+def live_readings(page: Page) -> dict[str, float]:
+    """What the live view's line says now: frames/s, delay and painting ms (those it shows)."""
+    text = page.locator(LIVE.format("stats")).inner_text()
+    patterns = {"frames_per_s": r"([\d.]+) frames/s",
+                "delay_ms": r"delay (\d+) ms", "painting_ms": r"painting (\d+) ms"}
+    found = {name: re.search(pattern, text) for name, pattern in patterns.items()}
+    return {name: float(match.group(1)) for name, match in found.items() if match}
 
 
 def start_painter(page: Page, painting: Path, name: str, minutes: float) -> None:

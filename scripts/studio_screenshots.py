@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from scripts.studio_browser import WAIT_MS, chromium, open_page, set_slider, studio_server, upload
+from scripts.studio_browser import LIVE, WAIT_MS, chromium, open_page, set_slider, start_live, studio_server, upload
 
 
 def main() -> None:
@@ -54,10 +54,8 @@ def main() -> None:
             page.locator("#video-download a[download]").first.wait_for(timeout=10 * WAIT_MS)
             shot("video")
 
-            page.get_by_role("tab", name="Live").click()
-            page.get_by_text("Click to Access Webcam").click()
-            page.locator("#live-camera button", has_text="Record").click()
-            page.locator("#live-rate").get_by_text("frames/s").wait_for(timeout=WAIT_MS)
+            start_live(page)
+            page.locator(LIVE.format("stats")).get_by_text("frames/s").wait_for(timeout=WAIT_MS)
             page.wait_for_timeout(5000)
             shot("live")
 

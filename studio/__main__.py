@@ -31,9 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["GRADIO_TEMP_DIR"] = str(cfg.uploads)
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cfg.out / "cache" / "inductor"))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import uvicorn
+
     from infer.painters import search_first
     from studio import housekeeping
     from studio.app import build_app
+    from studio.live_socket import MAX_FRAME_BYTES
 
     search_first(cfg.painters)  # the families made here are found by name, before checkpoints/
     app = build_app(cfg)
@@ -42,9 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     if warning := cfg.exposure_warning():
         print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
     print(f"{PROG}: serving on http://{cfg.host}:{cfg.port} (Ctrl-C stops)", flush=True)
-    app.launch(server_name=cfg.host, server_port=cfg.port, share=False, allowed_paths=[str(cfg.out)],
-               show_error=True, quiet=True, max_file_size=cfg.max_upload_mb * 1024 * 1024,
-               auth=("painter", cfg.password) if cfg.password else None)
+    # ws_max_size: a bigger live frame is refused by the protocol itself (close 1009), before it is read
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", ws_max_size=MAX_FRAME_BYTES + 8)
     return 0
 
 

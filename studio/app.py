@@ -1,13 +1,14 @@
-"""The studio's page: every tab, the results kept from earlier jobs, and the queue that runs jobs one at a
-time."""
+"""The studio's server: the page (every tab, the results kept from earlier jobs, and the queue that runs jobs
+one at a time) mounted on a FastAPI app beside the live view's WebSocket."""
 
 from __future__ import annotations
 
 import gradio as gr
+from fastapi import FastAPI
 
 from infer.prebuilt import SHIPPED_FAMILIES
 from nets.device import describe_device, pick_device
-from studio import prebuild
+from studio import live_socket, prebuild
 from studio.config import StudioConfig
 from studio.context import Studio
 from studio.tabs import compare, live, painter, photo, results, video
@@ -15,7 +16,8 @@ from studio.tabs import compare, live, painter, photo, results, video
 TITLE = "Style studio"
 
 
-def build_app(cfg: StudioConfig) -> gr.Blocks:
+def build_app(cfg: StudioConfig) -> FastAPI:
+    """The studio's ASGI app: Gradio's page at /, the live view's socket at ``live_socket.ROUTE``."""
     studio = Studio.create(cfg)
     build = studio.build_for_cpu(SHIPPED_FAMILIES, "prebuild.log")
     with gr.Blocks(title=TITLE) as app:
@@ -28,7 +30,7 @@ def build_app(cfg: StudioConfig) -> gr.Blocks:
         with gr.Tabs():
             photo.build(studio)
             video.build(studio)
-            live.build(studio)
+            channel = live.build(studio)
             added = painter.build(studio)
             compare.build(studio)
             results.build(studio)
@@ -41,7 +43,11 @@ def build_app(cfg: StudioConfig) -> gr.Blocks:
         for fn, component in studio.on_load:
             app.load(fn, None, component, queue=False)
     app.queue(default_concurrency_limit=1)
-    return app
+    server = FastAPI()
+    server.add_api_websocket_route(live_socket.ROUTE, channel.serve)  # before the page's mount, which takes /
+    return gr.mount_gradio_app(server, app, "/", server_name=cfg.host, server_port=cfg.port,
+                               allowed_paths=[str(cfg.out)], show_error=True, max_file_size=cfg.max_upload_mb << 20,
+                               auth=("painter", cfg.password) if cfg.password else None)
 
 
 def show_build(build: prebuild.Build) -> None:

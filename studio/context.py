@@ -25,7 +25,8 @@ class Studio:
     example: np.ndarray  # the photo each painter's gallery card shows it painting
     cancels: Cancels = field(default_factory=Cancels)
     family_menus: list[gr.Dropdown] = field(default_factory=list)  # refreshed when a family is added
-    on_load: list[tuple[Callable[[], Any], gr.components.Component]] = field(default_factory=list)  # page (re)load
+    #: What each page (re)load fills in: a function and its output component(s)
+    on_load: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
 
     @classmethod
     def create(cls, cfg: StudioConfig) -> Studio:

@@ -6,6 +6,7 @@ compare with the reference method. The upload checks themselves are tested witho
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -17,18 +18,25 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from nets.painter import load_painter
 from scripts.studio_browser import (
+    LIVE,
     WAIT_MS,
     Server,
     add_painter,
     chromium,
     downloaded,
     image_bytes,
+    live_frames,
+    live_key,
+    live_readings,
     open_page,
     painter_joined,
     set_slider,
+    start_live,
     start_painter,
     studio_server,
     upload,
@@ -230,18 +238,96 @@ def test_two_jobs_queue_one_behind_the_other(browser, server, tmp_path):
         page.context.close()
 
 
+#: The painted canvas against the camera's picture at the same size and crop (mean |difference|, levels).
+DIFFERENCE_FROM_CAMERA = """() => {
+  const view = document.querySelector("#live-view");
+  const painted = view.querySelector("[data-live=painted]"), video = view.querySelector("[data-live=camera]");
+  const canvas = document.createElement("canvas");
+  [canvas.width, canvas.height] = [painted.width, painted.height];
+  const scale = Math.max(canvas.width / video.videoWidth, canvas.height / video.videoHeight);
+  const [cw, ch] = [canvas.width / scale, canvas.height / scale];
+  const context = canvas.getContext("2d");
+  context.drawImage(video, (video.videoWidth - cw) / 2, (video.videoHeight - ch) / 2, cw, ch, 0, 0,
+                    canvas.width, canvas.height);
+  const a = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  const b = painted.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let sum = 0;
+  for (let i = 0; i < a.length; i += 4) for (let c = 0; c < 3; c++) sum += Math.abs(a[i + c] - b[i + c]);
+  return sum / (a.length / 4 * 3);
+}"""
+
+
+def wait_live_frames(page, more: int) -> None:
+    """Until the live view has drawn ``more`` paintings beyond those it had."""
+    start = live_frames(page)
+    page.wait_for_function(f"Number(document.querySelector('#live-view [data-live=painted]').dataset.frames || 0)"
+                           f" >= {start + more}", timeout=WAIT_MS)
+
+
 @browser_test
-def test_the_live_view_paints_the_camera_and_shows_its_rate(page):
-    page.get_by_role("tab", name="Live").click()
-    page.get_by_text("Click to Access Webcam").click()  # Chromium's fake camera, allowed without asking
-    page.locator("#live-camera button", has_text="Record").click()
+def test_the_live_view_paints_the_camera_and_a_slider_acts_on_the_next_frames(page):
+    start_live(page)
     seen: list[str] = []
-    text = wait_text(page, "live-rate", r"[1-9][\d.]* frames/s at 320×240", seen)
+    text = wait_text(page, "live-view [data-live=stats]", r"[1-9][\d.]* frames/s at 320×240", seen)
     if "compiled" in text:  # a minute's compiling for the first frame is said, not silent
         assert any("preparing the painter for 320×240" in said for said in seen), seen
     assert "fp32" in text or "bf16" in text
-    picture = np.asarray(Image.open(io.BytesIO(image_bytes(page, "live-painted"))))
-    assert picture.shape[:2] == (240, 320)
+    readings = live_readings(page)
+    assert readings["delay_ms"] > 0 and readings["painting_ms"] > 0, text
+    assert page.locator(LIVE.format("painted")).evaluate("c => [c.width, c.height]") == [320, 240]
+    wait_live_frames(page, 2)
+    painted = page.evaluate(DIFFERENCE_FROM_CAMERA)
+    set_slider(page, "Strength", 0, "live-strength")  # the camera's own picture, from the next frames on
+    wait_live_frames(page, 3)
+    plain = page.evaluate(DIFFERENCE_FROM_CAMERA)
+    assert plain < 12 and plain < 0.3 * painted, (painted, plain)
+
+
+@browser_test
+def test_a_closed_live_tab_frees_its_place_within_seconds(page, server):
+    start_live(page)
+    wait_text(page, "live-view [data-live=stats]", r"[1-9][\d.]* frames/s")
+    log = server.output.parent / f"{server.output.name}.log"
+    assert "a viewer joined (1 now)" in log.read_text()
+    page.context.close()
+    deadline = time.monotonic() + 5
+    while not log.read_text().rstrip().endswith("a viewer left (0 now)"):
+        assert time.monotonic() < deadline, log.read_text()[-1000:]
+        time.sleep(0.1)
+
+
+@browser_test
+def test_the_live_socket_refuses_what_is_not_a_camera_frame_and_keeps_serving(page):
+    key = live_key(page)
+    codes = page.evaluate("""async (key) => {
+      const url = new URL(`live/socket?key=${key}`, location.href);
+      url.protocol = "ws:";
+      const refused = (send) => new Promise((resolve) => {
+        const socket = new WebSocket(url);
+        socket.onmessage = (event) => {
+          if (typeof event.data === "string" && JSON.parse(event.data).next) send(socket);
+        };
+        socket.onclose = (event) => resolve(event.code);
+      });
+      return [await refused((s) => s.send("hello")), await refused((s) => s.send(new Uint8Array(5000).fill(7))),
+              await refused((s) => s.send(new Uint8Array(3 * 1024 * 1024)))];
+    }""", key)
+    assert codes == [1003, 1003, 1009], codes  # text, not a JPEG, over the size limit
+    start_live(page)  # and the studio still paints
+    wait_text(page, "live-view [data-live=stats]", r"[1-9][\d.]* frames/s")
+
+
+@browser_test
+def test_the_live_socket_takes_only_the_studios_own_page(page, server):
+    key = live_key(page)
+    url = server.url.replace("http://", "ws://") + f"live/socket?key={key}"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, origin="http://elsewhere.example", open_timeout=30)
+    assert refused.value.response.status_code == 403
+    with pytest.raises(InvalidStatus):  # the studio's own origin, without a key its page was given
+        connect(url.replace(key, "guessed"), origin=server.url.rstrip("/"), open_timeout=30)
+    with connect(url, origin=server.url.rstrip("/"), open_timeout=30) as socket:
+        assert json.loads(socket.recv(timeout=30))["size"] == [320, 240]
 
 
 @browser_test

@@ -359,7 +359,7 @@ def test_shift_and_noise_terms_fall_over_a_few_steps(tmp_path, style_image, phot
     """The exact consistency terms: painting a photo moved by up to 3 px (whole and sub-pixel) as its painting
     moved, and a noisy photo as the photo. Alone with the content term on a fresh network, both fall."""
     cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, steps=24, log_every=4, style_weight=[0.0],
-                      shift_weight=20.0, noise_weight=20.0, lr=3e-3, antialias="both")
+                      shift_weight=20.0, noise_weight=20.0, lr=3e-3, antialias="both", detail_skip=True)
     card = train(cfg)
     curve = json.loads(Path(cfg.log_dir, "tiny", "curve.json").read_text())
     for term in ("shift", "noise"):
@@ -367,6 +367,7 @@ def test_shift_and_noise_terms_fall_over_a_few_steps(tmp_path, style_image, phot
     assert card["final_losses"]["shift"] > 0
     model, payload = load_painter(Path(cfg.out_dir, "tiny.pt"))
     assert payload["architecture"]["smooth_upsampling"] and payload["architecture"]["blur_downsampling"]
+    assert payload["architecture"]["detail_skip"] and model.skip.abs().max() > 0  # the skip's gains learnt
 
 
 def test_the_shift_terms_moves_are_exact_for_whole_pixels_and_half_are_sub_pixel():

@@ -64,6 +64,9 @@ class TrainConfig:
     antialias: str = option("keep", "anti-aliased resampling: bilinear upsampling, a low-pass before each "
                           "stride-2 convolution, or both (added to an --init's network as it is: a graft); "
                           "keep: as the --init, none without one", choices=ANTIALIAS_CHOICES)
+    detail_skip: bool = option(False, "add the first layer's full-resolution features before the last layer (a "
+                               "skip, from zero: an --init paints as before), so an anti-aliased network paints "
+                               "fine strokes that move with the image")
     clips: str = option("", "video file or folder of clips / frame folders for real frame pairs (optional; "
                       "synthetic pairs from the photos are always used)")
     init: str = option("", "start from this painter file: naming all its painters' styles fine-tunes it; naming "

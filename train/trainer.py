@@ -269,27 +269,31 @@ def plan_family(cfg: TrainConfig, init: dict[str, Any] | None) -> tuple[list[str
     return family, rows, sorted(rows) != list(range(len(family)))
 
 
-def with_antialias(architecture: Architecture, antialias: str) -> Architecture:
-    """``architecture`` with the resampling ``--antialias`` asks for ("keep": as it is)."""
-    if antialias == "keep":
-        return architecture
-    return dataclasses.replace(architecture, smooth_upsampling=antialias in ("upsampling", "both"),
-                               blur_downsampling=antialias in ("downsampling", "both"))
+def grafted(architecture: Architecture, cfg: TrainConfig) -> Architecture:
+    """``architecture`` with the resampling ``--antialias`` asks for ("keep": as it is), and the detail skip if
+    ``--detail-skip`` asks for it."""
+    if cfg.antialias != "keep":
+        architecture = dataclasses.replace(architecture, smooth_upsampling=cfg.antialias in ("upsampling", "both"),
+                                           blur_downsampling=cfg.antialias in ("downsampling", "both"))
+    return dataclasses.replace(architecture, detail_skip=True) if cfg.detail_skip else architecture
 
 
-def build_model(painters: int, init: dict[str, Any] | None, rows: list[int] | None, antialias: str = "keep"
+def build_model(painters: int, init: dict[str, Any] | None, rows: list[int] | None, cfg: TrainConfig
                 ) -> TransformerNet:
     """The network at its initial weights: random (seeded by the caller), or the init's, in its shape.
 
     Painters new to the init's family start from the mean of its rows; with ``rows`` only those (γ, β)
-    rows train and everything else stays as it was. ``antialias`` other than "keep" grafts the init's weights
-    into the anti-aliased network (no weight is added), which a fine-tune then repairs.
+    rows train and everything else stays as it was. ``--antialias`` other than "keep" grafts the init's weights
+    into the anti-aliased network (no weight is added), and ``--detail-skip`` adds a skip whose gains start at
+    zero: either way the network paints as the init did, then a fine-tune repairs what the filters change.
     """
     if init is None:
-        return TransformerNet(painters, with_antialias(Architecture(), antialias))
-    architecture = with_antialias(Architecture.from_dict(init.get("architecture")), antialias)
-    model = TransformerNet(len(init["painters"]), architecture)
-    model.load_state_dict(init["model"])
+        return TransformerNet(painters, grafted(Architecture(), cfg))
+    model = TransformerNet(len(init["painters"]), grafted(Architecture.from_dict(init.get("architecture")), cfg))
+    missing, unexpected = model.load_state_dict(init["model"], strict=False)
+    if unexpected or set(missing) - {"skip"}:
+        raise TrainError(f"{cfg.init} is not a painter file of this network (missing {missing}, "
+                         f"unexpected {unexpected})")
     model = model.with_painters(painters)
     if rows is not None:
         model.train_only_rows(rows)
@@ -377,9 +381,10 @@ def set_up(cfg: TrainConfig) -> Session:
     criterion = PerceptualLoss(vgg, style_images).to(device, memory_format=memory_format)
     bank = PhotoBank(photo_paths, cfg.image_size, device, cfg.workers)  # last: the slow step, once all is checked
     torch.manual_seed(cfg.seed)  # right before the network, so the seed alone fixes its initial weights
-    if rows_only and cfg.antialias != "keep":
-        raise TrainError("--antialias changes the whole network: name every painter of the --init to fine-tune it")
-    model = build_model(len(names), init, rows if rows_only else None, cfg.antialias)
+    if rows_only and (cfg.antialias != "keep" or cfg.detail_skip):
+        raise TrainError("--antialias and --detail-skip change the whole network: name every painter of the --init "
+                         "to fine-tune it")
+    model = build_model(len(names), init, rows if rows_only else None, cfg)
     if state:
         model.load_state_dict(state["model"])
     model.to(device, memory_format=memory_format)

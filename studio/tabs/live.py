@@ -1,87 +1,70 @@
-"""Live: the browser's camera painted frame by frame by the fast family, the mixer and strength working while
-it runs (painters mixed "like a DJ"), with the frames/s it reaches."""
+"""Live: the browser's camera painted by the fast family at the painter's own speed, the mixer, strength and
+stroke size acting on the next frame (painters mixed "like a DJ"). The frames travel over the studio's own
+WebSocket (``studio.live_socket``), not through Gradio's queue."""
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from typing import Any
+from pathlib import Path
 
-import cv2
 import gradio as gr
-import numpy as np
 
 from studio.context import Studio
-from studio.jobs import INTERACTIVE, Worker, shown
+from studio.jobs import shown
+from studio.library import family
+from studio.live_socket import SIZES, Live, Settings
 from studio.tabs.mixer import Mixer
 from studio.uploads import slider
 
-#: The frame sizes offered: width × height painted (the camera's picture is cropped to fit, then scaled).
-SIZES = {"320×240": (320, 240), "640×360": (640, 360)}
-#: Frames/s is the mean over this many of the last frames.
-WINDOW = 10
+SCRIPT = Path(__file__).with_name("live.js").read_text()
+VIEW = """
+<div class="live" data-key="${value.key}">
+  <div class="live-pictures">
+    <figure><video data-live="camera" muted playsinline></video><figcaption>Camera</figcaption></figure>
+    <figure><canvas data-live="painted" width="320" height="240"></canvas><figcaption>Painted</figcaption></figure>
+  </div>
+  <button data-live="start" class="lg primary">Start camera</button>
+  <p data-live="stats">Press Start camera and allow the camera.</p>
+</div>
+"""
+CSS = """
+.live-pictures { display: flex; gap: 12px; flex-wrap: wrap; }
+.live-pictures figure { margin: 0; flex: 1 1 300px; }
+.live-pictures video, .live-pictures canvas { width: 100%; max-height: 480px; object-fit: contain; background: #222; }
+.live button { margin: 8px 0; padding: 6px 18px; }
+"""
 
 
-def fit(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``frame`` cropped to the aspect of ``size`` around its centre and scaled to it."""
-    w, h = size
-    fh, fw = frame.shape[:2]
-    scale = max(w / fw, h / fh)
-    cw, ch = round(w / scale), round(h / scale)
-    x, y = (fw - cw) // 2, (fh - ch) // 2
-    return cv2.resize(frame[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_AREA)
-
-
-class LivePainter:
-    """Paints one camera frame with the mixer's current settings and keeps each session's frame times.
-
-    The first frame of a size may take a minute (the painter compiled for it, where the machine compiles):
-    that frame is painted beside the page, which meanwhile shows the camera and says what is happening.
-    """
-
-    def __init__(self, studio: Studio) -> None:
-        self.studio = studio
-        self.times: dict[str, deque[float]] = {}
-        self.warming: dict[tuple[int, str], tuple[Worker, float]] = {}  # (network, size) -> its first frame
-
-    def paint(self, request: gr.Request, frame: np.ndarray | None, size: str, name: str, *values: Any
-              ) -> tuple[np.ndarray | None, str]:
-        if frame is None:
-            return None, ""
-        *sliders, strength = values
-        stylizer = self.studio.library.stylizer(name, Mixer.weights(name, sliders), strength, fast=True,
-                                                stream=True)
-        picture = fit(frame[..., :3], SIZES[size])
-        key = (id(self.studio.library.network(name, True, True)), size)
-        if key not in self.warming:
-            self.warming[key] = (Worker(lambda: stylizer.image(picture)), time.perf_counter())
-        worker, started = self.warming[key]
-        if worker.is_alive():
-            return picture, (f"preparing the painter for {size} (compiling it for this size where the machine "
-                             f"can, once): {time.perf_counter() - started:.0f} s…")
-        if worker.error is not None:  # said in the page; the next frame tries again
-            del self.warming[key]
-            worker.outcome()
-        painted = stylizer.image(picture)
-        times = self.times.setdefault(request.session_hash, deque(maxlen=WINDOW))
-        times.append(time.perf_counter())
-        rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-        return painted, f"{rate:.1f} frames/s at {size} ({stylizer.engine.description})"
-
-
-def build(studio: Studio) -> None:
+def build(studio: Studio) -> Live:
+    """The Live tab; returns the channel its page talks to (``studio.app`` serves it on ``live_socket.ROUTE``)."""
+    live = Live(studio)
     with gr.Tab("Live", id="live"):
-        gr.Markdown("Allow the camera and press Record, then move the sliders while it runs. The first seconds "
-                    "prepare the painter for the size (where the machine can compile, it does).")
+        gr.Markdown("Press Start camera and allow the camera, then move the sliders while it runs: they act on "
+                    "the next frame. The first seconds prepare the painter for the size (where the machine can "
+                    "compile, it does).")
         with gr.Row():
             with gr.Column(scale=1):
                 size = gr.Radio(list(SIZES), value="320×240", label="Size")
                 mixer = Mixer(studio)
-                strength = slider(0, 1, value=1.0, step=0.05, label="Strength")
+                strength = slider(0, 1, value=1.0, step=0.05, label="Strength", elem_id="live-strength")
+                stroke = slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
             with gr.Column(scale=2):
-                with gr.Row():
-                    camera = gr.Image(sources=["webcam"], streaming=True, label="Camera", elem_id="live-camera")
-                    painted = gr.Image(label="Painted", interactive=False, elem_id="live-painted", format="jpeg")
-                rate = gr.Markdown(elem_id="live-rate")
-        camera.stream(shown(LivePainter(studio).paint), [camera, size, *mixer.inputs, strength], [painted, rate],
-                      stream_every=0.05, concurrency_id=INTERACTIVE, concurrency_limit=1, show_progress="hidden")
+                view = gr.HTML({"key": ""}, html_template=VIEW, css_template=CSS, js_on_load=SCRIPT,
+                               elem_id="live-view")
+        key = gr.State("")
+        controls = [size, *mixer.inputs, strength, stroke]
+
+        def remember(page: str, size_name: str, name: str, *values: float) -> None:
+            *sliders, strength_value, stroke_size = values
+            live.remember(page, Settings(name, Mixer.weights(name, sliders), strength_value, stroke_size, size_name))
+
+        for control in controls:
+            control.change(shown(remember), [key, *controls], None, queue=False, show_progress="hidden")
+
+        def issue() -> tuple[dict, str]:
+            page = live.issue()
+            name = studio.default_family()
+            live.remember(page, Settings(name, {family(name).painters[0]: 1.0}))  # as the controls start
+            return {"key": page}, page
+
+        studio.on_load.append((issue, [view, key]))
+    return live

@@ -1,0 +1,123 @@
+// The live view in the page (gr.HTML's js_on_load: `element` is the view, `props.value.key` the page's key).
+// The camera is drawn into a canvas at the size the studio asks for and sent as a JPEG over the studio's
+// WebSocket (studio/live_socket.py) whenever the studio asks for the next frame; each painting that comes
+// back is drawn, with the frame rate, the delay from camera to painting, and the painting's own time.
+const part = (name) => element.querySelector(`[data-live="${name}"]`);
+const grab = document.createElement("canvas");
+const sent = new Map(); // frame id -> when its picture was taken from the camera (ms)
+const arrivals = []; // when the last paintings arrived (ms), for the frame rate
+let socket = null;
+let camera = null;
+let size = [320, 240];
+let note = "";
+let frameId = 0;
+
+function show(text) {
+  part("stats").textContent = text;
+}
+
+async function start() {
+  show("starting…");
+  for (let waited = 0; !(props.value || {}).key && waited < 10000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the page's key comes as it finishes loading
+  }
+  const key = (props.value || {}).key;
+  if (!key) {
+    show("the page has not finished loading: reload it");
+    return;
+  }
+  try {
+    camera = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } } });
+  } catch (error) {
+    show(`no camera: ${error.message} (allow the camera for this page, or plug one in)`);
+    return;
+  }
+  const video = part("camera");
+  video.srcObject = camera;
+  await video.play();
+  const url = new URL(`live/socket?key=${encodeURIComponent(key)}`, location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";
+  socket.onmessage = (event) => (typeof event.data === "string" ? told(JSON.parse(event.data)) : painted(event.data));
+  socket.onclose = (event) => {
+    if (socket) stop(`stopped: ${event.reason || "the studio closed the connection"}`);
+  };
+  part("start").textContent = "Stop";
+  show("connecting…");
+}
+
+function stop(why) {
+  const open = socket;
+  socket = null;
+  if (open) open.close();
+  if (camera) camera.getTracks().forEach((track) => track.stop());
+  camera = null;
+  sent.clear();
+  arrivals.length = 0;
+  part("start").textContent = "Start camera";
+  show(why);
+}
+
+function told(message) {
+  if (message.size) size = message.size;
+  if (message.note !== undefined) note = message.note;
+  if (message.next) send();
+}
+
+function send() {
+  const video = part("camera");
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  if (!video.videoWidth) {
+    setTimeout(send, 30); // the camera's first picture is not there yet
+    return;
+  }
+  const [w, h] = size;
+  grab.width = w;
+  grab.height = h;
+  const scale = Math.max(w / video.videoWidth, h / video.videoHeight);
+  const [cw, ch] = [w / scale, h / scale]; // the camera's picture cropped to the aspect around its centre
+  grab.getContext("2d").drawImage(video, (video.videoWidth - cw) / 2, (video.videoHeight - ch) / 2, cw, ch, 0, 0, w, h);
+  const id = ++frameId;
+  const taken = performance.now();
+  grab.toBlob(async (jpeg) => {
+    const head = new Uint8Array(4);
+    new DataView(head.buffer).setUint32(0, id, true);
+    const body = await jpeg.arrayBuffer();
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    sent.set(id, taken);
+    socket.send(new Blob([head, body]));
+  }, "image/jpeg", 0.85);
+}
+
+async function painted(buffer) {
+  const view = new DataView(buffer);
+  const id = view.getUint32(0, true);
+  const paintingMs = view.getUint32(4, true); // 0: the camera's own picture, while the painter is prepared
+  const now = performance.now();
+  const taken = sent.get(id);
+  for (const older of sent.keys()) if (older <= id) sent.delete(older);
+  const bitmap = await createImageBitmap(new Blob([buffer.slice(8)], { type: "image/jpeg" }));
+  const out = part("painted");
+  out.width = bitmap.width;
+  out.height = bitmap.height;
+  out.getContext("2d").drawImage(bitmap, 0, 0);
+  bitmap.close();
+  if (!socket) return;
+  if (!paintingMs) {
+    show(note);
+    return;
+  }
+  out.dataset.frames = String(Number(out.dataset.frames || 0) + 1);
+  arrivals.push(now);
+  while (arrivals.length > 10) arrivals.shift();
+  const rate = arrivals.length > 1 ? ((arrivals.length - 1) * 1000) / (arrivals.at(-1) - arrivals[0]) : 0;
+  const delay = taken === undefined ? "" : ` · delay ${Math.round(now - taken)} ms`;
+  show(`${rate.toFixed(1)} frames/s at ${size[0]}×${size[1]}${delay} · painting ${paintingMs} ms · ${note}`);
+}
+
+element.addEventListener("click", (event) => {
+  if (!event.target.closest('[data-live="start"]')) return;
+  if (socket) stop("stopped");
+  else start();
+});
