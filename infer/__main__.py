@@ -78,6 +78,9 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=float, default=1.0, help="0 gives back the photo, 1 the painting")
     parser.add_argument("--preserve-colors", action="store_true",
                         help="the painting's brightness in the photo's colours")
+    parser.add_argument("--keep-light", type=float, default=0.0,
+                        help="the scene's light under the painting's colours and strokes: 0 the painting's own, 1 "
+                             "the photo's (a night shot stays dark)")
     parser.add_argument("--stroke-size", type=float, default=1.0,
                         help="brush strokes this many times their trained size: the painter runs on the frame scaled "
                              "by 1/S and its painting is scaled back (2: bigger strokes and 4× quicker; 0.5: finer)")
@@ -237,7 +240,8 @@ def _tiling(args: argparse.Namespace) -> Tiling:
 def _stylizer(args: argparse.Namespace, workload: float = 0) -> Stylizer:
     return Stylizer(args.painter, args.engine, args.device, args.precision, blend=args.blend,
                     strength=args.strength, preserve_colors=args.preserve_colors, stroke_size=args.stroke_size,
-                    tiling=_tiling(args), workload=workload / check_stroke_size(args.stroke_size)**2, fast=args.fast)
+                    tiling=_tiling(args), workload=workload / check_stroke_size(args.stroke_size)**2, fast=args.fast,
+                    keep_light=args.keep_light)
 
 
 def photo_pixels(photos: list[Path], max_size: int | None) -> float:
@@ -278,7 +282,8 @@ FOLDER_SETTINGS = ".painters-settings.json"
 def folder_settings(args: argparse.Namespace, stylizer: Stylizer) -> dict[str, Any]:
     """What decides how a folder's paintings look (not how fast they are made)."""
     return {"painter": stylizer.name, "fast": args.fast, "strength": args.strength,
-            "preserve_colors": args.preserve_colors, "stroke_size": args.stroke_size, "max_size": args.max_size}
+            "preserve_colors": args.preserve_colors, "keep_light": args.keep_light, "stroke_size": args.stroke_size,
+            "max_size": args.max_size}
 
 
 def check_folder_settings(dst: Path, outputs: list[Path], settings: dict[str, Any], overwrite: bool) -> None:
@@ -374,7 +379,8 @@ def run_video(args: argparse.Namespace) -> str:
             raise UsageError("--ray-workers must be positive (0: one per GPU or CPU)")
         painting = Painting(args.painter, args.engine, args.device, args.precision,
                             {"blend": args.blend, "strength": args.strength, "preserve_colors": args.preserve_colors,
-                             "stroke_size": args.stroke_size, "tiling": _tiling(args), "fast": args.fast},
+                             "keep_light": args.keep_light, "stroke_size": args.stroke_size, "tiling": _tiling(args),
+                             "fast": args.fast},
                             args.keyframes)
         stats = render_with_ray(args.input, args.output, painting, options, args.ray or None, args.ray_workers)
     else:

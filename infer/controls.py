@@ -1,9 +1,9 @@
 """Render-time controls: blends of a family's painters, cross-fades along a clip, strength, the photo's colours,
-stroke size.
+the scene's light, stroke size.
 
 Blends and keyframes are painter weights fed to the network, so a mix of painters costs one pass, like a
-single painter, on every engine. Strength and colour preservation work on the output frames, so they
-apply to any painter on any engine.
+single painter, on every engine. Strength, colours and light work on the output frames, so they apply to
+any painter on any engine.
 
     --blend "vangogh_starry_night=0.6,munch_the_scream=0.4"
     --keyframes "0:vangogh_starry_night; 4:munch_the_scream; 8:hokusai_great_wave=0.5,munch_the_scream=0.5"
@@ -140,18 +140,46 @@ class KeyframeEngine:
         return self.network(frames, keyframe_weights(self.keyframes, self.painters, self.family, times))
 
 
+#: The scene's light is the photo's lightness averaged over cells of 1/LIGHT_CELLS of the frame's longer side:
+#: broad enough to leave every stroke to the painter, fine enough to keep a lit window in a dark street.
+LIGHT_CELLS = 24
+
+
+def scene_light(photo: np.ndarray, painted: np.ndarray, amount: float) -> np.ndarray:
+    """``painted`` lit as ``photo`` is: each pixel scaled by (photo's local lightness / painting's) ** amount.
+
+    Why a gain and not an offset: a night shot darkens the strokes' colours in proportion, keeping their
+    contrast and hue, where an offset would clip the dark strokes to black. The complement of the photo's
+    colours (``preserve_colors``): the painting's palette and strokes, the scene's light.
+    """
+    h, w = photo.shape[:2]
+    scale = LIGHT_CELLS / max(h, w)
+    cells = (max(1, round(w * scale)), max(1, round(h * scale)))
+
+    def light(image: np.ndarray) -> np.ndarray:
+        grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return cv2.resize(grey, cells, interpolation=cv2.INTER_AREA) + 8.0  # + 8: no gain from black over black
+
+    gain = cv2.resize((light(photo) / light(painted)) ** amount, (w, h), interpolation=cv2.INTER_CUBIC)
+    return np.clip(painted * gain.clip(0.05, 8.0)[..., None], 0, 255).round().astype(np.uint8)
+
+
 class Adjusted:
-    """An engine's output laid over the input at ``strength``, optionally in the input's own colours.
+    """An engine's output laid over the input at ``strength``, optionally in the input's own colours or light.
 
     Colours: the painting's luminance (Y) with the photo's chroma (Cb, Cr), as luminance-only style
-    transfer (Gatys et al. 2017) does. Strength: input + strength·(painting − input), per pixel.
+    transfer (Gatys et al. 2017) does. Light: ``scene_light``. Strength: input + strength·(painting − input),
+    per pixel.
     """
 
-    def __init__(self, engine: Engine, strength: float = 1.0, preserve_colors: bool = False) -> None:
+    def __init__(self, engine: Engine, strength: float = 1.0, preserve_colors: bool = False,
+                 keep_light: float = 0.0) -> None:
         if not 0.0 <= strength <= 1.0:
             raise ControlError(f"--strength is from 0 (the photo) to 1 (the painting), not {strength:g}")
         self.engine, self.strength, self.preserve_colors = engine, strength, preserve_colors
+        self.keep_light = check_keep_light(keep_light)
         extras = ([f"strength {strength:g}"] if strength < 1 else []) + (["photo colours"] if preserve_colors else [])
+        extras += [f"scene's light {keep_light:g}"] if keep_light else []
         self.name = engine.name + (f" ({', '.join(extras)})" if extras else "")
         self.grid = grid_of(engine)
 
@@ -164,6 +192,8 @@ class Adjusted:
         styled = self.engine(frames, times)
         out = []
         for photo, painted in zip(frames, styled, strict=True):
+            if self.keep_light:
+                painted = scene_light(photo, painted, self.keep_light)
             if self.preserve_colors:
                 ycc = cv2.cvtColor(photo, cv2.COLOR_RGB2YCrCb)
                 ycc[..., 0] = cv2.cvtColor(np.ascontiguousarray(painted), cv2.COLOR_RGB2YCrCb)[..., 0]
@@ -172,6 +202,12 @@ class Adjusted:
                 painted = cv2.addWeighted(painted, self.strength, photo, 1 - self.strength, 0)
             out.append(painted)
         return np.stack(out)
+
+
+def check_keep_light(amount: float) -> float:
+    if not 0.0 <= amount <= 1.0:
+        raise ControlError(f"--keep-light is from 0 (the painting's own light) to 1 (the scene's), not {amount:g}")
+    return amount
 
 
 def check_stroke_size(size: float) -> float:

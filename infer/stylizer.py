@@ -64,8 +64,9 @@ class Stylizer:
     ``painter``: a painter, a family (all its painters side by side) or several of either (a labelled
     mosaic). ``blend``: painters of one family mixed ("a=0.6,b=0.4" or a dict), with ``painter`` naming
     that family or one of them if given. ``strength`` lays the painting over the photo (0 … 1) and
-    ``preserve_colors`` keeps the photo's colours; ``stroke_size`` > 1 paints bigger strokes (< 1 finer ones)
-    by running the painter on the frame scaled by 1/``stroke_size``; all work with any painter and engine.
+    ``preserve_colors`` keeps the photo's colours, ``keep_light`` (0 … 1) its light; ``stroke_size`` > 1 paints
+    bigger strokes (< 1 finer ones) by running the painter on the frame scaled by 1/``stroke_size``; all work with
+    any painter and engine.
     ``tiling``: when frames are cut into tiles (by default, when a frame would not fit half the free memory).
     ``workload``: the pixels this stylizer will paint (frames × pixels a frame), if known; a large one makes
     the default engine the compiled one. ``fast``: each painter from its family's fast version (``<family>_fast``, about
@@ -75,7 +76,8 @@ class Stylizer:
     def __init__(self, painter: PainterSpec | Sequence[PainterSpec] | None = None, engine: str = "auto",
                  device: str = "auto", precision: str = "auto", *, blend: str | dict[str, float] | None = None,
                  strength: float = 1.0, preserve_colors: bool = False, stroke_size: float = 1.0,
-                 tiling: Tiling | None = None, workload: float = 0, fast: bool = False) -> None:
+                 tiling: Tiling | None = None, workload: float = 0, fast: bool = False, keep_light: float = 0.0
+                 ) -> None:
         specs = [] if painter is None else [painter] if isinstance(painter, str | os.PathLike) else list(painter)
         weights = (parse_blend(blend) if isinstance(blend, str) else parse_blend(
             ",".join(f"{k}={v}" for k, v in blend.items()))) if blend is not None else None
@@ -104,6 +106,7 @@ class Stylizer:
             base = MosaicEngine([e for spec in specs
                                  for e in self._open(spec, engine, device, precision, tiling, workload, fast)])
         self.strength, self.preserve_colors, self.stroke_size = strength, preserve_colors, stroke_size
+        self.keep_light = keep_light
         self.mosaic = isinstance(base, MosaicEngine)
         self.engine: Engine = self._adjusted(base)
         self.name = self.engine.name
@@ -126,17 +129,18 @@ class Stylizer:
         strength and colours outside (they mix the painting with the full-size photo)."""
         if self.stroke_size != 1.0:
             engine = StrokeSize(engine, self.stroke_size)
-        if self.strength == 1.0 and not self.preserve_colors:
+        if self.strength == 1.0 and not self.preserve_colors and not self.keep_light:
             return engine
-        return Adjusted(engine, self.strength, self.preserve_colors)
+        return Adjusted(engine, self.strength, self.preserve_colors, self.keep_light)
 
     @classmethod
-    def of(cls, engine: Engine, strength: float = 1.0, preserve_colors: bool = False, stroke_size: float = 1.0
-           ) -> Stylizer:
+    def of(cls, engine: Engine, strength: float = 1.0, preserve_colors: bool = False, stroke_size: float = 1.0,
+           keep_light: float = 0.0) -> Stylizer:
         """A stylizer on an engine already open (one network shared by several painters, or by every
         setting of a page's sliders), with the output controls as in ``Stylizer``."""
         stylizer = cls.__new__(cls)
         stylizer.strength, stylizer.preserve_colors, stylizer.stroke_size = strength, preserve_colors, stroke_size
+        stylizer.keep_light = keep_light
         stylizer.engine = stylizer._adjusted(engine)
         stylizer.name, stylizer.network = stylizer.engine.name, None
         stylizer.family, stylizer.blend = "", None

@@ -83,14 +83,14 @@ class Library:
 
     def stylizer(self, family_name: str, weights: dict[str, float], strength: float = 1.0,
                  preserve_colors: bool = False, stroke_size: float = 1.0, fast: bool = False,
-                 stream: bool = False) -> Stylizer:
+                 stream: bool = False, keep_light: float = 0.0) -> Stylizer:
         """The family's painters mixed by ``weights`` (names to shares) with the output controls."""
         network = self.network(family_name, fast, stream)
         names = [p["name"] for p in network.painters]
         shares = parse_blend(blend_text(weights))  # normalised as the command line's --blend is
         label = " + ".join(f"{name} {share:.0%}" for name, share in shares.items())
         engine = PainterEngine(network, blend_weights(shares, names, family_name), label)
-        return Stylizer.of(engine, strength, preserve_colors, stroke_size)
+        return Stylizer.of(engine, strength, preserve_colors, stroke_size, keep_light)
 
     def card(self, found: Family, painter: str, example: np.ndarray) -> Path:
         """The painting beside the painter's work on ``example``, as one picture (made once, then kept)."""

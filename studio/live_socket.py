@@ -70,6 +70,7 @@ class Settings:
     strength: float = 1.0
     stroke: float = 1.0
     size: str = "320×240"
+    light: float = 0.0
 
 
 def fit(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -154,7 +155,8 @@ class Live:
         size = SIZES[settings.size]
         picture = np.ascontiguousarray(fit(picture, size))
         stylizer = self.studio.library.stylizer(settings.family, settings.weights, settings.strength,
-                                                stroke_size=settings.stroke, fast=True, stream=True)
+                                                stroke_size=settings.stroke, fast=True, stream=True,
+                                                keep_light=settings.light)
         key = (id(self.studio.library.network(settings.family, True, True)), settings.size)
         with self.lock:
             if key not in self.warming:

@@ -79,6 +79,27 @@ def test_preserved_colours_keep_the_photos_chroma_and_take_the_paintings_brightn
     assert np.abs(ycc["kept"][..., 0] - ycc["photo"][..., 0]).mean() > 5
 
 
+def test_the_scene_light_control_at_0_changes_nothing_and_at_1_follows_the_photos_light(photo):
+    """A night shot stays dark and a bright photo bright under Seurat (whose painting sets one light level
+    whatever the photo), while the strokes and palette stay the painting's."""
+    seurat = "seurat_sunday_on_la_grande_jatte"
+    assert np.array_equal(render(photo, seurat, keep_light=0.0), render(photo, seurat))
+    dark, bright = (np.clip(photo.astype(float) * k, 0, 255).astype(np.uint8) for k in (0.25, 1.6))
+
+    def light(image: np.ndarray) -> float:
+        return float(cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].mean())
+
+    plain = {name: render(image, seurat) for name, image in (("dark", dark), ("bright", bright))}
+    lit = {name: render(image, seurat, keep_light=1.0) for name, image in (("dark", dark), ("bright", bright))}
+    gap_in, gap_plain, gap_lit = (light(d["bright"]) - light(d["dark"]) for d in
+                                  ({"dark": dark, "bright": bright}, plain, lit))
+    assert gap_plain < 0.5 * gap_in  # the painter alone: much the same light for both
+    assert gap_lit > 0.8 * gap_in, (gap_in, gap_plain, gap_lit)
+    for name, image in (("dark", dark), ("bright", bright)):
+        assert abs(light(lit[name]) - light(image)) < 12, name
+        assert sharpness([lit[name]]) > 0.3 * sharpness([plain[name]]) * (light(image) / light(plain[name])) ** 2
+
+
 def test_keyframe_weights_ease_between_keyframes_and_hold_outside():
     keyframes = parse_keyframes(f"0:{VAN_GOGH}; 4:{MUNCH}; 8:{VAN_GOGH}=1,{MUNCH}=1")
     assert [k.time for k in keyframes] == [0, 4, 8]
@@ -150,6 +171,7 @@ def test_stroke_size_scales_the_strokes(photo, tmp_path):
     (["--blend", f"{VAN_GOGH}=1", "-m", "four_painters", "vangogh_starry_night"], "at most one painter"),
     (["--strength", "1.5", "-m", VAN_GOGH], "--strength is from 0"),
     (["--stroke-size", "0", "-m", VAN_GOGH], "--stroke-size is from 0.25"),
+    (["--keep-light", "2", "-m", VAN_GOGH], "--keep-light is from 0 (the painting's own light) to 1"),
     ([], "name a painter (-m) or a blend (--blend)"),
 ])
 def test_bad_controls_are_one_line_and_exit_2(args, expected, tmp_path, photo):

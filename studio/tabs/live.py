@@ -12,7 +12,7 @@ from studio.context import Studio
 from studio.jobs import shown
 from studio.library import family
 from studio.live_socket import SIZES, Live, Settings
-from studio.tabs.mixer import Mixer
+from studio.tabs.mixer import LIGHT_LABEL, Mixer
 from studio.uploads import slider
 
 SCRIPT = Path(__file__).with_name("live.js").read_text()
@@ -46,16 +46,18 @@ def build(studio: Studio) -> Live:
                 size = gr.Radio(list(SIZES), value="320×240", label="Size")
                 mixer = Mixer(studio)
                 strength = slider(0, 1, value=1.0, step=0.05, label="Strength", elem_id="live-strength")
+                light = slider(0, 1, value=0.0, step=0.1, label=LIGHT_LABEL)
                 stroke = slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
             with gr.Column(scale=2):
                 view = gr.HTML({"key": ""}, html_template=VIEW, css_template=CSS, js_on_load=SCRIPT,
                                elem_id="live-view")
         key = gr.State("")
-        controls = [size, *mixer.inputs, strength, stroke]
+        controls = [size, *mixer.inputs, strength, light, stroke]
 
         def remember(page: str, size_name: str, name: str, *values: float) -> None:
-            *sliders, strength_value, stroke_size = values
-            live.remember(page, Settings(name, Mixer.weights(name, sliders), strength_value, stroke_size, size_name))
+            *sliders, strength_value, lit, stroke_size = values
+            live.remember(page, Settings(name, Mixer.weights(name, sliders), strength_value, stroke_size, size_name,
+                                         lit))
 
         for control in controls:
             control.change(shown(remember), [key, *controls], None, queue=False, show_progress="hidden")

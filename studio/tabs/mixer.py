@@ -12,6 +12,8 @@ from studio.uploads import slider
 
 #: Sliders laid out per mixer; a family with fewer painters hides the rest.
 MAX_PAINTERS = 8
+#: The scene's-light slider's label (infer.controls.scene_light), in every tab that paints.
+LIGHT_LABEL = "Scene's light (0: the painting's, 1: the photo's)"
 
 
 class Mixer:

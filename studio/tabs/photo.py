@@ -18,7 +18,7 @@ from studio.context import Studio
 from studio.jobs import INTERACTIVE, JOBS, shown
 from studio.library import blend_text, family
 from studio.results import new_path
-from studio.tabs.mixer import Mixer
+from studio.tabs.mixer import LIGHT_LABEL, Mixer
 from studio.uploads import photo_upload, read_photo, slider
 
 #: Longest side of the preview, painted by the fast family where there is one.
@@ -32,7 +32,8 @@ def _preview_photo(path: str, modified: float, side: int) -> np.ndarray:
 
 
 def command_line(photo: str, family_name: str, weights: dict[str, float], strength: float, colors: bool,
-                 stroke: float, output: Path, max_size: int | None = None, painters_dir: Path | None = None) -> str:
+                 stroke: float, output: Path, max_size: int | None = None, painters_dir: Path | None = None,
+                 light: float = 0.0) -> str:
     """The ``python -m infer image`` command that paints the same picture, every word shell-quoted: a file
     named ``x'; touch INJECTED; echo 'y.png`` is pasted as a name, not as commands.
 
@@ -43,6 +44,7 @@ def command_line(photo: str, family_name: str, weights: dict[str, float], streng
              blend_text(weights)]
     words += ["--strength", f"{strength:g}"] if strength < 1 else []
     words += ["--preserve-colors"] if colors else []
+    words += ["--keep-light", f"{light:g}"] if light else []
     words += ["--stroke-size", f"{stroke:g}"] if stroke != 1 else []
     words += ["--max-size", str(max_size)] if max_size else []
     words += ["--painters-dir", str(painters_dir)] if painters_dir else []
@@ -62,6 +64,7 @@ def build(studio: Studio) -> None:
                 mixer = Mixer(studio)
                 strength = slider(0, 1, value=1.0, step=0.05, label="Strength (0: the photo, 1: the painting)")
                 colors = gr.Checkbox(label="Keep the photo's colours")
+                light = slider(0, 1, value=0.0, step=0.1, label=LIGHT_LABEL)
                 stroke = slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
             with gr.Column(scale=2):
                 preview = gr.Image(label=f"Quick preview ({PREVIEW_SIDE} px, fast painters)", interactive=False,
@@ -70,7 +73,7 @@ def build(studio: Studio) -> None:
                 result = gr.ImageSlider(label="Before / after", interactive=False, elem_id="photo-result")
                 download = gr.File(label="Download", interactive=False, elem_id="photo-download")
                 info = gr.Markdown(elem_id="photo-info")
-        controls = [photo, *mixer.inputs, strength, colors, stroke]
+        controls = [photo, *mixer.inputs, strength, colors, light, stroke]
 
         def cards(name: str) -> list[tuple[str, str]]:
             found = family(name)
@@ -80,19 +83,19 @@ def build(studio: Studio) -> None:
         def show_preview(path: str | None, name: str, *values: Any) -> np.ndarray | None:
             if not path:
                 return None
-            *sliders, strength_value, keep, stroke_size = values
+            *sliders, strength_value, keep, lit, stroke_size = values
             small = _preview_photo(path, Path(path).stat().st_mtime, PREVIEW_SIDE)
             stylizer = studio.library.stylizer(name, Mixer.weights(name, sliders), strength_value, keep, stroke_size,
-                                               fast=True)
+                                               fast=True, keep_light=lit)
             return stylizer.image(small)
 
         @shown
         def paint_full(path: str | None, name: str, *values: Any) -> tuple[Any, str, str]:
-            *sliders, strength_value, keep, stroke_size = values
+            *sliders, strength_value, keep, lit, stroke_size = values
             note = read_photo(path, cfg.max_side).note  # a readable photo, or one message; its pixels are not kept
             weights = Mixer.weights(name, sliders)
             stylizer = Stylizer(name, device=cfg.device, blend=blend_text(weights), strength=strength_value,
-                                preserve_colors=keep, stroke_size=stroke_size)
+                                preserve_colors=keep, stroke_size=stroke_size, keep_light=lit)
             out = new_path(cfg.out, "photos", f"{Path(path).stem}-{stylizer.name}", ".png")
             tick = time.perf_counter()
             stylizer.file(path, out, cfg.max_side)
@@ -101,7 +104,7 @@ def build(studio: Studio) -> None:
                 w, h = painted.size
             made_here = family(name).path.resolve().is_relative_to(cfg.painters.resolve())
             again = command_line(path, name, weights, strength_value, keep, stroke_size, Path(out.name),
-                                 cfg.max_side if note else None, cfg.painters if made_here else None)
+                                 cfg.max_side if note else None, cfg.painters if made_here else None, lit)
             lines = [f"**{stylizer.name}**, {w}×{h} px in {seconds:.1f} s on {stylizer.engine.description}",
                      f"The same from a terminal: `{again}`"]
             lines += [f"⚠ {note}"] if note else []

@@ -20,7 +20,7 @@ from studio.context import Studio
 from studio.jobs import JOBS, Worker, shown
 from studio.library import blend_text, family
 from studio.results import new_path
-from studio.tabs.mixer import Mixer
+from studio.tabs.mixer import LIGHT_LABEL, Mixer
 from studio.uploads import playable_note, read_clip, slider
 
 MODES = ("One painter or a blend", "Keyframes")
@@ -63,6 +63,7 @@ def build(studio: Studio) -> None:
                 steady = slider(0, 1, value=DEFAULT_STRENGTH, step=0.05, label="Steady (0: off)")
                 strength = slider(0, 1, value=1.0, step=0.05, label="Strength")
                 colors = gr.Checkbox(label="Keep the clip's colours")
+                light = slider(0, 1, value=0.0, step=0.1, label=LIGHT_LABEL)
                 stroke = slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
             with gr.Column(scale=2):
                 with gr.Row():
@@ -71,13 +72,13 @@ def build(studio: Studio) -> None:
                 status = gr.HTML(elem_id="video-status")
                 result = gr.Video(label="Result", interactive=False, elem_id="video-result", height=480)
                 download = gr.File(label="Download", interactive=False, elem_id="video-download")
-        inputs = [clip, start, length, mode, keyframes, *mixer.inputs, steady, strength, colors, stroke]
+        inputs = [clip, start, length, mode, keyframes, *mixer.inputs, steady, strength, colors, light, stroke]
 
         @shown
         def render_clip(request: gr.Request, path: str | None, start_s: float, length_s: float, how: str, table: Any,
                         name: str, *values: Any) -> Iterator[tuple[Any, Any, str]]:
             # Gradio fills in ``request`` by its annotation, at its place: first, as the sliders come last.
-            *sliders, steady_s, strength_s, keep, stroke_size = values
+            *sliders, steady_s, strength_s, keep, lit, stroke_size = values
             source = read_clip(path, cfg.max_clip_side)
             seconds_in = None if not length_s else float(length_s)
             keyed = how == MODES[1]
@@ -86,7 +87,7 @@ def build(studio: Studio) -> None:
             pixels = rendered_seconds(source.info, start_s or 0.0, seconds_in) * float(source.info.fps) * width * height
             blend = None if keyed else blend_text(Mixer.weights(name, sliders))
             stylizer = Stylizer(name, device=cfg.device, blend=blend, strength=strength_s, preserve_colors=keep,
-                                stroke_size=stroke_size, workload=pixels / stroke_size**2)
+                                stroke_size=stroke_size, workload=pixels / stroke_size**2, keep_light=lit)
             out = new_path(cfg.out, "videos", f"{Path(path).stem}-{stylizer.name}", ".mp4")
             cancelled = studio.cancels.start(request.session_hash)
             done: queue.Queue = queue.Queue()
