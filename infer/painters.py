@@ -20,8 +20,10 @@ from nets.files import file_sha256
 from nets.painter import PainterFileError, read_painter
 
 log = logging.getLogger(__name__)
-#: The shipped painters: the last folder painter names are looked up in.
-CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+#: The shipped painters: the last folder painter names are looked up in. Installed from a wheel (or ``pip install
+#: .``) they are this package's data, ``infer/checkpoints/``; in a clone (and an editable install) ``checkpoints/``.
+_INSTALLED = Path(__file__).resolve().parent / "checkpoints"
+CHECKPOINTS = _INSTALLED if _INSTALLED.is_dir() else Path(__file__).resolve().parent.parent / "checkpoints"
 #: The shipped painters' paintings (public domain), found by name and SHA-256 where their recorded path is not.
 SHIPPED_STYLES = CHECKPOINTS / "styles"
 #: A family's fast version is the painter file of its name with this suffix.

@@ -42,7 +42,7 @@ SHIPPED_FAMILIES = ("four_painters", "four_painters_fast")
 #: residual block's output is a sum of every earlier block's, and Inductor keeps such a sum unwritten while
 #: it reads at most 12 buffers, so each later block's kernels read them all again. Written out once it reads
 #: more than 2, and with the norms' statistics as plain sums (``CondInstanceNorm.channels_last_statistics``),
-#: compiled bf16 paints 1.3-1.5× the frames a second on 2 cores (scripts/bench_cpu_compile.py); fp32 is
+#: compiled bf16 paints 1.3-1.5× the frames a second on 2 cores (scripts/bench/cpu_compile.py); fp32 is
 #: bound by its convolutions and gains nothing.
 INDUCTOR_CPU_OPTIONS = {"realize_acc_reads_threshold": 2}
 #: Part of a package's name: a new way of building (options, example, the network's code) builds anew.

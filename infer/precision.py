@@ -46,7 +46,7 @@ class Difference:
 #: rounding boundary flip, by one level. fp16 (~3 significant digits through 16 layers): measured max 1,
 #: mean 0.04 on ONNX Runtime's CPU provider; the margin is for GPU kernels, which round differently.
 #: bf16 (8 significant bits): measured max 3-10, mean 0.13-0.38 on both shipped families at 360p and 720p
-#: (scripts/bench_cpu_paths.py); a broken kernel or layout gives tens of levels.
+#: (scripts/bench/cpu_paths.py); a broken kernel or layout gives tens of levels.
 TOLERANCE = {"fp32": Difference(1, 0.1), "fp16": Difference(8, 0.5), "bf16": Difference(16, 1.0)}
 #: Longest side of the probe an eager network is checked on. Its errors (rounding, or a broken kernel) show
 #: on a small copy of the frame as well as on the frame, and checking the frame itself would cost more fp32

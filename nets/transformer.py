@@ -125,7 +125,7 @@ class CondInstanceNorm(nn.Module, TakesMix):
         """Mean and variance (B×C, float32) of a channels-last map, as two float sums rather than var_mean, whose
         Welford loop Inductor writes with a division an element: with the residual sum written out
         (``infer.prebuilt.INDUCTOR_CPU_OPTIONS``), 1.3× the fast family's frames/s at 720p on 2 CPU cores
-        (scripts/bench_cpu_compile.py). Their cancellation is harmless where, as in both shipped families
+        (scripts/bench/cpu_compile.py). Their cancellation is harmless where, as in both shipped families
         (|mean| ≤ 5 std on photos), no map's mean is far from zero; shifting by each map's first value to avoid
         it cost 0.84× the speed. The precision check catches a painter where it is not.
         """
@@ -237,18 +237,10 @@ class Architecture:
     #: so a trained family's file loads into the anti-aliased network as it is (a graft), to be fine-tuned.
     smooth_upsampling: bool = False
     blur_downsampling: bool = False
-    #: The first layer's full-resolution features, scaled per painter and channel (from zero, so a graft paints
-    #: as before), added before the last convolution (a U-Net skip). Why: an anti-aliased network paints from
-    #: smooth quarter-resolution maps, and its only full-resolution layers are one ReLU layer and a linear one,
-    #: so its strokes blur; the skip hands the last layer the photo's fine detail, which moves with the image, to
-    #: shape into strokes. One sum at full resolution, no convolution.
-    detail_skip: bool = False
 
     def __post_init__(self) -> None:
         if self.tail_convolutions and not self.pixel_shuffle:  # else the network would hold none but say it did
             raise ValueError("tail convolutions come before a pixel shuffle: not in a network without one")
-        if self.detail_skip and self.pixel_shuffle:
-            raise ValueError("the detail skip is for the full network: a pixel-shuffle one has no full-resolution layer")
 
     @classmethod
     def from_dict(cls, values: dict | None) -> Architecture:
@@ -287,8 +279,6 @@ class TransformerNet(nn.Module):
         self.encoder = Conditioned(*encoder)
         self.residuals = Conditioned(*[ResidualBlock(inner, painters, architecture.separable) for _ in range(blocks)])
         self.decoder = Conditioned(*decoder)
-        if architecture.detail_skip:  # one (painters × w) row each, like the norms' (γ, β): blends mix it alike
-            self.skip = nn.Parameter(torch.zeros(painters, w))
         self.norm_channels = []  # of each norm, in the order they run: the layout of NormStats.flat
         for index, norm in enumerate(m for m in self.modules() if isinstance(m, CondInstanceNorm)):
             norm.index = index
@@ -388,13 +378,7 @@ class TransformerNet(nn.Module):
         # Pad to a multiple of 4 so the two down- and up-sampling stages give back the input size.
         pad_h, pad_w = (-h) % SIZE_MULTIPLE, (-w) % SIZE_MULTIPLE
         padded = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
-        if not self.architecture.detail_skip:
-            y = self.decoder(self.residuals(self.encoder(padded, mix, stats), mix, stats), mix, stats)
-        else:
-            first = self.encoder[0](padded, mix, stats)
-            y = self.decoder[:-1](self.residuals(self.encoder[1:](first, mix, stats), mix, stats), mix, stats)
-            gain = (mix.to(self.skip.dtype)[:, :, None] * self.skip).sum(1)  # written out, as in CondInstanceNorm
-            y = self.decoder[-1](y + gain.to(y.dtype)[:, :, None, None] * first, mix, stats)
+        y = self.decoder(self.residuals(self.encoder(padded, mix, stats), mix, stats), mix, stats)
         # A sigmoid keeps the output a valid image without clamping away the gradient.
         return torch.sigmoid(y[..., :h, :w])
 

@@ -9,7 +9,7 @@ and exports the family to ONNX (fp32; fp16 too on a GPU, where it is verified on
         --photos ../shared/data/photos/train_short256 --val-photos ../shared/data/photos/val \\
         --clips ../shared/data/video/big_buck_bunny_320x176.mp4 --vgg-weights ../shared/weights \\
         --eval-clip ../shared/data/video/cockatoo_1280x720.mp4
-    # Full scale runs on a GPU as scripts/gpu_train_job.py (sized for a short lease); finish its family here:
+    # Full scale runs on a GPU as scripts/gpu/train_job.py (sized for a short lease); finish its family here:
     python -m scripts.train_painters --finish checkpoints/four_painters.pt \\
         --eval-clip ../shared/data/video/cockatoo_1280x720.mp4
 """
@@ -43,7 +43,7 @@ FAMILY = {
     "seurat_sunday_on_la_grande_jatte": 3.0,
 }
 FAMILY_NAME = "four_painters"
-#: cpu: what two cores manage in hours; gpu: the settings of scripts/gpu_train_job.py.
+#: cpu: what two cores manage in hours; gpu: the settings of scripts/gpu/train_job.py.
 PRESETS = {
     "gpu": {"image_size": 256, "style_size": 512, "batch_size": 32, "temporal_pairs": 8, "steps": 6_000},
     "cpu": {"image_size": 128, "style_size": 256, "batch_size": 4, "temporal_pairs": 2, "steps": 2_000},

@@ -18,7 +18,7 @@ from infer.engines import open_network
 from infer.painters import PainterFiles, find_painter
 from infer.precision import difference
 from nets.device import native_bf16
-from scripts.studio_browser import WAIT_MS, add_painter, chromium, open_page, studio_server
+from scripts.helpers.studio_browser import WAIT_MS, add_painter, chromium, open_page, studio_server
 from studio import prebuild
 from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
 from tests.test_engines import photo_frames

@@ -16,7 +16,7 @@ from infer.tiles import Tiling
 from infer.video import RenderOptions
 from nets.metrics import exact_motion, sharpness, warping_error
 from nets.transformer import SIZE_MULTIPLE
-from scripts.known_motion import camera_move, moving_object, still_shot
+from scripts.helpers.known_motion import camera_move, moving_object, still_shot
 from tests.clips import decoded_frames, make_clip
 from tests.conftest import assert_one_line_error, run_cli, shared
 

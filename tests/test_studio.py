@@ -22,7 +22,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from nets.painter import load_painter
-from scripts.studio_browser import (
+from scripts.helpers.studio_browser import (
     LIVE,
     WAIT_MS,
     Server,

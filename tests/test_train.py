@@ -355,19 +355,29 @@ def test_ctrl_c_saves_the_state_and_exits_130(tmp_path, style_image, photo_dir, 
     assert not (tmp_path / "out" / "stopped.pt").exists()  # no painter from a run that did not finish
 
 
-def test_shift_and_noise_terms_fall_over_a_few_steps(tmp_path, style_image, photo_dir, weights_dir):
+def test_shift_noise_and_light_terms_fall_over_a_few_steps(tmp_path, style_image, photo_dir, weights_dir):
     """The exact consistency terms: painting a photo moved by up to 3 px (whole and sub-pixel) as its painting
-    moved, and a noisy photo as the photo. Alone with the content term on a fresh network, both fall."""
+    moved, and a noisy photo as the photo; and the light term. Alone with the content term on a fresh network,
+    each falls."""
     cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, steps=24, log_every=4, style_weight=[0.0],
-                      shift_weight=20.0, noise_weight=20.0, lr=3e-3, antialias="both", detail_skip=True)
+                      shift_weight=20.0, noise_weight=20.0, light_weight=20.0, lr=3e-3, antialias="both")
     card = train(cfg)
     curve = json.loads(Path(cfg.log_dir, "tiny", "curve.json").read_text())
-    for term in ("shift", "noise"):
+    for term in ("shift", "noise", "light"):
         assert curve[0][term] > 0 and curve[-1][term] < 0.7 * curve[0][term], (term, curve[0][term], curve[-1][term])
     assert card["final_losses"]["shift"] > 0
     model, payload = load_painter(Path(cfg.out_dir, "tiny.pt"))
     assert payload["architecture"]["smooth_upsampling"] and payload["architecture"]["blur_downsampling"]
-    assert payload["architecture"]["detail_skip"] and model.skip.abs().max() > 0  # the skip's gains learnt
+
+
+def test_the_light_term_falls_and_says_where_a_photo_is_lit_not_how_brightly():
+    """The light term compares where the painting and the photo are light (cells of the crop, less their mean):
+    the same layout at another overall light costs nothing, a mirrored one does."""
+    from train.trainer import light_layout
+
+    photo = torch.linspace(0, 1, 64).repeat(1, 3, 64, 1)  # dark on the left, bright on the right
+    assert torch.allclose(light_layout(photo + 0.2), light_layout(photo), atol=1e-5)
+    assert (light_layout(photo) - light_layout(photo.flip(-1))).abs().mean() > 0.2
 
 
 def test_the_shift_terms_moves_are_exact_for_whole_pixels_and_half_are_sub_pixel():

@@ -231,24 +231,3 @@ def test_anti_aliased_resampling_takes_a_trained_family_as_it_is(smooth, blur):
     assert 17 < psnr < 60, psnr  # changed, but the same picture
     assert payload["name"] == "four_painters"
 
-
-def test_the_detail_skip_starts_shut_so_a_graft_paints_as_before_and_blends_mix_it():
-    """The skip's gains start at zero: the shipped family grafted with it paints exactly as before (only the new
-    tensor is missing from its file). Once open, a blend mixes the gains as it mixes the norms' rows."""
-    shipped = torch.load(Path(__file__).parent.parent / "checkpoints" / "four_painters.pt", weights_only=True)
-    plain = TransformerNet(4).eval()
-    plain.load_state_dict(shipped["model"])
-    skip = TransformerNet(4, Architecture(smooth_upsampling=True, detail_skip=True)).eval()
-    assert skip.load_state_dict(shipped["model"], strict=False).missing_keys == ["skip"]
-    image = torch.from_numpy(_photo_crop(64)).permute(2, 0, 1)[None].float() / 255
-    mix = torch.tensor([[0.5, 0.5, 0.0, 0.0]])
-    smooth = TransformerNet(4, Architecture(smooth_upsampling=True)).eval()
-    smooth.load_state_dict(shipped["model"])
-    with torch.no_grad():
-        assert torch.equal(skip(image, mix), smooth(image, mix))
-        skip.skip.copy_(torch.randn(4, 32) * 0.3)
-        opened = skip(image, mix)
-        assert (opened - smooth(image, mix)).abs().mean() > 1e-3
-        assert torch.allclose(skip.blended(mix[0])(image), opened, atol=1e-5)
-    with pytest.raises(ValueError, match="full network"):
-        Architecture(pixel_shuffle=True, detail_skip=True)

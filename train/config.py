@@ -61,12 +61,11 @@ class TrainConfig:
                                     "moves) must be painted as its painting moved the same way")
     noise_weight: float = option(0.0, "weight of the noise term: a photo with sensor noise (σ = 2 levels) must be "
                                     "painted as the photo")
+    light_weight: float = option(0.0, "weight of the light term: where the painting is light or dark follows the "
+                                    "photo (lightness over 8×8 cells of the crop, less its mean)")
     antialias: str = option("keep", "anti-aliased resampling: bilinear upsampling, a low-pass before each "
                           "stride-2 convolution, or both (added to an --init's network as it is: a graft); "
                           "keep: as the --init, none without one", choices=ANTIALIAS_CHOICES)
-    detail_skip: bool = option(False, "add the first layer's full-resolution features before the last layer (a "
-                               "skip, from zero: an --init paints as before), so an anti-aliased network paints "
-                               "fine strokes that move with the image")
     clips: str = option("", "video file or folder of clips / frame folders for real frame pairs (optional; "
                       "synthetic pairs from the photos are always used)")
     init: str = option("", "start from this painter file: naming all its painters' styles fine-tunes it; naming "

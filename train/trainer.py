@@ -51,7 +51,7 @@ from nets.painter import ModelCard, PainterFileError, painter_names, read_painte
 from nets.progress import progress_bar
 from nets.transformer import Architecture, TransformerNet
 from nets.vgg import VGGFeatures
-from nets.warp import warp
+from nets.warp import luminance, warp
 from train.config import TrainConfig
 from train.data import PhotoBank, center_crops, list_images
 from train.distributed import Processes, join
@@ -64,7 +64,9 @@ SAMPLE_COUNT = 4
 RUN_OPTIONS = ("device", "amp", "channels_last", "compile", "workers", "time_limit", "log_every", "sample_every",
                "checkpoint_every", "resume", "overwrite", "out_dir", "log_dir")
 #: The loss terms logged, in the order the step returns them (then one style distance per trained painter).
-TERMS = ("total", "content", "style", "tv", "temporal", "shift", "noise")
+TERMS = ("total", "content", "style", "tv", "temporal", "shift", "noise", "light")
+#: The light term compares lightness averaged over this many × this many cells of a crop.
+LIGHT_CELLS = 8
 #: The shift term's largest move (px) and the band it leaves out at the crop's edges, where the moved photo
 #: shows pixels the photo did not (reflected): they may be painted differently.
 MAX_SHIFT, SHIFT_MARGIN = 3.0, 16
@@ -188,11 +190,21 @@ class Objective(nn.Module):
             out_current, out_previous = rest.chunk(2)
             flicker = cfg.temporal_weight * temporal_loss(out_current, out_previous, current, previous, flow,
                                                           mask).mean()
+        light = cfg.light_weight * (light_layout(painted) - light_layout(photos)).abs().mean() \
+            if cfg.light_weight > 0 else zero
         terms = [cfg.content_weight * content.mean(), (self.style_weights[styles] * style).mean(),
-                 cfg.tv_weight * tv.mean(), flicker, shift, noisy]
+                 cfg.tv_weight * tv.mean(), flicker, shift, noisy, light]
         chosen = one_hot(styles, len(self.style_weights))
         per_painter = (chosen * style.float()[:, None]).sum(0) / chosen.sum(0).clamp(min=1)
         return torch.cat([torch.stack([sum(terms), *terms]), per_painter])
+
+
+def light_layout(images: torch.Tensor) -> torch.Tensor:
+    """Where an image is lit: its lightness over ``LIGHT_CELLS``² cells, less its mean. Why less the mean: a
+    network whose first layer is instance-normalised cannot see how brightly a photo is lit overall (that is
+    ``--keep-light``'s work at render time), but it can keep a bright sky bright over a dark street."""
+    cells = F.adaptive_avg_pool2d(luminance(images), LIGHT_CELLS)
+    return cells - cells.mean((2, 3), keepdim=True)
 
 
 @torch.no_grad()
@@ -269,13 +281,12 @@ def plan_family(cfg: TrainConfig, init: dict[str, Any] | None) -> tuple[list[str
     return family, rows, sorted(rows) != list(range(len(family)))
 
 
-def grafted(architecture: Architecture, cfg: TrainConfig) -> Architecture:
-    """``architecture`` with the resampling ``--antialias`` asks for ("keep": as it is), and the detail skip if
-    ``--detail-skip`` asks for it."""
-    if cfg.antialias != "keep":
-        architecture = dataclasses.replace(architecture, smooth_upsampling=cfg.antialias in ("upsampling", "both"),
-                                           blur_downsampling=cfg.antialias in ("downsampling", "both"))
-    return dataclasses.replace(architecture, detail_skip=True) if cfg.detail_skip else architecture
+def with_antialias(architecture: Architecture, antialias: str) -> Architecture:
+    """``architecture`` with the resampling ``--antialias`` asks for ("keep": as it is)."""
+    if antialias == "keep":
+        return architecture
+    return dataclasses.replace(architecture, smooth_upsampling=antialias in ("upsampling", "both"),
+                               blur_downsampling=antialias in ("downsampling", "both"))
 
 
 def build_model(painters: int, init: dict[str, Any] | None, rows: list[int] | None, cfg: TrainConfig
@@ -284,16 +295,13 @@ def build_model(painters: int, init: dict[str, Any] | None, rows: list[int] | No
 
     Painters new to the init's family start from the mean of its rows; with ``rows`` only those (γ, β)
     rows train and everything else stays as it was. ``--antialias`` other than "keep" grafts the init's weights
-    into the anti-aliased network (no weight is added), and ``--detail-skip`` adds a skip whose gains start at
-    zero: either way the network paints as the init did, then a fine-tune repairs what the filters change.
+    into the anti-aliased network (no weight is added), which a fine-tune then repairs.
     """
     if init is None:
-        return TransformerNet(painters, grafted(Architecture(), cfg))
-    model = TransformerNet(len(init["painters"]), grafted(Architecture.from_dict(init.get("architecture")), cfg))
-    missing, unexpected = model.load_state_dict(init["model"], strict=False)
-    if unexpected or set(missing) - {"skip"}:
-        raise TrainError(f"{cfg.init} is not a painter file of this network (missing {missing}, "
-                         f"unexpected {unexpected})")
+        return TransformerNet(painters, with_antialias(Architecture(), cfg.antialias))
+    model = TransformerNet(len(init["painters"]), with_antialias(Architecture.from_dict(init.get("architecture")),
+                                                                 cfg.antialias))
+    model.load_state_dict(init["model"])
     model = model.with_painters(painters)
     if rows is not None:
         model.train_only_rows(rows)
@@ -381,9 +389,8 @@ def set_up(cfg: TrainConfig) -> Session:
     criterion = PerceptualLoss(vgg, style_images).to(device, memory_format=memory_format)
     bank = PhotoBank(photo_paths, cfg.image_size, device, cfg.workers)  # last: the slow step, once all is checked
     torch.manual_seed(cfg.seed)  # right before the network, so the seed alone fixes its initial weights
-    if rows_only and (cfg.antialias != "keep" or cfg.detail_skip):
-        raise TrainError("--antialias and --detail-skip change the whole network: name every painter of the --init "
-                         "to fine-tune it")
+    if rows_only and cfg.antialias != "keep":
+        raise TrainError("--antialias changes the whole network: name every painter of the --init to fine-tune it")
     model = build_model(len(names), init, rows if rows_only else None, cfg)
     if state:
         model.load_state_dict(state["model"])

@@ -30,7 +30,7 @@ from train.distill import DistillConfig, distill
 from train.trainer import train
 
 #: Training settings of an added painter on a budget: the sizes the add-a-painter experiment measured
-#: (scripts/add_painter_experiment.py), logged often enough for a live curve.
+#: (scripts/experiments/add_painter.py), logged often enough for a live curve.
 IMAGE_SIZE, STYLE_SIZE, STYLE_WEIGHT, BATCH = 128, 256, 4.0, 4
 LOG_EVERY, SAMPLE_EVERY = 10, 50
 #: Its fast version: a quarter of the budget (2 minutes gave most of what 5 did, measured on Picabia's

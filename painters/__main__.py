@@ -1,0 +1,7 @@
+"""``python -m painters``: the ``painters`` command from a clone."""
+
+import sys
+
+from painters.cli import main
+
+sys.exit(main())
