@@ -3,6 +3,7 @@ works from any folder (no clone beside it, no package named ``scripts``)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,9 +18,13 @@ from tests.conftest import ROOT, shared
 
 @pytest.mark.slow
 def test_a_wheel_in_a_fresh_venv_lists_and_paints_from_another_folder(tmp_path):
+    # Built from a copy: setuptools builds in the source folder, and a build/ left there would be packed again.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__",
+                                                                "runs", "*_output", ".whl", ".gpu"))
     wheels = tmp_path / "wheels"
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                            str(wheels), str(ROOT)], capture_output=True, text=True, timeout=600)
+                            str(wheels), str(source)], capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = wheels.glob("painters-*.whl")
     fresh = tmp_path / "venv"
