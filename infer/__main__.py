@@ -20,8 +20,9 @@ from PIL import Image
 from infer import prebuilt
 from infer.compare import CompareConfig, compare
 from infer.controls import check_keyframes_fit, check_stroke_size, parse_keyframes
-from infer.engines import ENGINES, PRECISIONS, default_precision, prebuild_tip
+from infer.engines import ENGINES, PRECISIONS
 from infer.painters import SEARCH_PATH_VARIABLE, find_painter, search_first
+from infer.plan import default_precision, prebuild_tip
 from infer.ray_render import Painting, render_with_ray
 from infer.reference import (
     ReferenceClipEngine,
@@ -95,6 +96,8 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
                              "python -m infer prebuild); auto: prebuilt where it has been, else compiled for clips "
                              "long enough to repay compiling, else torch where it runs in bf16 or fp16, else onnx "
                              "when the painter has an export")
+    parser.add_argument("--explain", action="store_true",
+                        help="say which engine, precision and file paint, and why (before painting)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto: fp16 on CUDA; bf16 on CPUs with bf16 in hardware (torch engines), else fp32")
@@ -238,10 +241,13 @@ def _tiling(args: argparse.Namespace) -> Tiling:
 
 
 def _stylizer(args: argparse.Namespace, workload: float = 0) -> Stylizer:
-    return Stylizer(args.painter, args.engine, args.device, args.precision, blend=args.blend,
-                    strength=args.strength, preserve_colors=args.preserve_colors, stroke_size=args.stroke_size,
-                    tiling=_tiling(args), workload=workload / check_stroke_size(args.stroke_size)**2, fast=args.fast,
-                    keep_light=args.keep_light)
+    stylizer = Stylizer(args.painter, args.engine, args.device, args.precision, blend=args.blend,
+                        strength=args.strength, preserve_colors=args.preserve_colors, stroke_size=args.stroke_size,
+                        tiling=_tiling(args), workload=workload / check_stroke_size(args.stroke_size)**2,
+                        fast=args.fast, keep_light=args.keep_light)
+    if args.explain:
+        print(stylizer.explain(), file=sys.stderr, flush=True)
+    return stylizer
 
 
 def photo_pixels(photos: list[Path], max_size: int | None) -> float:

@@ -25,8 +25,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from infer.engines import Engine, PainterEngine, open_network, painter_engines
+from infer.engines import Engine, PainterEngine, painter_engines
 from infer.painters import find_painter, style_image_of
+from infer.plan import open_network
 from infer.reference import ReferenceClipEngine, ReferenceConfig, ReferenceMethodError, ReferenceStylizer, cached_png
 from infer.sheet import caption, image_grid, line_plot
 from infer.steady import DEFAULT_STRENGTH, check_strength, stabilize_frames

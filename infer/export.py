@@ -30,7 +30,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from infer.engines import tiles_graph
+from infer.networks import tiles_graph
 from infer.precision import TOLERANCE, difference
 from nets.errors import UserError
 from nets.files import atomic_path, file_sha256

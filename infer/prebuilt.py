@@ -38,7 +38,7 @@ MAX_BATCH = 64
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 #: What ``python -m infer prebuild`` builds when no painter is named (and the studio builds at start).
 SHIPPED_FAMILIES = ("four_painters", "four_painters_fast")
-#: How Inductor compiles a painter for a CPU, ahead of time here and just in time in ``infer.engines``. A
+#: How Inductor compiles a painter for a CPU, ahead of time here and just in time in ``infer.networks``. A
 #: residual block's output is a sum of every earlier block's, and Inductor keeps such a sum unwritten while
 #: it reads at most 12 buffers, so each later block's kernels read them all again. Written out once it reads
 #: more than 2, and with the norms' statistics as plain sums (``CondInstanceNorm.channels_last_statistics``),

@@ -32,8 +32,10 @@ from infer.controls import (
     parse_blend,
     parse_keyframes,
 )
-from infer.engines import Engine, EngineError, MosaicEngine, Network, PainterEngine, open_network, painter_engines
-from infer.painters import PainterRef, find_painter
+from infer.engines import Engine, EngineError, Network, PainterEngine, painter_engines
+from infer.mosaic import MosaicEngine
+from infer.painters import PainterFiles, PainterRef, find_painter
+from infer.plan import Plan, open_planned, plan
 from infer.steady import DEFAULT_STRENGTH, SteadyError, check_strength
 from infer.tiles import Tiling
 from infer.video import RenderOptions, RenderStats, probe, rendered_seconds, stylize_video
@@ -59,7 +61,7 @@ def _family(ref: PainterRef) -> str:
 
 
 class Stylizer:
-    """A painter loaded on an engine (see ``infer.engines.open_network`` for the choices).
+    """A painter loaded on an engine (see ``infer.plan`` for the choices).
 
     ``painter``: a painter, a family (all its painters side by side) or several of either (a labelled
     mosaic). ``blend``: painters of one family mixed ("a=0.6,b=0.4" or a dict), with ``painter`` naming
@@ -86,6 +88,7 @@ class Stylizer:
         if not specs and weights is None:
             raise ControlError("name a painter (-m) or a blend (--blend)")
         self.network: Network | None = None  # the one painter file in use, if there is just one
+        self.plans: list[Plan] = []  # how each painter file was opened, and why
         self.family = ""
         self.blend = weights
         if len(specs) <= 1:
@@ -93,7 +96,7 @@ class Stylizer:
             if weights is not None and ref.painter is not None and ref.painter not in weights:
                 raise ControlError(f"-m {ref.painter} is not in the blend ({', '.join(weights)}): name its family "
                                    f"({_family(ref)}) or leave -m out")
-            self.network = open_network(ref.files, engine, device, precision, tiling, workload)
+            self.network = self._planned(ref.files, engine, device, precision, tiling, workload)
             self.family = _family(ref)
             if weights is not None:
                 names = [p["name"] for p in self.network.painters]
@@ -118,11 +121,21 @@ class Stylizer:
         family = self.family if self.family and self.family not in (self.name, "?") and not self.mosaic else ""
         return f"{self.name} of {family}" if family else self.name
 
-    @staticmethod
-    def _open(spec: PainterSpec, engine: str, device: str, precision: str, tiling: Tiling | None, workload: float,
-              fast: bool) -> list[PainterEngine]:
+    def _planned(self, files: PainterFiles, engine: str, device: str, precision: str, tiling: Tiling | None,
+                 workload: float) -> Network:
+        """A painter file opened as ``infer.plan`` decides; its plan is kept for ``explain``."""
+        chosen = plan(files, engine, device, precision, tiling, workload)
+        self.plans.append(chosen)
+        return open_planned(chosen)
+
+    def _open(self, spec: PainterSpec, engine: str, device: str, precision: str, tiling: Tiling | None,
+              workload: float, fast: bool) -> list[PainterEngine]:
         ref = find_painter(spec, fast=fast)
-        return painter_engines(open_network(ref.files, engine, device, precision, tiling, workload), ref.painter)
+        return painter_engines(self._planned(ref.files, engine, device, precision, tiling, workload), ref.painter)
+
+    def explain(self) -> str:
+        """How each painter file was opened, and why (``--explain``)."""
+        return "\n".join(chosen.explain() for chosen in self.plans)
 
     def _adjusted(self, engine: Engine) -> Engine:
         """The output controls around a painting engine: stroke size inside (it changes what is painted),
@@ -143,7 +156,7 @@ class Stylizer:
         stylizer.keep_light = keep_light
         stylizer.engine = stylizer._adjusted(engine)
         stylizer.name, stylizer.network = stylizer.engine.name, None
-        stylizer.family, stylizer.blend = "", None
+        stylizer.family, stylizer.blend, stylizer.plans = "", None, []
         stylizer.mosaic = isinstance(engine, MosaicEngine)
         return stylizer
 

@@ -23,8 +23,10 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-from infer.engines import MosaicEngine, open_network, painter_engines
+from infer.engines import painter_engines
+from infer.mosaic import MosaicEngine
 from infer.painters import CHECKPOINTS, find_painter, painter_files
+from infer.plan import open_network
 from infer.sheet import save_grid
 from infer.stylizer import Stylizer
 from infer.video import write_video

@@ -20,12 +20,13 @@ import argparse
 import math
 from pathlib import Path
 
-from infer.engines import TorchNetwork, painter_engines
+from infer.engines import painter_engines
 from infer.export import (
     ExportError,
     export_painter,
     verification_photos,
 )
+from infer.networks import TorchNetwork
 from nets.device import pick_device
 from nets.images import read_clip
 from nets.metrics import warping_error

@@ -11,8 +11,9 @@ import numpy as np
 from PIL import Image
 
 from infer.controls import blend_weights, parse_blend
-from infer.engines import Network, PainterEngine, open_network
+from infer.engines import Network, PainterEngine
 from infer.painters import FAST_SUFFIX, every_painter_file, find_painter, read_painter_records, style_image_of
+from infer.plan import open_network
 from infer.stylizer import Stylizer
 from nets.files import atomic_path
 from nets.images import open_rgb

@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 
 from infer import prebuilt
-from infer.engines import default_precision
 from infer.painters import find_painter
+from infer.plan import default_precision
 from nets.device import cpp_compiler_found
 
 log = logging.getLogger(__name__)

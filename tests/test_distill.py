@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from infer.engines import TorchNetwork
 from infer.export import export_painter, verification_photos
+from infer.networks import TorchNetwork
 from infer.painters import CHECKPOINTS, find_painter, stale_export
 from infer.stylizer import Stylizer
 from nets.painter import load_painter, save_painter

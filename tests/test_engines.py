@@ -11,18 +11,11 @@ import torch._dynamo.config
 import torch._inductor.config
 from PIL import Image
 
-from infer.engines import (
-    COMPILE_PAYS_PIXELS,
-    BoundBuffers,
-    EngineError,
-    OnnxNetwork,
-    default_engine,
-    default_precision,
-    open_network,
-    painter_engines,
-)
+from infer.engines import EngineError, painter_engines
 from infer.export import verification_photos
+from infer.networks import BoundBuffers, OnnxNetwork
 from infer.painters import PainterFiles, find_painter
+from infer.plan import COMPILE_PAYS_PIXELS, default_engine, default_precision, open_network
 from infer.precision import difference
 from infer.video import RenderOptions, stylize_video
 from tests.clips import make_clip
@@ -35,6 +28,30 @@ def photo_frames(count: int, height: int, width: int) -> np.ndarray:
     """``count`` crops of a real photo, each shifted by 4 px."""
     photo = verification_photos()[0]
     return np.stack([photo[4 * k:4 * k + height, 4 * k:4 * k + width] for k in range(count)])
+
+
+def test_the_plan_says_what_auto_chose_and_why(monkeypatch, tmp_path):
+    """One place decides how a painter opens; its reasons name what decided it (the work ahead, the export, the
+    CPU's bf16), and the command line prints them with --explain before painting."""
+    from infer import prebuilt
+    from infer.plan import plan
+    from nets.device import cpp_compiler_found
+
+    monkeypatch.setenv(prebuilt.CACHE_VARIABLE, str(tmp_path / "nothing prebuilt"))
+    files = find_painter("four_painters").files
+    small = plan(files, device="cpu", precision="fp32", workload=1e4)
+    assert small.engine == "onnx" and small.onnx_file == files.onnx
+    assert "do not repay compiling" in small.explain() and "an ONNX export is there" in small.explain()
+    big = plan(files, device="cpu", precision="fp32", workload=10 * COMPILE_PAYS_PIXELS["cpu"])
+    assert big.engine == ("compiled" if cpp_compiler_found() else "onnx")
+    asked = plan(files, engine="torch", device="cpu", precision="auto")
+    assert "engine torch: asked for" in asked.explain() and f"precision {asked.precision}:" in asked.explain()
+    photo = tmp_path / "photo.png"
+    Image.fromarray(photo_frames(1, 64, 96)[0]).save(photo)
+    result = run_cli("infer", "image", str(photo), "-o", str(tmp_path / "out.png"), "-m", "munch_the_scream",
+                     "--engine", "torch", "--explain")
+    assert result.returncode == 0, result.stderr
+    assert "four_painters: torch engine" in result.stderr and "engine torch: asked for" in result.stderr
 
 
 def test_auto_compiles_only_work_that_repays_it():
@@ -61,7 +78,7 @@ def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch, tiny_pain
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     files = PainterFiles(tiny_painter, None, None)
     for has_bf16 in (True, False):
-        monkeypatch.setattr("infer.engines.native_bf16", lambda has=has_bf16: has)
+        monkeypatch.setattr("infer.plan.native_bf16", lambda has=has_bf16: has)
         assert default_precision(cpu, "auto", True) == ("bf16" if has_bf16 else "fp32")
         assert default_precision(cpu, "onnx", True) == "fp32"  # ONNX Runtime has no bf16 convolutions
         assert default_precision(cpu, "auto", False) == "fp32"  # only an export: nothing runs bf16

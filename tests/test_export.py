@@ -5,8 +5,8 @@ import onnx
 import pytest
 import torch
 
-from infer.engines import OnnxNetwork, TorchNetwork, tiles_graph
 from infer.export import ExportError, export_painter, verification_photos
+from infer.networks import OnnxNetwork, TorchNetwork, tiles_graph
 from infer.precision import TOLERANCE, Difference
 from infer.stylizer import Stylizer
 from nets.painter import load_painter

@@ -43,7 +43,7 @@ def test_several_painters_make_a_labelled_mosaic_of_the_input_size(tiny_painter,
 def test_a_mosaic_fills_a_portrait_frame_and_its_labels_read_on_a_pale_painting(tiny_family, tiny_painter):
     """Five painters on a portrait frame: a 2×3 grid of cells cut to their shape, no letterbox, the sixth
     cell the photo; labels on a darkened band."""
-    from infer.engines import _label, mosaic_grid
+    from infer.mosaic import _label, mosaic_grid
 
     assert mosaic_grid(5, 96, 192) == (2, 3) and mosaic_grid(4, 160, 90) == (2, 2)
     photo = np.asarray(Image.open(shared("data", "photos", "val", "bsds300_img_002.jpg")).convert("RGB")
@@ -292,7 +292,7 @@ def test_a_family_renders_each_painter_or_all_of_them(tiny_family, val_dir):
 
 
 def test_mosaic_labels_fit_their_tiles():
-    from infer.engines import _label
+    from infer.mosaic import _label
 
     tile = np.zeros((40, 120, 3), np.uint8)
     _label(tile, "seurat_sunday_on_la_grande_jatte")

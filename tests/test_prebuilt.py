@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 
 from infer import prebuilt
-from infer.engines import open_network
 from infer.painters import PainterFiles, find_painter
+from infer.plan import open_network
 from infer.precision import difference
 from nets.device import native_bf16
 from scripts.helpers.studio_browser import WAIT_MS, add_painter, chromium, open_page, studio_server
@@ -202,18 +202,18 @@ def test_a_damaged_package_is_one_clear_error(monkeypatch, tmp_path):
 def test_the_prebuild_tip_names_what_would_be_built_for_what_ran(monkeypatch, tmp_path, tiny_painter):
     """A painter outside checkpoints/ by its path (the tip works from any folder, without --painters-dir), and
     a precision other than this machine's default with --precision: the command the tip gives builds what ran."""
-    from infer import engines
+    from infer import plan
 
     monkeypatch.setenv(prebuilt.CACHE_VARIABLE, str(tmp_path / "empty"))
-    monkeypatch.setattr(engines, "_UNBUILT", set())
-    monkeypatch.setattr(engines, "cpp_compiler_found", lambda: True)
+    monkeypatch.setattr(plan, "_UNBUILT", set())
+    monkeypatch.setattr(plan, "cpp_compiler_found", lambda: True)
     folder = tmp_path / "my painters"
     folder.mkdir()
     shutil.copy(tiny_painter, folder / "mine.pt")
     open_network(PainterFiles(folder / "mine.pt", None, None), precision="fp32")
     open_network(find_painter("four_painters_fast").files, precision="bf16")
-    tip = engines.prebuild_tip()
-    default = engines.default_precision(torch.device("cpu"), "prebuilt", True)
+    tip = plan.prebuild_tip()
+    default = plan.default_precision(torch.device("cpu"), "prebuilt", True)
     fp32 = "" if default == "fp32" else " --precision fp32"
     bf16 = "" if default == "bf16" else " --precision bf16"
     assert f"python -m infer prebuild '{folder / 'mine.pt'}'{fp32}" in tip, tip

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from infer.controls import StrokeSize
-from infer.engines import PainterEngine, TorchNetwork, painter_engines
+from infer.engines import PainterEngine, painter_engines
+from infer.networks import TorchNetwork
 from infer.steady import DEFAULT_STRENGTH, Stabilizer, SteadyError, measure_motion, stabilize_frames
 from infer.stylizer import Stylizer
 from infer.tiles import Tiling

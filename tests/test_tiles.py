@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from infer.engines import OnnxNetwork, TorchNetwork
+from infer.networks import OnnxNetwork, TorchNetwork
 from infer.painters import find_painter
 from infer.stylizer import Stylizer
 from infer.tiles import Tiling, boxes, parse_size, stylize_tiled, thumbnail

@@ -4,7 +4,7 @@ The instance norms' statistics as two float sums instead of var_mean (``CondInst
 channels_last_statistics``), Inductor writing out the residual blocks' running sum
 (``infer.prebuilt.INDUCTOR_CPU_OPTIONS``) and, for prebuilt packages, an example of one frame more than
 threads instead of 2 frames (``infer.prebuilt.example_batch``). Each variant is the real engine
-(``infer.engines.TorchNetwork``, compiled, and with ``--prebuilt`` the ahead-of-time package of
+(``infer.networks.TorchNetwork``, compiled, and with ``--prebuilt`` the ahead-of-time package of
 ``infer.prebuilt``, built in a temporary cache) with the other choices put back; one frame of a real photo at
 each size, every variant timed in turn, round after round, median kept; each output compared with PyTorch
 fp32 eager.
@@ -28,8 +28,9 @@ import torch
 from PIL import Image
 
 from infer import prebuilt
-from infer.engines import TorchNetwork, open_network
+from infer.networks import TorchNetwork
 from infer.painters import find_painter
+from infer.plan import open_network
 from infer.precision import difference
 from nets.device import describe_device
 from nets.files import write_json

@@ -23,8 +23,8 @@ import torch.ao.nn.quantized as quantized
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from infer.engines import open_network
 from infer.painters import find_painter
+from infer.plan import open_network
 from nets.device import describe_device
 from nets.files import write_json
 from nets.painter import load_painter

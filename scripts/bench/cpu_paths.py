@@ -37,8 +37,9 @@ import torch
 from PIL import Image
 
 from infer import prebuilt
-from infer.engines import COMPILE_PAYS_PIXELS, OnnxNetwork, open_network
+from infer.networks import OnnxNetwork
 from infer.painters import find_painter
+from infer.plan import COMPILE_PAYS_PIXELS, open_network
 from infer.precision import difference
 from infer.stylizer import Stylizer
 from infer.video import RenderOptions, stylize_video, write_video

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from infer.engines import TorchNetwork
+from infer.networks import TorchNetwork
 from infer.painters import style_image_of
 from infer.sheet import caption, save_grid
 from nets.device import describe_device

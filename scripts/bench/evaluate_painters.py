@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from infer.engines import TorchNetwork, painter_engines
+from infer.engines import painter_engines
+from infer.networks import TorchNetwork
 from infer.painters import style_image_of
 from nets.device import describe_device, pick_device
 from nets.files import write_json

@@ -28,9 +28,11 @@ import torch
 from PIL import Image
 from skimage import data
 
-from infer.engines import Engine, OnnxNetwork, TorchNetwork, open_network, painter_engines
+from infer.engines import Engine, painter_engines
 from infer.export import export_painter, verification_photos
+from infer.networks import OnnxNetwork, TorchNetwork
 from infer.painters import find_painter
+from infer.plan import open_network
 from infer.stylizer import Stylizer
 from infer.video import RenderOptions, default_batch, nvenc_opens, stylize_video, write_video
 from nets.device import describe_device

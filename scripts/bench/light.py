@@ -24,7 +24,8 @@ import torch
 from PIL import Image
 
 from infer.controls import Adjusted
-from infer.engines import TorchNetwork, painter_engines
+from infer.engines import painter_engines
+from infer.networks import TorchNetwork
 from infer.painters import style_image_of
 from nets.device import cpu_kind
 from nets.files import write_json

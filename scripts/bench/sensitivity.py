@@ -24,7 +24,8 @@ import cv2
 import numpy as np
 import torch
 
-from infer.engines import TorchNetwork, painter_engines
+from infer.engines import painter_engines
+from infer.networks import TorchNetwork
 from infer.painters import find_painter
 from nets.device import describe_device, pick_device
 from nets.files import write_json

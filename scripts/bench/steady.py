@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 import torch
 
-from infer.engines import TorchNetwork, painter_engines
+from infer.engines import painter_engines
+from infer.networks import TorchNetwork
 from infer.painters import find_painter, style_image_of
 from infer.steady import DEFAULT_STRENGTH, FLOW_SIDE, Stabilizer, measure_motion, stabilize_frames
 from nets.device import describe_device, pick_device

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from infer.engines import OnnxNetwork, TorchNetwork
+from infer.networks import OnnxNetwork, TorchNetwork
 from infer.painters import find_painter
 from infer.sheet import caption, save_grid
 from infer.tiles import boxes, stylize_tiled, thumbnail

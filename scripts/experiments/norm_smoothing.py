@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from infer.engines import OnnxNetwork
+from infer.networks import OnnxNetwork
 from infer.painters import find_painter, style_image_of
 from nets.device import pick_device
 from nets.files import write_json

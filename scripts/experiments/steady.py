@@ -21,7 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from infer.engines import TorchNetwork, painter_engines
+from infer.engines import painter_engines
+from infer.networks import TorchNetwork
 from infer.painters import CHECKPOINTS, style_image_of
 from infer.steady import MotionTracker, shift_frame, stabilize_frames
 from nets.files import write_json

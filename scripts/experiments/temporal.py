@@ -22,7 +22,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from infer.engines import TorchNetwork, painter_engines
+from infer.engines import painter_engines
+from infer.networks import TorchNetwork
 from nets.device import pick_device
 from nets.files import write_json
 from nets.images import read_clip
