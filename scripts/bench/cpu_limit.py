@@ -64,6 +64,20 @@ def painter_flops_per_pixel(painter: str) -> float:
     return counter.get_total_flops() / 256**2
 
 
+def against_limit(gops: float, limit: float) -> dict[str, float | bool]:
+    """A path's share of the limit of its precision measured in the same run. Above 1 is flagged: then what was
+    timed is not what was counted (another network under the file's name, a skipped layer), since a CPU does
+    not beat its own peak (PERFORMANCE.md once quoted 7.12 frames/s at 720p for a fast family it had not timed)."""
+    fraction = gops / limit
+    return {"fraction_of_limit": fraction, "above_limit": fraction > 1.0}
+
+
+def limit_cell(row: dict) -> str:
+    """The table's "of the limit" cell, with the flag where it applies."""
+    flag = " ⚠ above the limit measured in this run: check what was timed" if row.get("above_limit") else ""
+    return f"{row['fraction_of_limit']:.2f}{flag}"
+
+
 def engine_calls(painter: str, width: int, height: int) -> dict[str, tuple[Callable[[], object], float]]:
     """The painter's engines on one frame, as the commands run them."""
     frame = (np.random.default_rng(0).random((1, height, width, 3)) * 255).astype(np.uint8)

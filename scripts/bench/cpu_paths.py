@@ -47,7 +47,7 @@ from nets.device import describe_device, native_bf16
 from nets.files import write_json
 from nets.images import read_clip
 from nets.painter import painter_names, read_painter
-from scripts.bench.cpu_limit import painter_flops_per_pixel, timed_rounds, variants
+from scripts.bench.cpu_limit import against_limit, limit_cell, painter_flops_per_pixel, timed_rounds, variants
 
 SIZES = {"360p": (640, 360), "720p": (1280, 720)}
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,8 +136,7 @@ def model_only(args: argparse.Namespace, int8: Callable[[], Path]) -> list[dict]
     for name, row in rows.items():
         gops = calls[name][1] / seconds[name] / 1e9
         limit_name = next(n for n in limits if n.startswith(LIMIT_ROWS[row["precision"]]))
-        row |= {"fps": 1 / seconds[name], "gops": gops, "limit": limit_name,
-                "fraction_of_limit": gops / limits[limit_name]}
+        row |= {"fps": 1 / seconds[name], "gops": gops, "limit": limit_name} | against_limit(gops, limits[limit_name])
     return [{"path": name, "gops": value} for name, value in limits.items()] + list(rows.values())
 
 
@@ -238,7 +237,7 @@ def main() -> None:
             print(f"| {row['path']} (the limit) | | | {row['gops']:.0f} | 1.00 | | |")
             continue
         print(f"| {row['path']} | {row['size']} | {row['fps']:.2f} | {row['gops']:.0f} | "
-              f"{row['fraction_of_limit']:.2f} | {row['max_diff']} / {row['mean_diff']:.2f} | {row['psnr_db']:.1f} |")
+              f"{limit_cell(row)} | {row['max_diff']} / {row['mean_diff']:.2f} | {row['psnr_db']:.1f} |")
     if clips:
         print("\n| size | family | clip | auto | engine | frames/s |\n|---|---|---|---|---|---|")
         for row in clips:
