@@ -155,6 +155,21 @@ def test_a_clip_renders_with_its_progress_keeps_frames_and_audio_and_stays_after
 
 
 @browser_test
+def test_a_transport_stream_the_browser_will_not_offer_renders_from_the_other_picker(page, tmp_path):
+    """A .ts is left out by the browser's video picker (it offers what it can play): the second picker takes
+    it, says the player cannot show it, and Render paints it."""
+    photo_path = sorted(shared("data", "photos", "val").glob("*.jpg"))[3]
+    still = cv2.resize(cv2.cvtColor(cv2.imread(str(photo_path)), cv2.COLOR_BGR2RGB), (160, 96))
+    clip = tmp_path / "camcorder.ts"
+    make_clip(clip, [np.roll(still, 2 * k, axis=1) for k in range(12)], fps=12, container="mpegts")
+    page.get_by_role("tab", name="Video").click()
+    upload(page, "video-file", clip)
+    wait_text(page, "video-status", r"cannot play camcorder\.ts")
+    page.locator("#video-render").click()
+    wait_text(page, "video-status", r"12 frames in")
+
+
+@browser_test
 def test_keyframes_hide_the_blend_sliders_and_the_render_says_steadied(page, tmp_path):
     page.get_by_role("tab", name="Video").click()
     sliders = page.get_by_label(f"number input for {MUNCH}")
@@ -217,7 +232,13 @@ def test_a_reload_mid_render_says_the_render_was_stopped(page, server, tmp_path)
 def test_a_bad_upload_is_a_message_and_the_next_job_works(page, photo, tmp_path):
     fake = tmp_path / "holiday.jpg"
     fake.write_text("this is not a photo")
+    upload(page, "photo-input", photo)
+    page.locator("#photo-preview img").first.wait_for(timeout=WAIT_MS)
     upload(page, "photo-input", fake)
+    said = "holiday.jpg is not a photo this studio can read"
+    wait_text(page, "photo-preview-note", said)  # said once, under the preview, which the last photo's left
+    assert page.locator("#photo-preview img").count() == 0
+    assert page.get_by_text(said).count() == 1
     page.locator("#photo-paint").click()
     page.get_by_text("holiday.jpg is not a photo this studio can read").first.wait_for(timeout=WAIT_MS)
     assert page.get_by_text("Traceback").count() == 0

@@ -19,7 +19,7 @@ from studio.jobs import INTERACTIVE, JOBS, shown
 from studio.library import blend_text, family
 from studio.results import new_path
 from studio.tabs.mixer import LIGHT_LABEL, Mixer
-from studio.uploads import photo_upload, read_photo, slider
+from studio.uploads import UploadError, photo_upload, read_photo, slider
 
 #: Longest side of the preview, painted by the fast family where there is one.
 PREVIEW_SIDE = 512
@@ -69,6 +69,7 @@ def build(studio: Studio) -> None:
             with gr.Column(scale=2):
                 preview = gr.Image(label=f"Quick preview ({PREVIEW_SIDE} px, fast painters)", interactive=False,
                                    height=360, elem_id="photo-preview", format="png")
+                preview_note = gr.Markdown(elem_id="photo-preview-note")
                 paint = gr.Button("Paint full size", variant="primary", elem_id="photo-paint")
                 result = gr.ImageSlider(label="Before / after", interactive=False, elem_id="photo-result")
                 download = gr.File(label="Download", interactive=False, elem_id="photo-download")
@@ -80,14 +81,19 @@ def build(studio: Studio) -> None:
             return [(str(studio.library.card(found, painter, studio.example)), painter) for painter in found.painters]
 
         @shown
-        def show_preview(path: str | None, name: str, *values: Any) -> np.ndarray | None:
+        def show_preview(path: str | None, name: str, *values: Any) -> tuple[np.ndarray | None, str]:
+            """The preview, or none and why under it: a bad photo is said once, in place, and the last photo's
+            preview does not stay up as if it were this one's."""
             if not path:
-                return None
+                return None, ""
             *sliders, strength_value, keep, lit, stroke_size = values
-            small = _preview_photo(path, Path(path).stat().st_mtime, PREVIEW_SIDE)
+            try:
+                small = _preview_photo(path, Path(path).stat().st_mtime, PREVIEW_SIDE)
+            except UploadError as exc:
+                return None, f"⚠ {exc}"
             stylizer = studio.library.stylizer(name, Mixer.weights(name, sliders), strength_value, keep, stroke_size,
                                                fast=True, keep_light=lit)
-            return stylizer.image(small)
+            return stylizer.image(small), ""
 
         @shown
         def paint_full(path: str | None, name: str, *values: Any) -> tuple[Any, str, str]:
@@ -114,8 +120,8 @@ def build(studio: Studio) -> None:
             return Mixer.only(name, family(name).painters[selected.index])
 
         for control in controls:
-            control.change(show_preview, controls, preview, concurrency_id=INTERACTIVE, concurrency_limit=1,
-                           trigger_mode="always_last", show_progress="minimal")
+            control.change(show_preview, controls, [preview, preview_note], concurrency_id=INTERACTIVE,
+                           concurrency_limit=1, trigger_mode="always_last", show_progress="minimal")
         mixer.menu.change(shown(cards), mixer.menu, gallery, queue=False)
         gallery.select(pick, mixer.menu, mixer.sliders, queue=False)
         paint.click(paint_full, controls, [result, download, info], concurrency_id=JOBS, concurrency_limit=1)

@@ -24,6 +24,9 @@ from studio.tabs.mixer import LIGHT_LABEL, Mixer
 from studio.uploads import playable_note, read_clip, slider
 
 MODES = ("One painter or a blend", "Keyframes")
+#: Clips the command line paints that a browser's video picker leaves out (it offers only what it can play).
+OTHER_CLIPS = [".ts", ".m2ts", ".mts", ".h264", ".264", ".h265", ".hevc", ".mkv", ".avi", ".mov", ".mpg", ".mpeg",
+               ".flv", ".wmv", ".mp4", ".webm", ".m4v"]
 
 
 def keyframe_text(rows: Any) -> str:
@@ -49,6 +52,8 @@ def build(studio: Studio) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 clip = gr.Video(label="Clip", sources=["upload"], elem_id="video-input", height=240)
+                other = gr.File(label="…or a clip your browser will not offer above (.ts, .h264, .mkv, …)",
+                                file_types=OTHER_CLIPS, elem_id="video-file", height=90)
                 with gr.Row():
                     start = gr.Number(0, label="Start (s)", minimum=0, elem_id="video-start")
                     length = gr.Number(0, label="Length (s; 0: to the end)", minimum=0, elem_id="video-length")
@@ -72,13 +77,14 @@ def build(studio: Studio) -> None:
                 status = gr.HTML(elem_id="video-status")
                 result = gr.Video(label="Result", interactive=False, elem_id="video-result", height=480)
                 download = gr.File(label="Download", interactive=False, elem_id="video-download")
-        inputs = [clip, start, length, mode, keyframes, *mixer.inputs, steady, strength, colors, light, stroke]
+        inputs = [clip, other, start, length, mode, keyframes, *mixer.inputs, steady, strength, colors, light, stroke]
 
         @shown
-        def render_clip(request: gr.Request, path: str | None, start_s: float, length_s: float, how: str, table: Any,
-                        name: str, *values: Any) -> Iterator[tuple[Any, Any, str]]:
+        def render_clip(request: gr.Request, dropped: str | None, picked: str | None, start_s: float, length_s: float,
+                        how: str, table: Any, name: str, *values: Any) -> Iterator[tuple[Any, Any, str]]:
             # Gradio fills in ``request`` by its annotation, at its place: first, as the sliders come last.
             *sliders, steady_s, strength_s, keep, lit, stroke_size = values
+            path = picked or dropped  # at most one is set: choosing one clears the other
             source = read_clip(path, cfg.max_clip_side)
             seconds_in = None if not length_s else float(length_s)
             keyed = how == MODES[1]
@@ -128,6 +134,9 @@ def build(studio: Studio) -> None:
         studio.on_load.append((lambda: (f"⚠ {html.escape(said)}" if (said := studio.cancels.left_behind()) else ""),
                                status))
         clip.change(shown(playable_note), clip, status, queue=False)
+        other.change(shown(playable_note), other, status, queue=False)
+        clip.upload(lambda: None, None, other, queue=False)
+        other.upload(lambda: None, None, clip, queue=False)
         mode.change(show_mode, [mode, mixer.menu], [keyframes, *mixer.sliders], queue=False)
         job = render.click(render_clip, inputs, [result, download, status], concurrency_id=JOBS, concurrency_limit=1)
         cancel.click(stop, None, status, cancels=[job], queue=False)
