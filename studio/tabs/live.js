@@ -27,7 +27,7 @@ async function start() {
     return;
   }
   try {
-    camera = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } } });
+    camera = await navigator.mediaDevices.getUserMedia({ video: fitting(size) });
   } catch (error) {
     show(`no camera: ${error.message} (allow the camera for this page, or plug one in)`);
     return;
@@ -59,8 +59,17 @@ function stop(why) {
   show(why);
 }
 
+// What to ask of the camera for frames of `wanted` px: no bigger, and no more often than the painter can use
+// (the camera, the page and the painter share the machine's cores).
+function fitting(wanted) {
+  return { width: { ideal: wanted[0] }, height: { ideal: wanted[1] }, frameRate: { ideal: 15, max: 30 } };
+}
+
 function told(message) {
-  if (message.size) size = message.size;
+  if (message.size && String(message.size) !== String(size)) {
+    size = message.size;
+    if (camera) camera.getVideoTracks().forEach((track) => track.applyConstraints(fitting(size)).catch(() => {}));
+  }
   if (message.note !== undefined) note = message.note;
   if (message.next) send();
 }
