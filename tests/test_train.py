@@ -383,7 +383,7 @@ def test_the_light_term_falls_and_says_where_a_photo_is_lit_not_how_brightly():
 def test_the_shift_terms_moves_are_exact_for_whole_pixels_and_half_are_sub_pixel():
     """A whole-pixel move copies pixels (so a painter that moves with the image scores 0); every other drawn move
     is a fraction of a pixel, where a zoom or a turn puts the stroke grid."""
-    from train.trainer import moved, random_offsets
+    from train.consistency import moved, random_offsets
 
     photos = torch.rand(1, 3, 48, 48)
     offsets = random_offsets(8, torch.Generator().manual_seed(0))

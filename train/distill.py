@@ -14,6 +14,10 @@ a few (``--init`` goes on from a student taught before: the shipped fast family 
   known motion), so the student flickers no more than the teacher, which was trained with it. The pixel
   term alone gives a blurred average of strokes the student cannot place exactly (4× the teacher's style
   distance); the Gram term asks for the teacher's texture wherever its strokes land.
+- ``--shift-weight``: the exact shift term of the trainer (``train.consistency``), so that an anti-aliased
+  student (``--init`` a steady family) learns the teacher's look while keeping its strokes still when the
+  scene moves by a pixel or two: the teacher's own strokes move with its 4-px grid, which no steady student can
+  copy, so the pixel term alone would teach it that flicker.
 - ``--graft``: a pixel-shuffle student twice as wide as Johnson's teacher holds the teacher's inner layers
   (everything at 1/4 resolution and the layers into and out of it) exactly; taken from the teacher, only
   its two outer layers are new. They first learn alone, against the teacher's features around the inner
@@ -58,6 +62,7 @@ from nets.transformer import Architecture, TransformerNet
 from nets.vgg import VGGFeatures
 from nets.widen import widened
 from train.config import parse_duration
+from train.consistency import moved, random_offsets, shift_distance
 from train.data import PhotoBank, list_images
 from train.pairs import synthetic_pairs
 
@@ -106,6 +111,9 @@ class DistillConfig:
     perceptual_crops: int = option(2, "crops of each step that the content and style terms see")
     temporal_weight: float = option(30.0, "weight of the temporal term (the teacher's training used 30)")
     temporal_pairs: int = option(2, "synthetic frame pairs a step")
+    shift_weight: float = option(0.0, "weight of the exact shift term: each crop also painted moved by up to 3 px "
+                                      "(whole and sub-pixel), against the student's picture moved the same way, "
+                                      "so an anti-aliased student keeps its strokes still when the scene moves")
     seed: int = option(0, "random seed")
     device: str = option("auto", "auto, cpu, cuda or cuda:N")
     amp: str = option("auto", "bfloat16 autocast: auto (on CUDA and CPUs with bf16 in hardware), on, off",
@@ -249,8 +257,12 @@ def lesson_terms(cfg: DistillConfig, student: TransformerNet, vgg: VGGFeatures, 
     """The terms of one step of the lesson (see the module's docstring), by name, before their weights."""
     current, previous, flow, mask = synthetic_pairs(x[: cfg.temporal_pairs], generator)
     pair_mix = mix[: cfg.temporal_pairs].repeat(2, 1)
-    got = student(torch.cat([x, current, previous]), torch.cat([mix, pair_mix]))
-    got, pair_out = got[: len(x)].float(), got[len(x):].float()
+    offsets = random_offsets(len(x), generator) if cfg.shift_weight > 0 else None
+    inputs, mixes = [x, current, previous], [mix, pair_mix]
+    if offsets is not None:
+        inputs, mixes = inputs + [moved(x, offsets)], mixes + [mix]
+    got = student(torch.cat(inputs), torch.cat(mixes)).float()
+    got, pair_out, got_moved = got[: len(x)], got[len(x): len(x) + 2 * len(current)], got[len(x) + 2 * len(current):]
     seen = slice(0, cfg.perceptual_crops)
     with torch.no_grad():
         target = vgg(want[seen])
@@ -260,7 +272,10 @@ def lesson_terms(cfg: DistillConfig, student: TransformerNet, vgg: VGGFeatures, 
     out_current, out_previous = pair_out.chunk(2)
     with torch.autocast(x.device.type, enabled=False):
         flicker = temporal_loss(out_current, out_previous, current, previous, flow, mask).mean()
-    return {"pixel": (got - want).abs().mean(), "content": content, "style": style, "temporal": flicker}
+    terms = {"pixel": (got - want).abs().mean(), "content": content, "style": style, "temporal": flicker}
+    if offsets is not None:
+        terms["shift"] = shift_distance(got_moved, got, offsets)
+    return terms
 
 
 def graft_terms(student: TransformerNet, teacher: TransformerNet, x: torch.Tensor, want: torch.Tensor,
@@ -328,7 +343,8 @@ def distill(cfg: DistillConfig, stop: threading.Event | None = None) -> dict[str
                         "elapsed": elapsed, "config": dataclasses.asdict(cfg)}, tmp)
 
     term_weights = {} if cfg.graft else {"pixel": cfg.pixel_weight, "content": cfg.content_weight,
-                                         "style": cfg.style_weight, "temporal": cfg.temporal_weight}
+                                         "style": cfg.style_weight, "temporal": cfg.temporal_weight,
+                                         "shift": cfg.shift_weight}
     curve: list[dict[str, float]] = []
     start, stopped_early = time.perf_counter() - elapsed, False
     bar = progress_bar(total=cfg.steps, initial=step, desc="distil", unit="step")

@@ -51,8 +51,9 @@ from nets.painter import ModelCard, PainterFileError, painter_names, read_painte
 from nets.progress import progress_bar
 from nets.transformer import Architecture, TransformerNet
 from nets.vgg import VGGFeatures
-from nets.warp import luminance, warp
+from nets.warp import luminance
 from train.config import TrainConfig
+from train.consistency import NOISE_SIGMA, moved, random_offsets, shift_distance
 from train.data import PhotoBank, center_crops, list_images
 from train.distributed import Processes, join
 from train.pairs import ClipPairs, Pairs, mixed_pairs, synthetic_pairs
@@ -67,11 +68,6 @@ RUN_OPTIONS = ("device", "amp", "channels_last", "compile", "workers", "time_lim
 TERMS = ("total", "content", "style", "tv", "temporal", "shift", "noise", "light")
 #: The light term compares lightness averaged over this many × this many cells of a crop.
 LIGHT_CELLS = 8
-#: The shift term's largest move (px) and the band it leaves out at the crop's edges, where the moved photo
-#: shows pixels the photo did not (reflected): they may be painted differently.
-MAX_SHIFT, SHIFT_MARGIN = 3.0, 16
-#: The noise term's sensor noise, in [0, 1] units (2 levels of 255).
-NOISE_SIGMA = 2 / 255
 
 
 class TrainError(UserError):
@@ -99,21 +95,6 @@ def painter_settings(cfg: TrainConfig) -> dict[str, Any]:
 
 def one_hot(rows: torch.Tensor, painters: int) -> torch.Tensor:
     return F.one_hot(rows, painters).float()
-
-
-def moved(images: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    """B×C×H×W images with their content moved by B×2 ``offsets`` (dx, dy) px, bilinearly: exact for whole
-    pixels, and the same linear resampling for the photo and its painting in the shift term."""
-    flow = -offsets.to(images.dtype)[:, :, None, None].expand(-1, -1, *images.shape[-2:])
-    return warp(images, flow)
-
-
-def random_offsets(count: int, generator: torch.Generator) -> torch.Tensor:
-    """count×2 moves in [-MAX_SHIFT, MAX_SHIFT] px: every other one rounded to whole pixels (a camera's pan moves
-    the painting's grid by whole pixels as often as not; a zoom or a turn, by fractions)."""
-    offsets = (torch.rand(count, 2, generator=generator, device=generator.device) * 2 - 1) * MAX_SHIFT
-    whole = (torch.arange(count, device=offsets.device) % 2 == 0)[:, None]
-    return torch.where(whole, offsets.round(), offsets)
 
 
 @dataclass
@@ -181,8 +162,7 @@ class Objective(nn.Module):
         painted = stylized.float()
         if offsets is not None:
             out_moved, rest = rest[: len(photos)], rest[len(photos):]
-            inner = (..., slice(SHIFT_MARGIN, -SHIFT_MARGIN), slice(SHIFT_MARGIN, -SHIFT_MARGIN))
-            shift = cfg.shift_weight * (out_moved - moved(painted, offsets))[inner].abs().mean()
+            shift = cfg.shift_weight * shift_distance(out_moved, painted, offsets)
         if noise is not None:
             out_noisy, rest = rest[: len(photos)], rest[len(photos):]
             noisy = cfg.noise_weight * (out_noisy - painted).abs().mean()
