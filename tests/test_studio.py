@@ -366,6 +366,9 @@ def test_your_own_painter_joins_a_copy_of_the_family_and_of_its_fast_version(pag
     for key, value in shipped_fast.state_dict().items():
         assert torch.equal(fast.state_dict()[key][:4] if value.dim() == 2 else fast.state_dict()[key], value), key
     assert not list((server.output / "runs").rglob("teacher.pt"))  # the lesson's 100 MB cache is not kept
+    chart, legend = (page.locator("#painter-curve").bounding_box(),
+                     page.locator("#painter-curve svg text").filter(has_text="content").first.bounding_box())
+    assert legend and legend["y"] + legend["height"] <= chart["y"] + chart["height"], (legend, chart)  # not cut off
     page.get_by_role("tab", name="Photo").click()
     page.get_by_label("Family of painters").first.click()
     page.get_by_role("option", name="four_painters_my_udnie").wait_for(timeout=WAIT_MS)

@@ -77,7 +77,9 @@ def build(studio: Studio) -> gr.events.Dependency:
                     halt = gr.Button("Stop and keep it", variant="stop", elem_id="painter-stop")
             with gr.Column(scale=2):
                 status = gr.Markdown(elem_id="painter-status")
-                curve = gr.LinePlot(x="step", y="loss", color="term", label="Loss (lower is better)", height=260)
+                # No fixed height: Gradio cuts the legend off below a fixed one (gradio 6, Vega-Lite).
+                curve = gr.LinePlot(x="step", y="loss", color="term", label="Loss (lower is better)",
+                                    elem_id="painter-curve")
                 samples = gr.Image(label="Sample photos (above) and how your painter paints them (below)",
                                    interactive=False)
 
