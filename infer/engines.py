@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
+import torch
 
 from nets.errors import UserError
 
@@ -44,6 +45,7 @@ class Network(Protocol):
 
     painters: list[dict]  # one record per painter: name, style image and size, metrics
     description: str
+    cuda_device: torch.device | None  # the GPU it paints on, if any (the stabiliser runs beside it)
 
     def __call__(self, frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """uint8 N×H×W×3 frames and float N×P painter weights (rows summing to 1) in, uint8 frames out."""

@@ -26,9 +26,11 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch
 
 from infer.controls import grid_of
 from infer.engines import Engine
+from infer.resampling import Resampler, remap, shift_frame
 from nets.errors import UserError
 from nets.flow import flow_pair
 from nets.transformer import SIZE_MULTIPLE
@@ -82,15 +84,6 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
                       else cv2.INTER_LINEAR)
 
 
-def remap(image: np.ndarray, flow: np.ndarray, sharp: bool = True) -> np.ndarray:
-    """``image`` sampled at x + flow(x): Lanczos where it must stay ``sharp`` (a blend warps its result
-    every frame, and a bilinear or cubic warp blurs it a little more each time), else cubic."""
-    h, w = flow.shape[:2]
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LANCZOS4 if sharp else cv2.INTER_CUBIC,
-                     borderMode=cv2.BORDER_REPLICATE)
-
-
 def _luma(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32) @ np.array(REC709, np.float32) / 255
 
@@ -132,29 +125,8 @@ class MotionTracker:
         return motion
 
 
-def _lanczos_taps(fraction: float) -> np.ndarray:
-    """The 8 Lanczos-4 weights that move a row by ``fraction`` (0 ≤ fraction < 1) of a pixel: tap j reads
-    the pixel 4 - j places to the left."""
-    weights = np.sinc(4 - np.arange(8) - fraction) * np.sinc((4 - np.arange(8) - fraction) / 4)
-    return (weights / weights.sum()).astype(np.float32)
-
-
-def shift_frame(image: np.ndarray, by: np.ndarray) -> np.ndarray:
-    """``out(x) = image(x - by)`` (|by| < 4 px), the same size: a Lanczos filter for the fraction of a pixel
-    (one separable pass, ten times cheaper than a general warp; exact for whole pixels), then the whole
-    pixels, with the edge this uncovers reflected."""
-    whole = np.floor(by).astype(int)
-    moved = cv2.sepFilter2D(image, -1, _lanczos_taps(by[0] - whole[0]), _lanczos_taps(by[1] - whole[1]),
-                            anchor=(4, 4), borderType=cv2.BORDER_REFLECT_101)
-    h, w = image.shape[:2]
-    pads = [max(0, whole[1]), max(0, -whole[1]), max(0, whole[0]), max(0, -whole[0])]  # top, bottom, left, right
-    if any(pads):
-        moved = cv2.copyMakeBorder(moved, *pads, cv2.BORDER_REFLECT_101)
-    x0, y0 = pads[2] - whole[0], pads[0] - whole[1]
-    return np.ascontiguousarray(moved[y0:y0 + h, x0:x0 + w])
-
-
-def restore_detail(mixed: np.ndarray, painting: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def restore_detail(mixed: torch.Tensor, painting: torch.Tensor, weight: torch.Tensor, ops: Resampler
+                   ) -> torch.Tensor:
     """``mixed`` with its stroke-scale detail scaled back up towards the local contrast of ``painting``.
 
     Averaging two paintings whose strokes do not quite line up cancels part of their detail; here the
@@ -162,15 +134,16 @@ def restore_detail(mixed: np.ndarray, painting: np.ndarray, weight: np.ndarray) 
     the plain painting's. ``weight`` (the share of the previous result, per pixel) scales the correction,
     so a pixel that took nothing from the past is left exactly as painted.
     """
-    def low(x: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(x, (0, 0), DETAIL_SIGMA)
+    def low(x: torch.Tensor) -> torch.Tensor:
+        return ops.blur(x, DETAIL_SIGMA)
 
     detail = mixed - low(mixed)
-    luma = np.array(REC709, np.float32)  # the energy of detail is measured on brightness: one channel, not three
-    wanted = low(np.square(painting @ luma - low(painting @ luma)))
-    have = low(np.square(detail @ luma))
-    gain = np.clip(np.sqrt((wanted + 1.0) / (have + 1.0)), 1.0, MAX_GAIN)[..., None]
-    return mixed + (gain - 1.0) * np.minimum(weight / MAX_BLEND, 1.0) * detail
+    # the energy of detail is measured on brightness: one channel, not three
+    luma = torch.tensor(REC709, dtype=torch.float32, device=mixed.device)
+    wanted = low(torch.square(painting @ luma - low(painting @ luma)))
+    have = low(torch.square(detail @ luma))
+    gain = torch.clamp(torch.sqrt((wanted + 1.0) / (have + 1.0)), 1.0, MAX_GAIN)[..., None]
+    return mixed + (gain - 1.0) * torch.clamp(weight / MAX_BLEND, max=1.0) * detail
 
 
 class Stabilizer:
@@ -181,12 +154,14 @@ class Stabilizer:
     longer render starts where a single render would stand; see ``infer.ray_render.steady_phases``).
     """
 
-    def __init__(self, strength: float = DEFAULT_STRENGTH, offset: Sequence[float] = (0.0, 0.0)) -> None:
+    def __init__(self, strength: float = DEFAULT_STRENGTH, offset: Sequence[float] = (0.0, 0.0),
+                 device: torch.device | None = None) -> None:
         self.strength = check_strength(strength)
         self.blend = MAX_BLEND * self.strength
         self.offset = np.array(offset, dtype=np.float64)
-        self.previous: np.ndarray | None = None  # the last result, float32, unrounded
-        self.previous_input: np.ndarray | None = None  # the frame it was painted from
+        self.ops = Resampler(device)
+        self.previous: torch.Tensor | None = None  # the last result, float32, unrounded
+        self.previous_input: torch.Tensor | None = None  # the frame it was painted from
 
     def advance(self, motion: Motion | None, grid: float = SIZE_MULTIPLE) -> np.ndarray:
         """Follow the scene by one frame; the grid phase (x, y in [0, grid)) its painting is made at."""
@@ -202,27 +177,29 @@ class Stabilizer:
         phases = [self.advance(motion, grid_of(engine)) for motion in motions]
         # Shifted within the frame, the edge it uncovers reflected: padding the frame instead would change how
         # the painter paints near every edge, which cost 2-4% of style distance (docs/QUALITY.md).
+        ops = self.ops
         aligned = np.stack([shift_frame(frame, -phase) for frame, phase in zip(frames, phases, strict=True)])
         painted = engine(aligned, times)
         out = []
         for frame, image, phase, motion in zip(frames, painted, phases, motions, strict=True):
-            result = shift_frame(image, phase).astype(np.float32)
-            frame = frame.astype(np.float32)
+            result, frame = ops.shift(ops.tensor(image), phase), ops.tensor(frame)
             if motion is not None and not motion.cut and self.previous is not None:
-                weight = (self.blend * motion.trust)[..., None]
-                change = cv2.GaussianBlur(frame - remap(self.previous_input, motion.flow, sharp=False), (0, 0),
-                                          CHANGE_SIGMA)
-                mixed = result + weight * (remap(self.previous, motion.flow) + change - result)
-                result = restore_detail(mixed, result, weight)
+                flow = ops.tensor(motion.flow)
+                weight = self.blend * ops.tensor(motion.trust)[..., None]
+                change = ops.blur(frame - ops.remap(self.previous_input, flow, sharp=False), CHANGE_SIGMA)
+                mixed = result + weight * (ops.remap(self.previous, flow) + change - result)
+                result = restore_detail(mixed, result, weight, ops)
             self.previous, self.previous_input = result, frame
-            out.append(np.rint(np.clip(result, 0, 255)).astype(np.uint8))
+            out.append(torch.round(result.clamp(0, 255)).to(torch.uint8).cpu().numpy())
         return np.stack(out)
 
 
 def stabilize_frames(engine: Engine, frames: Sequence[np.ndarray], strength: float = DEFAULT_STRENGTH,
-                     times: np.ndarray | None = None, flow_side: int = FLOW_SIDE) -> list[np.ndarray]:
+                     times: np.ndarray | None = None, flow_side: int = FLOW_SIDE, device: torch.device | None = None
+                     ) -> list[np.ndarray]:
     """A list of consecutive frames painted and steadied one by one (what ``compare`` and the benchmarks
-    use; a render does the same in its pipeline). Strength 0 measures no motion."""
-    tracker, stabilizer = MotionTracker(flow_side), Stabilizer(strength)
+    use; a render does the same in its pipeline). Strength 0 measures no motion; ``device``: where the
+    stabiliser's arithmetic runs (None: the host, with OpenCV)."""
+    tracker, stabilizer = MotionTracker(flow_side), Stabilizer(strength, device=device)
     return [stabilizer(engine, frame[None], None if times is None else times[k:k + 1],
                        [tracker(frame) if strength else None])[0] for k, frame in enumerate(frames)]

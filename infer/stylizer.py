@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from infer.controls import (
@@ -218,4 +219,7 @@ class Stylizer:
             check_keyframes_fit(keyframes, rendered_seconds(probe(src), options.start, options.duration))
         options.stabilize = self.steady_strength(stabilize if stabilize is not None else options.stabilize,
                                                  keyframes is not None)
+        if options.steady_device is None and self.network is not None and torch.cuda.is_available():
+            gpu = self.network.cuda_device  # the stabiliser beside a GPU engine: its warps there take milliseconds
+            options.steady_device = None if gpu is None else str(gpu)
         return stylize_video(src, dst, engine, options)

@@ -34,6 +34,7 @@ from typing import Any
 import av
 import cv2
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from infer.engines import Engine
@@ -94,6 +95,7 @@ class RenderOptions:
     stabilize: float | None = None  # the stabiliser's strength (infer.steady), 0 off; None: DEFAULT_STRENGTH
     lead_in: float = 0.0  # seconds before ``start`` painted only to settle the stabiliser (a segment's overlap)
     phase: tuple[float, float] = (0.0, 0.0)  # the scene's motion before the first frame decoded (a segment's)
+    steady_device: str | None = None  # where the stabiliser's arithmetic runs: None, the host (OpenCV); a GPU
     max_size: int | None = None  # scale frames down so the longest side is at most this (a quick preview)
     pixel_format: str = "yuv420p"  # or yuv444p: full colour resolution, any size, but few players play it
     on_frames: Callable[[int, int], None] | None = None  # after each batch: (frames written, frames expected)
@@ -246,7 +248,8 @@ class _Pipeline:
         self.origin = info.start + options.start  # the input's timestamp of the output's second 0
         self.size = frame_size(info, options.max_size)
         strength = DEFAULT_STRENGTH if options.stabilize is None else options.stabilize
-        self.steady = Stabilizer(strength, options.phase)
+        self.steady = Stabilizer(strength, options.phase,
+                                 None if options.steady_device is None else torch.device(options.steady_device))
         self.stop = threading.Event()
         self.decoded: queue.Queue = queue.Queue(maxsize=4 * options.batch_size)
         self.encoded: queue.Queue = queue.Queue(maxsize=4 * options.batch_size)

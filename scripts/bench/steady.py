@@ -167,7 +167,11 @@ def flow_size(args: argparse.Namespace, device: torch.device) -> list[dict]:
 
 
 def cost(args: argparse.Namespace) -> list[dict]:
-    """Seconds per frame of the stabiliser's parts at 720p and 1080p: flow (reader side), warp and blend."""
+    """Seconds per frame of the stabiliser's parts at 720p and 1080p: flow (reader side), warp and blend
+    (on the host with OpenCV, and in torch on each of ``--steady-devices`` and on the GPU where there is one)."""
+    places = [None, *(torch.device(d) for d in args.steady_devices)]
+    if torch.cuda.is_available() and not any(p is not None and p.type == "cuda" for p in places):
+        places.append(torch.device("cuda"))
     frames = read_clip(args.shared / "data" / "video" / "cockatoo_1280x720.mp4")[:args.repeats + 1]
     rows = []
     for label, (w, h) in {"720p": (1280, 720), "1080p": (1920, 1080)}.items():
@@ -179,16 +183,21 @@ def cost(args: argparse.Namespace) -> list[dict]:
                 measure_motion(clip[k - 1], clip[k], side)
                 times.append(time.perf_counter() - tick)
             rows.append({"size": label, "part": f"flow at {side} px", "seconds": statistics.median(times)})
-        stabilizer, motion = Stabilizer(1.0), measure_motion(clip[0], clip[1])
-        stabilizer(identity, clip[0][None], None, [None])  # the cost of everything but the painting
-        times = []
-        for k in range(1, len(clip)):
-            tick = time.perf_counter()
-            stabilizer(identity, clip[k][None], None, [motion])
-            times.append(time.perf_counter() - tick)
-        rows.append({"size": label, "part": "shift, warp and blend", "seconds": statistics.median(times)})
-        for row in rows[-len(args.flow_sides) - 1:]:
-            print(f"cost {label:6s} {row['part']:22s} {1000 * row['seconds']:7.1f} ms", flush=True)
+        motion = measure_motion(clip[0], clip[1])
+        for place in places:
+            stabilizer = Stabilizer(1.0, device=place)
+            stabilizer(identity, clip[0][None], None, [None])  # the cost of everything but the painting
+            stabilizer(identity, clip[1][None], None, [motion])  # a device's first call sets it up
+            times = []
+            for k in range(1, len(clip)):
+                tick = time.perf_counter()
+                stabilizer(identity, clip[k][None], None, [motion])
+                times.append(time.perf_counter() - tick)
+            where = "OpenCV on the host" if place is None else f"torch on {place}"
+            rows.append({"size": label, "part": f"shift, warp and blend ({where})",
+                         "seconds": statistics.median(times)})
+        for row in rows[-len(args.flow_sides) - len(places):]:
+            print(f"cost {label:6s} {row['part']:42s} {1000 * row['seconds']:7.1f} ms", flush=True)
     return rows
 
 
@@ -202,6 +211,9 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=180)
     parser.add_argument("--flow-sides", type=int, nargs="+", default=[256, 512, 1920])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steady-devices", nargs="*", default=[],
+                        help="also time the stabiliser's arithmetic in torch on these devices (cpu, cuda:0; the GPU "
+                             "is timed wherever there is one)")
     parser.add_argument("--margin", type=int, default=16,
                         help="px left out at each edge for the style and content distances: the painter paints the "
                              "frame's edge in its own way, and the stabiliser moves the frame by up to 4 px")

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from infer.engines import painter_engines
 from infer.networks import TorchNetwork
 from infer.painters import CHECKPOINTS, style_image_of
-from infer.steady import MotionTracker, shift_frame, stabilize_frames
+from infer.resampling import shift_frame
+from infer.steady import MotionTracker, stabilize_frames
 from nets.files import write_json
 from nets.images import load_image
 from nets.losses import JOHNSON_CONTENT_LAYERS, JOHNSON_STYLE_LAYERS, PerceptualLoss

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from infer.resampling import remap
 from infer.sheet import caption, image_grid, save_grid
-from infer.steady import DEFAULT_STRENGTH, remap, stabilize_frames
+from infer.steady import DEFAULT_STRENGTH, stabilize_frames
 from infer.stylizer import Stylizer
 from nets.images import open_rgb
 from scripts.helpers.known_motion import camera_move
