@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 18's and 45's GPU measurements in one call of a short GPU lease (about 5 minutes on an H100): the inference
 # table (1080p and 4K model-only, 1080p end to end with NVENC and with x264, peak GPU memory, the seed's
-# job of four 300-frame 720p clips), then the top kernels of the compiled network at 1080p, then the stabiliser's cost. Results in $OUT.
+# job of four 300-frame 720p clips), then the top kernels of the compiled network at 1080p, then the
+# stabiliser's cost. Results in $OUT.
 #
 # The GPU machine lacks PyAV: carry its wheel (.whl/, listed in .git/info/exclude), made here with
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
