@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -12,6 +14,8 @@ from nets.options import OneLineErrorParser, add_dataclass_options, from_args
 from studio.config import StudioConfig
 
 PROG = "python -m studio"
+#: Seconds a stopping server waits for open pages to let go of their connections before it closes them.
+STOP_WAIT_S = 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,9 +49,21 @@ def main(argv: list[str] | None = None) -> int:
     if warning := cfg.exposure_warning():
         print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
     print(f"{PROG}: serving on http://{cfg.host}:{cfg.port} (Ctrl-C stops)", flush=True)
-    # ws_max_size: a bigger live frame is refused by the protocol itself (close 1009), before it is read
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", ws_max_size=MAX_FRAME_BYTES + 8)
+    # ws_max_size: a bigger live frame is refused by the protocol itself (close 1009), before it is read.
+    # timeout_graceful_shutdown: an open page holds its connection for good; after this the server closes it,
+    # and its lifespan's end stops the running jobs (build_app), so Ctrl-C ends the studio in seconds.
+    server = uvicorn.Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning",
+                                           ws_max_size=MAX_FRAME_BYTES + 8, timeout_graceful_shutdown=STOP_WAIT_S))
+    logging.getLogger("uvicorn.error").addFilter(quiet_shutdown)  # after uvicorn.Config has set up its logging
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn hands the Ctrl-C on once it has stopped
+        server.run()
     return 0
+
+
+def quiet_shutdown(record: logging.LogRecord) -> bool:
+    """Whether to log ``record``: not the traceback uvicorn logs for each open page's connection it closes
+    when the studio stops (a cancelled request is how it closes one, not a fault)."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@ one at a time) mounted on a FastAPI app beside the live view's WebSocket."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import gradio as gr
 from fastapi import FastAPI
 
@@ -43,7 +46,12 @@ def build_app(cfg: StudioConfig) -> FastAPI:
         for fn, component in studio.on_load:
             app.load(fn, None, component, queue=False)
     app.queue(default_concurrency_limit=1)
-    server = FastAPI()
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        studio.cancels.stop_all()  # the server is stopping: running jobs stop as Cancel stops them
+
+    server = FastAPI(lifespan=lifespan)  # Gradio's mount runs its own lifespan inside this one
     server.add_api_websocket_route(live_socket.ROUTE, channel.serve)  # before the page's mount, which takes /
     return gr.mount_gradio_app(server, app, "/", server_name=cfg.host, server_port=cfg.port,
                                allowed_paths=[str(cfg.out)], show_error=True, max_file_size=cfg.max_upload_mb << 20,

@@ -116,6 +116,13 @@ class Cancels:
         event.set()
         return True
 
+    def stop_all(self) -> None:
+        """Set every running job's switch: the server is stopping (Ctrl-C, a stop request), and a lesson or a
+        render would otherwise hold the process until it ended (minutes), as it stops on Stop or Cancel."""
+        with self._lock:
+            for event in self._events.values():
+                event.set()
+
     def left_behind(self) -> str:
         """What stopped because its page went away since the last page load asked (and forget it)."""
         with self._lock:

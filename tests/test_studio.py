@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -578,3 +579,24 @@ def test_a_clip_the_browser_cannot_play_is_said_to_render_all_the_same(tmp_path)
     h264 = tmp_path / "walk.mp4"
     make_clip(h264, frames)
     assert playable_note(h264) == "" and playable_note(None) == ""
+
+
+@browser_test
+def test_a_stop_request_ends_the_studio_promptly_while_it_teaches(browser, tmp_path, photo_dir, weights_dir):
+    """Ctrl-C or a stop request while a painter is being taught (and its page is open) ends the studio within
+    seconds, without a traceback: the lesson is stopped as Stop would stop it, not run to its 30-minute end."""
+    out = tmp_path / "studio_output"
+    with studio_server(out, "--device", "cpu", "--photos", str(photo_dir), "--vgg-weights", str(weights_dir),
+                       "--no-prebuild") as own:
+        page = open_page(browser, own.url)
+        try:
+            start_painter(page, shared("data", "styles", "signac_riverscape.jpg"), "interrupted", 30)
+            wait_text(page, "painter-status", r"step \d+ ·")
+            asked = time.monotonic()
+            own.process.send_signal(signal.SIGINT)
+            own.process.wait(timeout=60)
+            assert time.monotonic() - asked < 30
+        finally:
+            page.context.close()
+    said = (tmp_path / "studio_output.log").read_text()
+    assert "asked to stop" in said and "Traceback" not in said, said[-3000:]
