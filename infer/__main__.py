@@ -19,7 +19,13 @@ from PIL import Image
 
 from infer import prebuilt
 from infer.compare import CompareConfig, compare
-from infer.controls import check_keyframes_fit, check_stroke_size, parse_keyframes
+from infer.controls import (
+    STROKE_REFERENCE_SIDE,
+    check_keyframes_fit,
+    check_stroke_size,
+    parse_keyframes,
+    picture_stroke_size,
+)
 from infer.engines import ENGINES, PRECISIONS
 from infer.painters import SEARCH_PATH_VARIABLE, find_painter, search_first
 from infer.plan import default_precision, prebuild_tip
@@ -82,9 +88,11 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-light", type=float, default=0.0,
                         help="the scene's light under the painting's colours and strokes: 0 the painting's own, 1 "
                              "the photo's (a night shot stays dark)")
-    parser.add_argument("--stroke-size", type=float, default=1.0,
+    parser.add_argument("--stroke-size", type=float, default=None,
                         help="brush strokes this many times their trained size: the painter runs on the frame scaled "
-                             "by 1/S and its painting is scaled back (2: bigger strokes and 4× quicker; 0.5: finer)")
+                             "by 1/S and its painting is scaled back (2: bigger strokes and 4× quicker; 0.5: finer). "
+                             f"Default: a photo's follow its size (×1 up to {STROKE_REFERENCE_SIDE} px, ×2 at "
+                             f"{2 * STROKE_REFERENCE_SIDE} …), so a big photo looks like its preview; a clip's ×1")
     parser.add_argument("--tile", type=int, default=None,
                         help="paint in tiles of this many px a side, sharing the whole frame's statistics "
                              "(default: only frames too big for --max-memory)")
@@ -241,27 +249,35 @@ def _tiling(args: argparse.Namespace) -> Tiling:
 
 
 def _stylizer(args: argparse.Namespace, workload: float = 0) -> Stylizer:
+    """``workload``: the pixels the painter will see (the frames' over the stroke size squared)."""
     stylizer = Stylizer(args.painter, args.engine, args.device, args.precision, blend=args.blend,
                         strength=args.strength, preserve_colors=args.preserve_colors, stroke_size=args.stroke_size,
-                        tiling=_tiling(args), workload=workload / check_stroke_size(args.stroke_size)**2,
+                        tiling=_tiling(args), workload=workload,
                         fast=args.fast, keep_light=args.keep_light)
     if args.explain:
         print(stylizer.explain(), file=sys.stderr, flush=True)
     return stylizer
 
 
-def photo_pixels(photos: list[Path], max_size: int | None) -> float:
-    """The pixels a run will paint, from the photos' headers (what ``auto`` weighs the engines by); a photo
-    that cannot be read counts none here and is reported when it is painted."""
+def painted_size(photo: Path, max_size: int | None) -> tuple[float, float] | None:
+    """The size a photo is painted at, from its header; None if it cannot be read (reported when painted)."""
+    try:
+        with Image.open(photo) as image:
+            w, h = image.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    scale = min(1.0, max_size / max(w, h)) if max_size else 1.0
+    return w * scale, h * scale
+
+
+def photo_pixels(photos: list[Path], max_size: int | None, stroke_size: float | None) -> float:
+    """The pixels the painter will see (what ``auto`` weighs the engines by): the photos' painted sizes over
+    their stroke sizes squared."""
+    if stroke_size is not None:
+        check_stroke_size(stroke_size)
     total = 0.0
-    for photo in photos:
-        try:
-            with Image.open(photo) as image:
-                w, h = image.size
-        except (OSError, ValueError, Image.DecompressionBombError):
-            continue
-        scale = min(1.0, max_size / max(w, h)) if max_size else 1.0
-        total += w * h * scale**2
+    for size in filter(None, (painted_size(photo, max_size) for photo in photos)):
+        total += size[0] * size[1] / (stroke_size or picture_stroke_size(round(max(size))))**2
     return total
 
 
@@ -276,9 +292,13 @@ def run_image(args: argparse.Namespace) -> str:
         return run_image_folder(args)
     check_input(args.input)
     check_image_output(args.input, args.output, args.overwrite)
-    stylizer = _stylizer(args, photo_pixels([args.input], args.max_size))
+    stylizer = _stylizer(args, photo_pixels([args.input], args.max_size, args.stroke_size))
     stylizer.file(args.input, args.output, args.max_size, overwrite=args.overwrite)
-    return f"wrote {args.output} ({stylizer.who}, {stylizer.engine.description})"
+    size = painted_size(args.input, args.max_size)
+    side = round(max(size)) if size else 0
+    strokes = (f", strokes ×{stylizer.photo_stroke_size(side):.2g} for its {side} px (--stroke-size 1: as trained)"
+               if args.stroke_size is None and picture_stroke_size(side) > 1 else "")
+    return f"wrote {args.output} ({stylizer.who}, {stylizer.engine.description}{strokes})"
 
 
 #: Beside a folder's paintings: the settings they were painted with, so a run goes on only with the same ones.
@@ -324,7 +344,7 @@ def run_image_folder(args: argparse.Namespace) -> str:
     photos = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not photos:
         raise UsageError(f"no photos in {src} ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    stylizer = _stylizer(args, photo_pixels(photos, args.max_size))
+    stylizer = _stylizer(args, photo_pixels(photos, args.max_size, args.stroke_size))
     outputs = [dst / (photo.name if photo.suffix.lower() in writable_image_suffixes()
                       else photo.with_suffix(".png").name)  # a photo format Pillow cannot write becomes PNG
                for photo in photos]
@@ -374,7 +394,8 @@ def run_video(args: argparse.Namespace) -> str:
         args.painter = [next(iter(keyframes[0].blend))]
     width, height = frame_size(info, args.max_size)
     seconds = rendered_seconds(info, args.start, args.duration)
-    workload = max(0.0, seconds) * float(info.fps) * width * height  # pixels to paint
+    stroke = 1.0 if args.stroke_size is None else check_stroke_size(args.stroke_size)
+    workload = max(0.0, seconds) * float(info.fps) * width * height / stroke**2  # pixels the painter sees
     # Loaded here too with --ray: a wrong painter or blend is reported before Ray starts.
     stylizer = _stylizer(args, 0 if args.ray is not None else workload)
     options = RenderOptions(args.batch_size, args.crf, args.preset, args.encoder, args.start, args.duration,

@@ -8,6 +8,8 @@ any painter on any engine.
     --blend "vangogh_starry_night=0.6,munch_the_scream=0.4"
     --keyframes "0:vangogh_starry_night; 4:munch_the_scream; 8:hokusai_great_wave=0.5,munch_the_scream=0.5"
     --stroke-size 2   (the painter sees the frame at half size, so its strokes come out twice as big)
+
+A photo's strokes follow its size unless ``--stroke-size`` is given (``picture_stroke_size``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from nets.transformer import MIN_SIDE, SIZE_MULTIPLE
 
 #: The stroke sizes offered: beyond them the painter sees too few pixels, or paints a frame 16× its size.
 STROKE_SIZES = (0.25, 8.0)
+#: A photo's longest side up to which its strokes keep their trained size (``picture_stroke_size``).
+STROKE_REFERENCE_SIDE = 1024
 
 
 class ControlError(UserError):
@@ -217,6 +221,17 @@ def check_stroke_size(size: float) -> float:
     return size
 
 
+def picture_stroke_size(side: int) -> float:
+    """The stroke size a photo whose longest side is ``side`` px gets by default: ×1 up to
+    STROKE_REFERENCE_SIDE, then growing with the photo, so that the painter sees at most that many pixels.
+
+    Why: strokes have a fixed size in the painter's input, so at ×1 a 4096-px photo came out nearly as the
+    photo with a tint (strokes 1/8 as big, relative to it, as in its 512-px preview). Sized to the photo, it
+    looks like its preview, only larger. Clips keep ×1: their frames are rarely that big, and a frame rate
+    is worth more there."""
+    return min(STROKE_SIZES[1], max(1.0, side / STROKE_REFERENCE_SIDE))
+
+
 def grid_of(engine: Engine) -> float:
     """The period in px of the stroke grid an engine's output snaps to (the stabiliser follows the scene
     modulo it): the network's SIZE_MULTIPLE, times the stroke size."""
@@ -228,7 +243,7 @@ class StrokeSize:
     have a fixed size in its input's pixels, so a smaller input gives bigger strokes (and a faster pass).
 
     A frame scaled up (``size`` < 1) may be too big to paint whole: the network's engine paints it in tiles
-    then, as it does any big frame. Down: area averaging (no aliasing); back up: bicubic.
+    then, as it does any big frame. Down: area averaging (no aliasing); up: bicubic.
     """
 
     def __init__(self, engine: Engine, size: float) -> None:
@@ -244,7 +259,7 @@ class StrokeSize:
         frames = check_frames(frames)
         h, w = frames.shape[1:3]
         small = (max(MIN_SIDE, round(w / self.size)), max(MIN_SIDE, round(h / self.size)))
-        shrink = cv2.INTER_AREA if self.size > 1 else cv2.INTER_CUBIC
-        scaled = np.stack([cv2.resize(frame, small, interpolation=shrink) for frame in frames])
+        there, back = (cv2.INTER_AREA, cv2.INTER_CUBIC) if self.size > 1 else (cv2.INTER_CUBIC, cv2.INTER_AREA)
+        scaled = np.stack([cv2.resize(frame, small, interpolation=there) for frame in frames])
         painted = self.engine(scaled, times)
-        return np.stack([cv2.resize(image, (w, h), interpolation=cv2.INTER_CUBIC) for image in painted])
+        return np.stack([cv2.resize(image, (w, h), interpolation=back) for image in painted])

@@ -30,8 +30,10 @@ from infer.controls import (
     StrokeSize,
     blend_weights,
     check_keyframes_fit,
+    check_stroke_size,
     parse_blend,
     parse_keyframes,
+    picture_stroke_size,
 )
 from infer.engines import Engine, EngineError, Network, PainterEngine, painter_engines
 from infer.mosaic import MosaicEngine
@@ -69,7 +71,8 @@ class Stylizer:
     that family or one of them if given. ``strength`` lays the painting over the photo (0 … 1) and
     ``preserve_colors`` keeps the photo's colours, ``keep_light`` (0 … 1) its light; ``stroke_size`` > 1 paints
     bigger strokes (< 1 finer ones) by running the painter on the frame scaled by 1/``stroke_size``; all work with
-    any painter and engine.
+    any painter and engine. By default (None) a photo's strokes follow its size (``picture_stroke_size``) and a
+    clip's keep their trained size.
     ``tiling``: when frames are cut into tiles (by default, when a frame would not fit half the free memory).
     ``workload``: the pixels this stylizer will paint (frames × pixels a frame), if known; a large one makes
     the default engine the compiled one. ``fast``: each painter from its family's fast version (``<family>_fast``, about
@@ -78,7 +81,7 @@ class Stylizer:
 
     def __init__(self, painter: PainterSpec | Sequence[PainterSpec] | None = None, engine: str = "auto",
                  device: str = "auto", precision: str = "auto", *, blend: str | dict[str, float] | None = None,
-                 strength: float = 1.0, preserve_colors: bool = False, stroke_size: float = 1.0,
+                 strength: float = 1.0, preserve_colors: bool = False, stroke_size: float | None = None,
                  tiling: Tiling | None = None, workload: float = 0, fast: bool = False, keep_light: float = 0.0
                  ) -> None:
         specs = [] if painter is None else [painter] if isinstance(painter, str | os.PathLike) else list(painter)
@@ -109,9 +112,11 @@ class Stylizer:
         else:
             base = MosaicEngine([e for spec in specs
                                  for e in self._open(spec, engine, device, precision, tiling, workload, fast)])
-        self.strength, self.preserve_colors, self.stroke_size = strength, preserve_colors, stroke_size
+        self.strength, self.preserve_colors = strength, preserve_colors
+        self.stroke_size = None if stroke_size is None else check_stroke_size(stroke_size)
         self.keep_light = keep_light
         self.mosaic = isinstance(base, MosaicEngine)
+        self.base = base
         self.engine: Engine = self._adjusted(base)
         self.name = self.engine.name
 
@@ -138,23 +143,25 @@ class Stylizer:
         """How each painter file was opened, and why (``--explain``)."""
         return "\n".join(chosen.explain() for chosen in self.plans)
 
-    def _adjusted(self, engine: Engine) -> Engine:
+    def _adjusted(self, engine: Engine, stroke_size: float | None = None) -> Engine:
         """The output controls around a painting engine: stroke size inside (it changes what is painted),
         strength and colours outside (they mix the painting with the full-size photo)."""
-        if self.stroke_size != 1.0:
-            engine = StrokeSize(engine, self.stroke_size)
+        stroke_size = stroke_size or self.stroke_size or 1.0
+        if stroke_size != 1.0:
+            engine = StrokeSize(engine, stroke_size)
         if self.strength == 1.0 and not self.preserve_colors and not self.keep_light:
             return engine
         return Adjusted(engine, self.strength, self.preserve_colors, self.keep_light)
 
     @classmethod
-    def of(cls, engine: Engine, strength: float = 1.0, preserve_colors: bool = False, stroke_size: float = 1.0,
-           keep_light: float = 0.0) -> Stylizer:
+    def of(cls, engine: Engine, strength: float = 1.0, preserve_colors: bool = False,
+           stroke_size: float | None = None, keep_light: float = 0.0) -> Stylizer:
         """A stylizer on an engine already open (one network shared by several painters, or by every
         setting of a page's sliders), with the output controls as in ``Stylizer``."""
         stylizer = cls.__new__(cls)
-        stylizer.strength, stylizer.preserve_colors, stylizer.stroke_size = strength, preserve_colors, stroke_size
-        stylizer.keep_light = keep_light
+        stylizer.strength, stylizer.preserve_colors = strength, preserve_colors
+        stylizer.stroke_size = None if stroke_size is None else check_stroke_size(stroke_size)
+        stylizer.keep_light, stylizer.base = keep_light, engine
         stylizer.engine = stylizer._adjusted(engine)
         stylizer.name, stylizer.network = stylizer.engine.name, None
         stylizer.family, stylizer.blend, stylizer.plans = "", None, []
@@ -162,10 +169,20 @@ class Stylizer:
         return stylizer
 
     def image(self, array: np.ndarray) -> np.ndarray:
-        """Stylise one H×W×3 uint8 RGB image in a single full-resolution pass."""
+        """Stylise one H×W×3 uint8 RGB image in a single full-resolution pass (its strokes sized to it unless
+        ``stroke_size`` was given)."""
         if array.ndim != 3:
             raise EngineError(f"expected an H×W×3 uint8 RGB array, got {array.dtype} {array.shape}")
-        return self.engine(array[None])[0]
+        return self.photo_engine(max(array.shape[:2]))(array[None])[0]
+
+    def photo_stroke_size(self, side: int) -> float:
+        """The stroke size a photo of this longest side is painted with."""
+        return self.stroke_size or picture_stroke_size(side)
+
+    def photo_engine(self, side: int) -> Engine:
+        """The engine that paints a photo of this longest side: ``engine``, or one with bigger strokes."""
+        size = self.photo_stroke_size(side)
+        return self.engine if size == (self.stroke_size or 1.0) else self._adjusted(self.base, size)
 
     def file(self, src: str | os.PathLike, dst: str | os.PathLike, max_size: int | None = None,
              overwrite: bool = False) -> None:

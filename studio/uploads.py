@@ -82,6 +82,7 @@ def _unreadable(path: Path, kind: str) -> str:
 class Photo:
     pixels: np.ndarray  # H×W×3 uint8, upright
     note: str  # "" or what was done to it (scaled down)
+    side: int  # the upload's longest side, before any scaling
 
 
 def read_photo(path: str | Path | None, max_side: int, purpose: str = "painted", kind: str = "photo") -> Photo:
@@ -94,7 +95,7 @@ def read_photo(path: str | Path | None, max_side: int, purpose: str = "painted",
         raise UploadError(_unreadable(path, kind)) from None
     if min(rgb.size) < MIN_SIDE:
         raise UploadError(f"{path.name} is {rgb.width}×{rgb.height} px: both sides must be at least {MIN_SIDE} px")
-    note = ""
+    note, side = "", max(rgb.size)
     if min(rgb.size) * max_side / max(rgb.size) < MIN_SIDE and max(rgb.size) > max_side:
         raise UploadError(f"{path.name} is {rgb.width}×{rgb.height} px, too narrow to be {purpose} at {max_side} px on "
                           f"its longest side (its short side would be under {MIN_SIDE} px)"
@@ -103,7 +104,7 @@ def read_photo(path: str | Path | None, max_side: int, purpose: str = "painted",
         note = (f"{path.name} is {rgb.width}×{rgb.height} px: {purpose} at most {max_side} px on its longest side "
                 f"here (the command line paints any size)")
         rgb = fit_longest_side(rgb, max_side, enlarge=False)
-    return Photo(np.asarray(rgb), note)
+    return Photo(np.asarray(rgb), note, side)
 
 
 @dataclass

@@ -22,6 +22,8 @@ from PIL import Image
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from infer.controls import STROKE_REFERENCE_SIDE
+from infer.stylizer import Stylizer
 from nets.painter import load_painter
 from scripts.helpers.studio_browser import (
     LIVE,
@@ -43,6 +45,7 @@ from scripts.helpers.studio_browser import (
     upload,
     wait_text,
 )
+from studio.tabs.photo import shown_small, stroke_sizes
 from studio.uploads import UploadError, read_clip, read_photo
 from tests.clips import decoded_frames, make_clip
 from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
@@ -112,8 +115,12 @@ def test_the_page_loads_with_every_tab_and_the_painters(page):
 @browser_test
 def test_a_photo_painted_in_the_page_is_the_command_lines_picture(page, photo, tmp_path):
     upload(page, "photo-input", photo)
-    page.locator("#painter-gallery img").nth(1).click()  # Munch
     page.locator("#photo-preview img").first.wait_for(timeout=WAIT_MS)
+    munch = page.get_by_label(f"number input for {MUNCH}").first
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while munch.input_value() != "1" and time.monotonic() < deadline:  # a click before the gallery listens is lost
+        page.locator("#painter-gallery img").nth(1).click()  # Munch
+        time.sleep(1)
     page.locator("#photo-paint").click()
     painted = downloaded(page, "photo-download", tmp_path)
     expected = tmp_path / "cli.png"
@@ -467,6 +474,45 @@ def test_a_photo_too_narrow_for_the_preview_is_said_in_its_own_size(tmp_path):
     with pytest.raises(UploadError, match=re.escape("banner.png is 4000×40 px, too narrow to be previewed at 512 px")):
         read_photo(thin, 512, "previewed")
     assert read_photo(thin, 4096).pixels.shape == (40, 4000, 3)  # painted full size, it is whole
+
+
+def sintel_mosaic() -> np.ndarray:
+    """A 2048×872 picture with real detail all over it: four 1024×436 frames of Sintel, 2 by 2."""
+    folders = (("market_5_final_0001-0004", 1), ("alley_1_clean_0001-0004", 1), ("cave_2_final_0001-0004", 1),
+               ("temple_3_final_0021-0024", 21))
+    frames = [np.asarray(Image.open(shared("data", "video", "sintel", name, f"frame_{i:04d}.png")).convert("RGB"))
+              for name, i in folders]
+    return np.concatenate([np.concatenate(frames[:2], 1), np.concatenate(frames[2:], 1)], 0)
+
+
+def test_a_big_photos_preview_is_its_painting_smaller(tmp_path):
+    """Strokes follow the photo's size: a 2048-px photo is painted with strokes ×2 by default (and says so),
+    and its preview, as the Photo tab paints it, is that painting at 512 px within 3 levels mean. At the
+    trained stroke size (the old default) the painting at 512 px and a 512-px preview differed by ~15
+    levels: the big painting was nearly the photo, tinted."""
+    path = tmp_path / "big.png"
+    Image.fromarray(sintel_mosaic()).save(path)
+    result = run_cli("infer", "image", str(path), "-o", str(tmp_path / "out.png"), "-m", "munch_the_scream",
+                     "--precision", "fp32", "--engine", "torch")
+    assert result.returncode == 0, result.stderr
+    assert "strokes ×2 for its 2048 px" in result.stdout + result.stderr
+    painting = np.asarray(Image.open(tmp_path / "out.png"))
+
+    def paint(picture: np.ndarray, stroke_size: float) -> np.ndarray:
+        return Stylizer("munch_the_scream", "torch", "cpu", "fp32", stroke_size=stroke_size).image(picture)
+
+    photo = read_photo(path, STROKE_REFERENCE_SIDE, "previewed")
+    _, strokes = stroke_sizes(1.0, photo.side, max(photo.pixels.shape[:2]))
+    preview = shown_small(paint(photo.pixels, strokes))
+    assert preview.shape == (218, 512, 3)
+
+    def at_preview_size(image: np.ndarray) -> np.ndarray:
+        return cv2.resize(image, (512, 218), interpolation=cv2.INTER_AREA).astype(float)
+
+    agree = np.abs(at_preview_size(painting) - preview).mean()
+    as_trained = np.abs(at_preview_size(paint(np.asarray(Image.open(path)), 1.0))
+                        - paint(read_photo(path, 512, "previewed").pixels, 1.0)).mean()
+    assert agree < 3 and as_trained > 4 * agree, (agree, as_trained)
 
 
 @pytest.mark.parametrize("name, content, expected", [

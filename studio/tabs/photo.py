@@ -9,30 +9,50 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
 import gradio as gr
 import numpy as np
 from PIL import Image
 
+from infer.controls import STROKE_REFERENCE_SIDE, picture_stroke_size
 from infer.stylizer import Stylizer
 from studio.context import Studio
 from studio.jobs import INTERACTIVE, JOBS, shown
 from studio.library import blend_text, family
 from studio.results import new_path
 from studio.tabs.mixer import LIGHT_LABEL, Mixer
-from studio.uploads import UploadError, photo_upload, read_photo, slider
+from studio.uploads import Photo, UploadError, photo_upload, read_photo, slider
 
-#: Longest side of the preview, painted by the fast family where there is one.
+#: Longest side of the preview as shown. It is painted (by the fast family where there is one) at up to
+#: STROKE_REFERENCE_SIDE: a big photo's painter sees that many pixels, so its preview paints them too.
 PREVIEW_SIDE = 512
 
 
 @functools.lru_cache(maxsize=8)
-def _preview_photo(path: str, modified: float, side: int) -> np.ndarray:
+def _preview_photo(path: str, modified: float, side: int) -> Photo:
     """The photo at preview size, decoded once per upload however often the sliders move."""
-    return read_photo(path, side, "previewed").pixels
+    return read_photo(path, side, "previewed")
+
+
+def stroke_sizes(slider: float, side: int, preview_side: int) -> tuple[float, float]:
+    """The stroke sizes of the painting of a photo painted at ``side`` px and of its preview painted at
+    ``preview_side``: the slider times the photo's own (``picture_stroke_size``), and for the preview
+    the same strokes relative to the picture, so that the preview is the painting, smaller."""
+    painting = slider * picture_stroke_size(side)
+    return painting, painting * preview_side / side
+
+
+def shown_small(painting: np.ndarray) -> np.ndarray:
+    """A preview painted at up to STROKE_REFERENCE_SIDE, sent to the page at PREVIEW_SIDE."""
+    h, w = painting.shape[:2]
+    scale = PREVIEW_SIDE / max(h, w)
+    if scale >= 1:
+        return painting
+    return cv2.resize(painting, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def command_line(photo: str, family_name: str, weights: dict[str, float], strength: float, colors: bool,
-                 stroke: float, output: Path, max_size: int | None = None, painters_dir: Path | None = None,
+                 stroke: float | None, output: Path, max_size: int | None = None, painters_dir: Path | None = None,
                  light: float = 0.0) -> str:
     """The ``python -m infer image`` command that paints the same picture, every word shell-quoted: a file
     named ``x'; touch INJECTED; echo 'y.png`` is pasted as a name, not as commands.
@@ -45,7 +65,7 @@ def command_line(photo: str, family_name: str, weights: dict[str, float], streng
     words += ["--strength", f"{strength:g}"] if strength < 1 else []
     words += ["--preserve-colors"] if colors else []
     words += ["--keep-light", f"{light:g}"] if light else []
-    words += ["--stroke-size", f"{stroke:g}"] if stroke != 1 else []
+    words += ["--stroke-size", f"{stroke:.4g}"] if stroke is not None else []
     words += ["--max-size", str(max_size)] if max_size else []
     words += ["--painters-dir", str(painters_dir)] if painters_dir else []
     return shlex.join(words)
@@ -65,7 +85,8 @@ def build(studio: Studio) -> None:
                 strength = slider(0, 1, value=1.0, step=0.05, label="Strength (0: the photo, 1: the painting)")
                 colors = gr.Checkbox(label="Keep the photo's colours")
                 light = slider(0, 1, value=0.0, step=0.1, label=LIGHT_LABEL)
-                stroke = slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)")
+                stroke = slider(0.5, 4, value=1.0, step=0.25, label="Stroke size (×)",
+                                info="× the photo's own size: a big photo is painted as boldly as a small one")
             with gr.Column(scale=2):
                 preview = gr.Image(label=f"Quick preview ({PREVIEW_SIDE} px, fast painters)", interactive=False,
                                    height=360, elem_id="photo-preview", format="png")
@@ -88,20 +109,24 @@ def build(studio: Studio) -> None:
                 return None, ""
             *sliders, strength_value, keep, lit, stroke_size = values
             try:
-                small = _preview_photo(path, Path(path).stat().st_mtime, PREVIEW_SIDE)
+                small = _preview_photo(path, Path(path).stat().st_mtime, min(STROKE_REFERENCE_SIDE, cfg.max_side))
             except UploadError as exc:
                 return None, f"⚠ {exc}"
-            stylizer = studio.library.stylizer(name, Mixer.weights(name, sliders), strength_value, keep, stroke_size,
+            _, strokes = stroke_sizes(stroke_size, min(small.side, cfg.max_side), max(small.pixels.shape[:2]))
+            stylizer = studio.library.stylizer(name, Mixer.weights(name, sliders), strength_value, keep, strokes,
                                                fast=True, keep_light=lit)
-            return stylizer.image(small), ""
+            return shown_small(stylizer.image(small.pixels)), ""
 
         @shown
         def paint_full(path: str | None, name: str, *values: Any) -> tuple[Any, str, str]:
             *sliders, strength_value, keep, lit, stroke_size = values
-            note = read_photo(path, cfg.max_side).note  # a readable photo, or one message; its pixels are not kept
+            checked = read_photo(path, cfg.max_side)  # a readable photo, or one message; its pixels are not kept
+            note, side = checked.note, min(checked.side, cfg.max_side)
+            del checked
             weights = Mixer.weights(name, sliders)
+            strokes = None if stroke_size == 1 else stroke_sizes(stroke_size, side, side)[0]  # None: the photo's own
             stylizer = Stylizer(name, device=cfg.device, blend=blend_text(weights), strength=strength_value,
-                                preserve_colors=keep, stroke_size=stroke_size, keep_light=lit)
+                                preserve_colors=keep, stroke_size=strokes, keep_light=lit)
             out = new_path(cfg.out, "photos", f"{Path(path).stem}-{stylizer.name}", ".png")
             tick = time.perf_counter()
             stylizer.file(path, out, cfg.max_side)
@@ -109,9 +134,12 @@ def build(studio: Studio) -> None:
             with Image.open(out) as painted:  # the size painted at, from the file's header
                 w, h = painted.size
             made_here = family(name).path.resolve().is_relative_to(cfg.painters.resolve())
-            again = command_line(path, name, weights, strength_value, keep, stroke_size, Path(out.name),
+            again = command_line(path, name, weights, strength_value, keep, strokes, Path(out.name),
                                  cfg.max_side if note else None, cfg.painters if made_here else None, lit)
-            lines = [f"**{stylizer.name}**, {w}×{h} px in {seconds:.1f} s on {stylizer.engine.description}",
+            strokes_used = stylizer.photo_stroke_size(max(w, h))
+            said = (f", strokes ×{strokes_used:.2g}" + (" (sized to the photo)" if strokes is None else "")
+                    if strokes_used != 1 else "")
+            lines = [f"**{stylizer.name}**, {w}×{h} px in {seconds:.1f} s on {stylizer.engine.description}{said}",
                      f"The same from a terminal: `{again}`"]
             lines += [f"⚠ {note}"] if note else []
             return (path, str(out)), str(out), "\n\n".join(lines)  # the upload as it is: no re-encoding
