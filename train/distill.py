@@ -68,6 +68,8 @@ from train.pairs import synthetic_pairs
 
 log = logging.getLogger(__name__)
 PROG = "python -m train.distill"
+#: How a lesson runs rather than what it teaches: these may change on --resume (``steps`` too: a longer lesson).
+RUN_OPTIONS = ("device", "amp", "time_limit", "checkpoint_every", "resume", "overwrite", "out_dir", "log_dir", "steps")
 
 
 
@@ -300,6 +302,25 @@ def graft_terms(student: TransformerNet, teacher: TransformerNet, x: torch.Tenso
     return {"features": F.mse_loss(features.float(), given.float()), "pixel": (picture.float() - want).abs().mean()}
 
 
+def resumed_state(cfg: DistillConfig, path: Path) -> dict[str, Any]:
+    """The saved lesson, refused if it taught anything else than ``cfg`` asks: a lesson goes on only as it
+    began (its run options aside)."""
+    if not path.is_file():
+        raise DistillError(f"nothing to resume: {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        saved = state["config"]
+    except Exception as exc:
+        raise DistillError(f"cannot resume from {path} ({exc.__class__.__name__}); start over with "
+                           "--overwrite") from None
+    changed = [f"--{k.replace('_', '-')}" for k, v in dataclasses.asdict(cfg).items()
+               if k not in RUN_OPTIONS and saved.get(k) != v]
+    if changed:
+        raise DistillError(f"{path} was taught with another {', '.join(changed)}: resume with the same settings, "
+                           "or start over with --overwrite")
+    return state
+
+
 def distill(cfg: DistillConfig, stop: threading.Event | None = None) -> dict[str, Any]:
     """Teach the student, write it and its model card, and return the card. ``stop``, set from another
     thread (the studio's Stop), ends the lesson as the time limit does: the student as it is then is written."""
@@ -309,6 +330,8 @@ def distill(cfg: DistillConfig, stop: threading.Event | None = None) -> dict[str
     out, run_dir = Path(cfg.out_dir) / f"{name}.pt", Path(cfg.log_dir) / name
     if not (cfg.resume or cfg.overwrite) and out.exists():
         raise DistillError(f"{out} exists; start over with --overwrite")
+    state_path = run_dir / "state.pt"
+    state = resumed_state(cfg, state_path) if cfg.resume else None  # checked before the slow part
     teacher, payload = load_painter(cfg.teacher)
     torch.manual_seed(cfg.seed)  # right before the student, so the seed alone fixes its initial weights
     student, start_from, rows = start_student(cfg, teacher, payload)
@@ -323,11 +346,7 @@ def distill(cfg: DistillConfig, stop: threading.Event | None = None) -> dict[str
     # The graft lesson has no perceptual terms: no VGG to load (2 s and its weights' memory).
     vgg = None if cfg.graft else VGGFeatures("vgg16", layers, cfg.vgg_weights or None).to(device)
     step, elapsed = 0, 0.0
-    state_path = run_dir / "state.pt"
-    if cfg.resume:
-        if not state_path.is_file():
-            raise DistillError(f"nothing to resume: {state_path} does not exist")
-        state = torch.load(state_path, map_location=device, weights_only=True)
+    if state is not None:
         student.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed = state["step"], state["elapsed"]
