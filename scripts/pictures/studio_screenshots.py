@@ -92,7 +92,7 @@ def main() -> None:
                 if name in args.tabs:
                     tabs[name]()
                     shot(name)
-    print(f"wrote {', '.join(sorted(p.name for p in args.out.glob('*.jpg')))} in {args.out}")
+    print(f"wrote {', '.join(f'{tab}.jpg' for tab in args.tabs)} in {args.out}")
 
 
 if __name__ == "__main__":

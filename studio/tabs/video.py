@@ -53,7 +53,7 @@ def build(studio: Studio) -> None:
             with gr.Column(scale=1):
                 clip = gr.Video(label="Clip", sources=["upload"], elem_id="video-input", height=240)
                 other = gr.File(label="…or a clip your browser will not offer above (.ts, .h264, .mkv, …)",
-                                file_types=OTHER_CLIPS, elem_id="video-file", height=90)
+                                file_types=OTHER_CLIPS, elem_id="video-file", height=120)
                 with gr.Row():
                     start = gr.Number(0, label="Start (s)", minimum=0, elem_id="video-start")
                     length = gr.Number(0, label="Length (s; 0: to the end)", minimum=0, elem_id="video-length")
