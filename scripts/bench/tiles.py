@@ -4,8 +4,9 @@
    thumbnails of several sizes and measured over the tiles (the default), against the plain full pass: mean
    absolute difference (levels) and PSNR, and the time of both kinds; and tiles each with their own statistics
    (the seams of cutting a frame by hand), for comparison.
-2. Memory and time: ``python -m infer image`` on 3000×2000, 8000×6000 and 12000×9000 photos with the
-   default settings, peak RSS of the process and wall time.
+2. Memory and time: ``python -m infer image`` on 3000×2000, 8000×6000 and 12000×9000 photos, peak RSS of the
+   process and wall time: with the default settings (strokes sized to the photo: the painter sees 1024 px)
+   and with ``--stroke-size 1`` (the painter sees every pixel, in tiles).
 3. The seed's case: a 720p clip cut in 4 tiles against one pass, and a picture of a seam: per-tile
    statistics next to shared ones.
 
@@ -77,18 +78,21 @@ def compare(network: OnnxNetwork, frame: np.ndarray, weights: np.ndarray, core: 
     return row
 
 
-def memory_and_time(painter: str, size: tuple[int, int], source: Path, work: Path) -> dict:
-    """``python -m infer image`` on a photo of ``size``, in its own process: peak RSS and wall time."""
+def memory_and_time(painter: str, size: tuple[int, int], source: Path, work: Path, stroke: str = "photo") -> dict:
+    """``python -m infer image`` on a photo of ``size``, in its own process: peak RSS and wall time.
+    ``stroke``: "photo" (the default: sized to the photo) or a ``--stroke-size``."""
     photo = work / f"photo_{size[0]}x{size[1]}.jpg"
     Image.open(source).convert("RGB").resize(size, Image.Resampling.BICUBIC).save(photo, quality=92)
     code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
             "r = subprocess.run([sys.executable, '-m', 'infer', 'image', *sys.argv[1:]], capture_output=True); "
             "print(r.returncode, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
             "r.stderr.decode()[-300:].replace(chr(10), ' '))")
+    strokes = [] if stroke == "photo" else ["--stroke-size", stroke]
     out = subprocess.run([sys.executable, "-c", code, str(photo), "-m", painter, "-o", str(work / "out.jpg"),
-                          "--overwrite"], cwd=ROOT, capture_output=True, text=True)
+                          "--overwrite", *strokes], cwd=ROOT, capture_output=True, text=True)
     code_, seconds, rss_kb, *error = out.stdout.split(maxsplit=3)
-    return {"size": f"{size[0]}x{size[1]}", "megapixels": size[0] * size[1] / 1e6, "exit": int(code_),
+    return {"size": f"{size[0]}x{size[1]}", "strokes": stroke, "megapixels": size[0] * size[1] / 1e6,
+            "exit": int(code_),
             "seconds": float(seconds), "peak_rss_gb": int(rss_kb) / 2**20, "error": " ".join(error)[-200:]}
 
 
@@ -102,6 +106,8 @@ def main() -> None:
     parser.add_argument("--thumbnails", type=int, nargs="+", default=[512, 1024, 2048],
                         help="longest sides of the thumbnails to compare (MIN_THUMBNAIL and up)")
     parser.add_argument("--big", nargs="*", default=["3000x2000", "8000x6000", "12000x9000"])
+    parser.add_argument("--big-strokes", nargs="+", default=["photo", "1"],
+                        help="stroke sizes the big photos are painted with: photo (the default) or a number")
     parser.add_argument("--precision", default="onnx", choices=["onnx", "fp32", "bf16"],
                         help="the network compared: ONNX Runtime fp32, or PyTorch eager in fp32 or bf16")
     parser.add_argument("--sizes", nargs="+", default=["1280x720", "2048x1536"], help="photo sizes compared")
@@ -144,9 +150,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for text in args.big:
             width, height = (int(v) for v in text.split("x"))
-            started = time.perf_counter()
-            results["big"].append(memory_and_time(args.painter, (width, height), args.photo, Path(tmp)))
-            print(json.dumps(results["big"][-1]), f"({time.perf_counter() - started:.0f} s)", flush=True)
+            for stroke in args.big_strokes:
+                started = time.perf_counter()
+                results["big"].append(memory_and_time(args.painter, (width, height), args.photo, Path(tmp), stroke))
+                print(json.dumps(results["big"][-1]), f"({time.perf_counter() - started:.0f} s)", flush=True)
     results["peak_rss_of_this_process_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     write_json(args.out, results)
 
@@ -163,9 +170,9 @@ def main() -> None:
     clip = results["clip"]
     print(f"\n720p clip in 4 tiles, {clip['frames']} frames: shared statistics {clip['shared_mean_abs_diff']:.2f} "
           f"levels from one pass, per-tile statistics {clip['per_tile_mean_abs_diff']:.2f}")
-    print("\n| photo | MP | exit | seconds | peak RSS GB |\n|---|---|---|---|---|")
+    print("\n| photo | strokes | MP | exit | seconds | peak RSS GB |\n|---|---|---|---|---|---|")
     for row in results["big"]:
-        print(f"| {row['size']} | {row['megapixels']:.0f} | {row['exit']} | {row['seconds']:.0f} | "
+        print(f"| {row['size']} | {row['strokes']} | {row['megapixels']:.0f} | {row['exit']} | {row['seconds']:.0f} | "
               f"{row['peak_rss_gb']:.2f} |")
 
 
