@@ -182,7 +182,7 @@ class Stylizer:
     def photo_engine(self, side: int) -> Engine:
         """The engine that paints a photo of this longest side: ``engine``, or one with bigger strokes."""
         size = self.photo_stroke_size(side)
-        return self.engine if size == (self.stroke_size or 1.0) else self._adjusted(self.base, size)
+        return self.engine if self.stroke_size is not None or size == 1.0 else self._adjusted(self.base, size)
 
     def file(self, src: str | os.PathLike, dst: str | os.PathLike, max_size: int | None = None,
              overwrite: bool = False) -> None:

@@ -24,6 +24,7 @@ from websockets.sync.client import connect
 
 from infer.controls import STROKE_REFERENCE_SIDE
 from infer.stylizer import Stylizer
+from infer.tiles import thumbnail
 from nets.painter import load_painter
 from scripts.helpers.studio_browser import (
     LIVE,
@@ -45,7 +46,7 @@ from scripts.helpers.studio_browser import (
     upload,
     wait_text,
 )
-from studio.tabs.photo import shown_small, stroke_sizes
+from studio.tabs.photo import PREVIEW_SIDE, stroke_sizes
 from studio.uploads import UploadError, read_clip, read_photo
 from tests.clips import decoded_frames, make_clip
 from tests.conftest import ROOT, assert_one_line_error, run_cli, shared
@@ -503,7 +504,7 @@ def test_a_big_photos_preview_is_its_painting_smaller(tmp_path):
 
     photo = read_photo(path, STROKE_REFERENCE_SIDE, "previewed")
     _, strokes = stroke_sizes(1.0, photo.side, max(photo.pixels.shape[:2]))
-    preview = shown_small(paint(photo.pixels, strokes))
+    preview = thumbnail(paint(photo.pixels, strokes), PREVIEW_SIDE)  # as the Photo tab shows it
     assert preview.shape == (218, 512, 3)
 
     def at_preview_size(image: np.ndarray) -> np.ndarray:

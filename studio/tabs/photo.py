@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cv2
 import gradio as gr
 import numpy as np
 from PIL import Image
 
 from infer.controls import STROKE_REFERENCE_SIDE, picture_stroke_size
 from infer.stylizer import Stylizer
+from infer.tiles import thumbnail
 from studio.context import Studio
 from studio.jobs import INTERACTIVE, JOBS, shown
 from studio.library import blend_text, family
@@ -40,15 +40,6 @@ def stroke_sizes(slider: float, side: int, preview_side: int) -> tuple[float, fl
     the same strokes relative to the picture, so that the preview is the painting, smaller."""
     painting = slider * picture_stroke_size(side)
     return painting, painting * preview_side / side
-
-
-def shown_small(painting: np.ndarray) -> np.ndarray:
-    """A preview painted at up to STROKE_REFERENCE_SIDE, sent to the page at PREVIEW_SIDE."""
-    h, w = painting.shape[:2]
-    scale = PREVIEW_SIDE / max(h, w)
-    if scale >= 1:
-        return painting
-    return cv2.resize(painting, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def command_line(photo: str, family_name: str, weights: dict[str, float], strength: float, colors: bool,
@@ -115,7 +106,7 @@ def build(studio: Studio) -> None:
             _, strokes = stroke_sizes(stroke_size, min(small.side, cfg.max_side), max(small.pixels.shape[:2]))
             stylizer = studio.library.stylizer(name, Mixer.weights(name, sliders), strength_value, keep, strokes,
                                                fast=True, keep_light=lit)
-            return shown_small(stylizer.image(small.pixels)), ""
+            return thumbnail(stylizer.image(small.pixels), PREVIEW_SIDE), ""
 
         @shown
         def paint_full(path: str | None, name: str, *values: Any) -> tuple[Any, str, str]:
