@@ -88,12 +88,15 @@ class DistillConfig:
     pixel_shuffle: bool = option(True, "student: pixel (un)shuffle instead of full-resolution outer layers")
     tail_convolutions: int = option(0, "student: 3×3 convolutions at half resolution before its last one")
     smooth_upsampling: bool = option(False, "student: bilinear rather than nearest upsampling (anti-aliased: it "
-                                            "repaints less when the scene moves by a pixel)")
-    blur_downsampling: bool = option(False, "student: a low-pass before each stride-2 convolution (anti-aliased)")
+                                            "repaints less when the scene moves by a pixel); with --init, grafted "
+                                            "into that student")
+    blur_downsampling: bool = option(False, "student: a low-pass before each stride-2 convolution (anti-aliased); "
+                                            "with --init, grafted into that student")
     init: str = option("", "start the student from this painter file (a student of the same teacher, e.g. the "
                          "shipped fast family, to teach it longer; or of the family the teacher grew from: the "
-                         "painters added since are added and only they are taught); its shape replaces --width "
-                         "… --pixel-shuffle")
+                         "painters added since are added and only they are taught; or the teacher itself, with "
+                         "--smooth-upsampling, to teach it to keep still); its shape replaces --width … "
+                         "--pixel-shuffle")
     widen: int = option(0, "with --init: widen that student to this --width first, painting the same pictures "
                         "(Net2Net), so that a larger student goes on from what the smaller one learnt")
     graft: bool = option(False, "a new student starts with the teacher's layers that fit it (same place and "
@@ -213,7 +216,8 @@ def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: 
 
     Random weights (seeded by the caller) in ``cfg.architecture``, with ``--graft`` the teacher's layers
     that fit it, kept fixed; or, with ``--init``, a student taught
-    before, in its own shape (or widened to ``--widen``), so that a longer lesson needs no new start. A
+    before, in its own shape (anti-aliased where asked; widened to ``--widen``), so that a longer lesson needs
+    no new start. A
     student of fewer painters than the teacher, the first of them (a family that grew since, as the
     studio grows one), gets rows for the others and is taught only those; ``--painters`` names the rows
     to teach (a painter retrained in the teacher since).
@@ -241,6 +245,7 @@ def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: 
     if names != taught[: len(names)]:
         raise DistillError(f"--init: {cfg.init} paints {', '.join(names)}, not the teacher's "
                            f"{', '.join(taught)} (nor the first of them)")
+    student = antialiased(student, cfg.smooth_upsampling, cfg.blur_downsampling)
     if cfg.widen:
         if cfg.widen < student.architecture.width:
             raise DistillError(f"--widen {cfg.widen}: {cfg.init} is already {student.architecture.width} wide")
@@ -252,6 +257,19 @@ def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: 
     if rows != every:
         student.train_only_rows(rows)
     return student, payload, rows
+
+
+def antialiased(student: TransformerNet, smooth_upsampling: bool, blur_downsampling: bool) -> TransformerNet:
+    """``student`` with the anti-aliased resampling asked for added to what it has (a graft: no weight is added,
+    so it paints nearly as before, only blurred, until the lesson teaches its strokes back)."""
+    shape = student.architecture
+    wanted = dataclasses.replace(shape, smooth_upsampling=shape.smooth_upsampling or smooth_upsampling,
+                                 blur_downsampling=shape.blur_downsampling or blur_downsampling)
+    if wanted == shape:
+        return student
+    grafted = TransformerNet(student.painters, wanted)
+    grafted.load_state_dict(student.state_dict())
+    return grafted
 
 
 def lesson_terms(cfg: DistillConfig, student: TransformerNet, vgg: VGGFeatures, x: torch.Tensor,
