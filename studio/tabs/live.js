@@ -11,6 +11,7 @@ let camera = null;
 let size = [320, 240];
 let note = "";
 let frameId = 0;
+let cameraRate = 15; // frames/s asked of the camera: about twice what the painter takes (see paced)
 
 function show(text) {
   part("stats").textContent = text;
@@ -55,6 +56,7 @@ function stop(why) {
   camera = null;
   sent.clear();
   arrivals.length = 0;
+  cameraRate = 15;
   part("start").textContent = "Start camera";
   show(why);
 }
@@ -62,7 +64,17 @@ function stop(why) {
 // What to ask of the camera for frames of `wanted` px: no bigger, and no more often than the painter can use
 // (the camera, the page and the painter share the machine's cores).
 function fitting(wanted) {
-  return { width: { ideal: wanted[0] }, height: { ideal: wanted[1] }, frameRate: { ideal: 15, max: 30 } };
+  return { width: { ideal: wanted[0] }, height: { ideal: wanted[1] }, frameRate: { ideal: cameraRate, max: 30 } };
+}
+
+// Each camera frame costs the machine a decode and a draw whether it is painted or not, and a painter at 3
+// frames/s uses one in five of 15: ask for about twice the painter's rate (a frame sent is then at most half a
+// painting old), changed only when that differs by 2 or more, so the camera is not restarted often.
+function paced(rate) {
+  const wanted = Math.min(15, Math.max(2, Math.ceil(2 * rate)));
+  if (!camera || arrivals.length < 10 || Math.abs(wanted - cameraRate) < 2) return;
+  cameraRate = wanted;
+  camera.getVideoTracks().forEach((track) => track.applyConstraints(fitting(size)).catch(() => {}));
 }
 
 function told(message) {
@@ -121,6 +133,7 @@ async function painted(buffer) {
   arrivals.push(now);
   while (arrivals.length > 10) arrivals.shift();
   const rate = arrivals.length > 1 ? ((arrivals.length - 1) * 1000) / (arrivals.at(-1) - arrivals[0]) : 0;
+  paced(rate);
   const delay = taken === undefined ? "" : ` · delay ${Math.round(now - taken)} ms`;
   show(`${rate.toFixed(1)} frames/s at ${size[0]}×${size[1]}${delay} · painting ${paintingMs} ms · ${note}`);
 }
