@@ -51,9 +51,15 @@ class NormStats:
         """Keep the sums of the measured norm's input (1×C×h×w, a tile) over the core of ``region``."""
         top, bottom, left, right, height = self.region or (0, 0, 0, 0, 1)
         f = height // x.shape[-2]  # 1, 2 or 4: the norm's resolution (cores are on the network's 4-px grid)
-        core = x[0, :, top // f:bottom // f, left // f:right // f].double()
-        self.sums = torch.stack([core.sum((1, 2)), (core * core).sum((1, 2)),
-                                 torch.full_like(core[:, 0, 0], core[0].numel())])
+        core = x[0, :, top // f:bottom // f, left // f:right // f]
+        # Map by map in float64: the whole map in float64 and its square would take more memory than the pass
+        # itself (the first norm's 32 maps at full resolution: 512 bytes a pixel), and so overrun the tile's budget.
+        sums = torch.zeros(3, len(core), dtype=torch.float64, device=x.device)
+        for channel, plane in enumerate(core):
+            plane = plane.double()
+            sums[0, channel], sums[1, channel] = plane.sum(), (plane * plane).sum()
+        sums[2] = core[0].numel()
+        self.sums = sums
 
     @staticmethod
     def from_sums(sums: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,5 +1,8 @@
 """Tiles that share one set of instance-norm statistics: no seams, any size, both engines."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -85,6 +88,39 @@ def test_statistics_measured_over_the_tiles_give_back_the_untiled_painting(netwo
                           stats=network.statistics(small[None], MUNCH[None]))
     assert np.abs(exact - untiled).max() <= 2 and np.abs(exact - untiled).mean() < 0.05
     assert np.abs(thumb - untiled).mean() > 20 * np.abs(exact - untiled).mean()
+
+
+#: One pass of a kind over a 1000×1000 frame in a fresh process: the growth of its peak memory, bytes a pixel.
+PASS_MEMORY = """
+import resource, sys, numpy as np, torch
+from infer.networks import TorchNetwork
+from infer.painters import find_painter
+from infer.tiles import exact_statistics
+network = TorchNetwork(find_painter("four_painters").files.pt, torch.device("cpu"), "fp32")
+weights, small = np.eye(4, dtype=np.float32)[1], np.zeros((256, 256, 3), np.uint8)
+stats = network.statistics(small[None], weights[None])
+network.tile(small[None], weights[None], stats)
+exact_statistics(small, weights, 256, network.measuring())  # everything loaded and warm
+frame = np.random.default_rng(0).integers(0, 255, (1000, 1000, 3), dtype=np.uint8)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if sys.argv[1] == "tile":
+    network.tile(frame[None], weights[None], stats)
+else:
+    exact_statistics(frame, weights, 1000, network.measuring())
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024 / 1e6)
+"""
+
+
+def test_a_pass_that_measures_a_tile_keeps_to_the_memory_its_size_was_chosen_for():
+    """Tiles are sized so that a pass over one takes at most ``bytes_per_pixel``; the passes that measure the
+    frame's statistics run on the same tiles, so they must keep to it too. They took 1117–1243 bytes a pixel in
+    fp32 (1.4–1.5× a painting pass, over the 1100 budgeted) with each norm's maps copied to float64 and squared
+    whole: 2.70 GB for an 8000×6000 photo. Map by map: 876–918, 1.07–1.14× a painting pass."""
+    network = TorchNetwork(find_painter("four_painters").files.pt, torch.device("cpu"), "fp32")
+    used = {kind: float(subprocess.run([sys.executable, "-c", PASS_MEMORY, kind], capture_output=True, text=True,
+                                       check=True).stdout.split()[-1]) for kind in ("tile", "measure")}
+    assert used["tile"] < network.bytes_per_pixel, used
+    assert used["measure"] < min(network.bytes_per_pixel, 1.25 * used["tile"]), used
 
 
 def test_both_engines_tile_alike(networks, photo):
