@@ -215,12 +215,11 @@ def start_student(cfg: DistillConfig, teacher: TransformerNet, teacher_payload: 
     and the teacher's painters (rows) it is taught.
 
     Random weights (seeded by the caller) in ``cfg.architecture``, with ``--graft`` the teacher's layers
-    that fit it, kept fixed; or, with ``--init``, a student taught
-    before, in its own shape (anti-aliased where asked; widened to ``--widen``), so that a longer lesson needs
-    no new start. A
-    student of fewer painters than the teacher, the first of them (a family that grew since, as the
-    studio grows one), gets rows for the others and is taught only those; ``--painters`` names the rows
-    to teach (a painter retrained in the teacher since).
+    that fit it, kept fixed; or, with ``--init``, a student taught before, in its own shape (anti-aliased
+    where asked; widened to ``--widen``), so that a longer lesson needs no new start. A student of fewer
+    painters than the teacher, the first of them (a family that grew since, as the studio grows one), gets
+    rows for the others and is taught only those; ``--painters`` names the rows to teach (a painter
+    retrained in the teacher since).
     """
     every = list(range(teacher.painters))
     if not cfg.init:
