@@ -209,7 +209,7 @@ def test_photo_bank_crops_are_real_crops_flipped_at_random(photo_dir):
 def test_a_family_trains_every_painter_and_resumes(tmp_path, style_image, photo_dir, weights_dir, val_dir):
     styles = [str(style_image), str(shared("data", "styles", "munch_the_scream.jpg"))]
     cfg = tiny_config(tmp_path, style_image, photo_dir, weights_dir, style=styles, style_weight=[5.0, 3.0],
-                      name="pair", steps=8, log_every=4, checkpoint_every=4, val_photos=str(val_dir), lr=0.01)
+                      name="pair", steps=8, log_every=4, checkpoint_every=4, val_photos=str(val_dir), lr=0.001)
     card = train(cfg)
     assert [p["name"] for p in card["painters"]] == ["vangogh_starry_night", "munch_the_scream"]
     assert [p["style_weight"] for p in card["painters"]] == [5.0, 3.0]
@@ -221,7 +221,7 @@ def test_a_family_trains_every_painter_and_resumes(tmp_path, style_image, photo_
     photo = load_image(sorted(val_dir.iterdir())[0], 64)
     with torch.no_grad():
         outputs = [model(photo, torch.eye(2)[k:k + 1]) for k in range(2)]
-    assert (outputs[0] - outputs[1]).abs().mean() > 0.002  # two painters, not one (one shared row gives 0)
+    assert (outputs[0] - outputs[1]).abs().mean() > 0.0005  # two painters, not one (one shared row gives 0)
 
     resumed = train(dataclasses.replace(cfg, steps=10, resume=True))
     assert resumed["steps"] == 10 and [p["name"] for p in resumed["painters"]] == ["vangogh_starry_night",
