@@ -117,7 +117,7 @@ print((kb("VmHWM") - before) * 1024 / 1e6)
 
 def test_a_pass_that_measures_a_tile_keeps_to_the_memory_its_size_was_chosen_for():
     """Tiles are sized so that a pass over one takes at most ``bytes_per_pixel``; the passes that measure the
-    frame's statistics run on the same tiles, so they must keep to it too. The first norm's took 620–640 bytes
+    frame's statistics run on the same tiles, so they must keep to it too. The first norm's took 620–665 bytes
     a pixel in fp32 with its 32 full-resolution maps copied to float64 and squared whole (the whole measuring
     took 1.4–1.5× a painting pass, over the 1100 budgeted: 2.70 GB for an 8000×6000 photo); map by map, ~120,
     against ~810 for a painting pass."""
