@@ -312,9 +312,12 @@ def test_the_live_view_paints_the_camera_and_a_slider_acts_on_the_next_frames(pa
     plain = page.evaluate(DIFFERENCE_FROM_CAMERA)
     assert plain < 12 and plain < 0.3 * painted, (painted, plain)
     wait_live_frames(page, 10)  # the camera is asked for about twice the painter's frames/s, not 15 whatever it is
-    rate = live_readings(page)["frames_per_s"]
-    camera = page.locator(LIVE.format("camera")).evaluate("v => v.srcObject.getVideoTracks()[0].getSettings()")
-    assert camera["frameRate"] <= min(15, 2 * rate + 3), (camera, rate)
+    asked, rate = page.evaluate("""() => {
+      const part = (name) => document.querySelector(`#live-view [data-live=${name}]`);
+      const track = part("camera").srcObject.getVideoTracks()[0];
+      return [track.getSettings().frameRate, parseFloat(part("stats").textContent)];
+    }""")  # read together: the rate shown is the one the camera was last paced by
+    assert asked <= min(15, 2 * rate + 4), (asked, rate)
 
 
 @browser_test
