@@ -66,9 +66,13 @@ def test_a_resumed_run_continues_and_reuses_the_teachers_pictures(distilled, tmp
     path, cfg = distilled
     cache = Path(cfg.log_dir) / cfg.student_name / "teacher.pt"
     painted = cache.stat().st_mtime_ns
-    more = dataclasses.replace(cfg, steps=85, resume=True, out_dir=str(tmp_path))
-    card = distill(more)
+    state_path = cache.with_name("state.pt")
+    state = torch.load(state_path, weights_only=True)
+    torch.save(state | {"elapsed": 3600.0}, state_path)  # as if the first run had taught for an hour
+    more = dataclasses.replace(cfg, steps=85, resume=True, out_dir=str(tmp_path), time_limit="30m")
+    card = distill(more)  # its own 30 minutes: it goes on (a chunk of a long lesson), as the trainer does
     assert card["steps"] == 85 and cache.stat().st_mtime_ns == painted
+    assert card["history"][-1]["wall_time_s"] > 3600  # the card still counts every run's time
     other = dataclasses.replace(more, steps=90, shift_weight=5.0, lr=1e-4)  # goes on only as it began
     with pytest.raises(DistillError, match="taught with another --lr, --shift-weight: resume with the same"):
         distill(other)

@@ -123,7 +123,8 @@ class DistillConfig:
     device: str = option("auto", "auto, cpu, cuda or cuda:N")
     amp: str = option("auto", "bfloat16 autocast: auto (on CUDA and CPUs with bf16 in hardware), on, off",
                       choices=("auto", "on", "off"))
-    time_limit: str = option("", "stop after this long (e.g. 40m) and write the student as at the last step")
+    time_limit: str = option("", "stop after teaching this long (e.g. 40m; a resumed run gets as long again) and "
+                             "write the student as at the last step")
     checkpoint_every: int = option(200, "steps between resumable checkpoints")
     resume: bool = option(False, "continue from <log-dir>/<name>/state.pt")
     overwrite: bool = option(False, "start over even if the student or its run state exists")
@@ -382,10 +383,11 @@ def distill(cfg: DistillConfig, stop: threading.Event | None = None) -> dict[str
                                          "style": cfg.style_weight, "temporal": cfg.temporal_weight,
                                          "shift": cfg.shift_weight}
     curve: list[dict[str, float]] = []
-    start, stopped_early = time.perf_counter() - elapsed, False
+    started, stopped_early = time.perf_counter(), False  # the limit is this run's; the card counts every run's
+    start = started - elapsed
     bar = progress_bar(total=cfg.steps, initial=step, desc="distil", unit="step")
     while step < cfg.steps:
-        if (limit and time.perf_counter() - start > limit) or (stop is not None and stop.is_set()):
+        if (limit and time.perf_counter() - started > limit) or (stop is not None and stop.is_set()):
             stopped_early = True
             break
         lr = cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / cfg.steps)))
