@@ -7,7 +7,9 @@ a table).
   server has stopped: the baseline. Targets: the page at ≥ 0.8× its frames/s, a delay of ≤ 2 of its times;
 - two viewers at once at the first size: each one's frames/s (they take turns at the painter);
 - the server's memory over ``--memory-minutes`` of live painting at the first size: the first minute's mean
-  against the last minute's.
+  against the last minute's;
+- where the cores go meanwhile (cores busy, from /proc: the browser's processes, the studio's, the rest), which
+  says how much of the gap to the painting step alone is the page sharing the painter's cores.
 
     python -m scripts.bench.live --out docs/bench/live_2core.json
 """
@@ -15,6 +17,7 @@ a table).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -33,17 +36,43 @@ from studio.context import Studio
 from studio.live_socket import SIZES, fit
 
 
-def readings_over(pages: list, seconds: float) -> list[dict[str, float]]:
-    """Each page's median frames/s, delay and painting ms, sampled every half second for ``seconds``."""
+def cpu_seconds(studio_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the browser's processes, the studio's (its server and what it started) and
+    the rest of the machine's live processes (from /proc/*/stat: user + system time)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents, used = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError):
+            text = stat.read_text()
+            name, fields = text[text.index("(") + 1: text.rindex(")")], text[text.rindex(")") + 2:].split()
+            pid = int(stat.parent.name)
+            parents[pid] = int(fields[1])
+            used[pid] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    totals = {"browser": 0.0, "studio": 0.0, "rest": 0.0}
+    for pid, (name, seconds) in used.items():
+        ancestor = pid
+        while ancestor not in (studio_pid, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        group = "studio" if ancestor == studio_pid else "browser" if name.startswith(("chrom", "headless")) else "rest"
+        totals[group] += seconds
+    return totals
+
+
+def readings_over(pages: list, seconds: float, studio_pid: int) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """Each page's median frames/s, delay and painting ms, sampled every half second for ``seconds``, and the
+    cores the browser, the studio and the rest kept busy meanwhile."""
     samples: list[list[dict[str, float]]] = [[] for _ in pages]
-    deadline = time.monotonic() + seconds
+    before, tick = cpu_seconds(studio_pid), time.monotonic()
+    deadline = tick + seconds
     while time.monotonic() < deadline:
         for page, kept in zip(pages, samples, strict=True):
             if len(reading := live_readings(page)) == 3:
                 kept.append(reading)
         time.sleep(0.5)
+    after, elapsed = cpu_seconds(studio_pid), time.monotonic() - tick
+    cores = {group: round((after[group] - before[group]) / elapsed, 2) for group in after}
     return [{name: round(statistics.median(r[name] for r in kept), 1) for name in kept[0]} if kept else {}
-            for kept in samples]
+            for kept in samples], cores
 
 
 def started(browser, url: str, size: str) -> object:
@@ -84,10 +113,12 @@ def main() -> None:
                 chromium() as browser:
             for size in args.sizes:
                 page = started(browser, server.url, size)
-                sizes[size] = readings_over([page], args.seconds)[0]
+                readings, cores = readings_over([page], args.seconds, server.process.pid)
+                sizes[size] = {**readings[0], "cores_busy": cores}
                 page.context.close()
             pages = [started(browser, server.url, args.sizes[0]) for _ in range(2)]
-            results["two_viewers_frames_per_s"] = [r.get("frames_per_s") for r in readings_over(pages, args.seconds)]
+            readings, _ = readings_over(pages, args.seconds, server.process.pid)
+            results["two_viewers_frames_per_s"] = [r.get("frames_per_s") for r in readings]
             pages[1].context.close()
             memory = []
             deadline = time.monotonic() + 60 * args.memory_minutes
@@ -109,10 +140,13 @@ def main() -> None:
     write_json(args.out, results)
     print(json.dumps(results, indent=2))
     print(f"\nlive view on {results['machine']}")
-    print(f"{'size':<10} {'page f/s':>9} {'step f/s':>9} {'ratio':>6} {'delay ms':>9} {'in steps':>9} {'paint ms':>9}")
+    print(f"{'size':<10} {'page f/s':>9} {'step f/s':>9} {'ratio':>6} {'delay ms':>9} {'in steps':>9} {'paint ms':>9} "
+          f"{'cores: studio':>14} {'browser':>8} {'rest':>5}")
     for size, r in sizes.items():
+        cores = r["cores_busy"]
         print(f"{size:<10} {r['frames_per_s']:>9} {r['painting_step_frames_per_s']:>9} {r['page_to_step']:>6} "
-              f"{r['delay_ms']:>9} {r['delay_in_steps']:>9} {r['painting_ms']:>9}")
+              f"{r['delay_ms']:>9} {r['delay_in_steps']:>9} {r['painting_ms']:>9} {cores['studio']:>14} "
+              f"{cores['browser']:>8} {cores['rest']:>5}")
     print(f"two viewers at {args.sizes[0]}: {results['two_viewers_frames_per_s']} frames/s")
     print(f"server memory, first / last minute of {args.memory_minutes:g}: {results['memory_mb']['first_minute']} / "
           f"{results['memory_mb']['last_minute']} MB")
